@@ -1,0 +1,164 @@
+"""Plain value types shared by the control core, the engine and the simulator.
+
+Everything here is immutable data with units in the names. The core never sees
+wall-clock time: every timestamp is a monotonic float in seconds (``t_s``)
+chosen by the caller (the engine's ``time.monotonic()`` or the simulator's
+clock). Power sign convention: grid ``+`` import / ``-`` export, battery ``+``
+discharge, PV ``>= 0``; sources convert at the edge.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Mode(StrEnum):
+    """What the user wants a loadpoint to do."""
+
+    OFF = "off"  #: never charge
+    NOW = "now"  #: charge at the maximum allowed current
+    MINPV = "minpv"  #: never below min while a car is connected; surplus above it
+    PV = "pv"  #: surplus only; stop when there is not enough
+
+
+@dataclass(frozen=True, slots=True)
+class SiteReading:
+    """One sample of the site meters, taken at ``t_s``.
+
+    ``grid_w`` is ``None`` when the grid meter did not deliver a value; the
+    core treats a missing, NaN or infinite value like a stale one.
+    """
+
+    t_s: float
+    grid_w: float | None
+    pv_w: float | None = None
+    battery_w: float | None = None
+    battery_soc_pct: float | None = None
+    voltage_v: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChargerReading:
+    """What a charger last reported about itself.
+
+    ``actual_a`` is the measured current per phase (the highest phase when a
+    charger reports several). ``power_w`` is used instead of amps x volts when
+    the charger measures it. ``offered_a`` is the limit the charger says it is
+    currently signalling to the car, when it reports one.
+    """
+
+    t_s: float
+    connected: bool
+    charging: bool
+    actual_a: float = 0.0
+    power_w: float | None = None
+    voltage_v: float | None = None
+    offered_a: float | None = None
+    online: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Tuning:
+    """Parameters of the default control law (defaults chosen in the simulator).
+
+    See ``docs/control.md`` for how each default was measured.
+    """
+
+    #: Do not raise a charger again before it has followed the last command, or
+    #: this long has passed since the command.
+    settle_s: float = 10.0
+    #: The charger has "followed" when its measured current is within this of the offer.
+    follow_tolerance_a: float = 1.0
+    #: Largest raise in one step (amps); cuts are never limited.
+    max_step_up_a: float = 32.0
+    #: Fraction of an amp at which the target is rounded up instead of down.
+    #: 1.0 means always round down (never import for rounding), 0.5 rounds to nearest.
+    round_up_fraction: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class LoadpointParams:
+    """Static settings of one loadpoint (a charger with a car behind it).
+
+    The start/stop hysteresis: a stopped car starts after the surplus has
+    covered ``min_a`` plus ``enable_threshold_w`` for ``enable_delay_s``; a
+    charging car whose surplus falls below ``min_a`` keeps charging at ``min_a``
+    until the grid energy it pulled exceeds ``disable_energy_wh`` or the deficit
+    has lasted ``disable_delay_s`` (whichever comes first). Surplus above
+    ``min_a`` pays the energy budget back.
+    """
+
+    name: str
+    min_a: float = 6.0
+    max_a: float = 16.0
+    phases: int = 1
+    priority: int = 0
+    circuit: str | None = None
+    mode: Mode = Mode.PV
+    #: Current resolution the charger accepts: 1.0 (whole amps) or 0.1.
+    step_a: float = 1.0
+    enable_threshold_w: float = 0.0
+    enable_delay_s: float = 60.0
+    disable_threshold_w: float = 0.0
+    disable_delay_s: float = 300.0
+    disable_energy_wh: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class CircuitParams:
+    """A fuse or cable that limits the sum of the currents below it (per phase)."""
+
+    name: str
+    max_a: float
+    parent: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SiteParams:
+    """Static settings of the whole site, as the core needs them."""
+
+    loadpoints: tuple[LoadpointParams, ...]
+    circuits: tuple[CircuitParams, ...] = ()
+    voltage_v: float = 230.0
+    #: Power kept back from the surplus (W). Positive keeps some export.
+    residual_w: float = 0.0
+    max_meter_age_s: float = 30.0
+    #: Limit for the sum of all loadpoints' currents (per phase), e.g. the supply cable.
+    wiring_limit_a: float | None = None
+    #: Below this battery SoC the home battery charges first (its charging power is not surplus).
+    battery_priority_soc_pct: float | None = None
+    tuning: Tuning = field(default_factory=Tuning)
+
+
+@dataclass(frozen=True, slots=True)
+class LoadpointDecision:
+    """The core's answer for one loadpoint after a step.
+
+    ``current_a`` is the current to command (0 = do not charge). ``status`` is
+    a short machine-readable word; ``reason`` a human sentence for logs and UI.
+    """
+
+    name: str
+    mode: Mode
+    current_a: float
+    status: str
+    reason: str
+    available_w: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """Everything the core decided in one step."""
+
+    t_s: float
+    loadpoints: tuple[LoadpointDecision, ...]
+    surplus_w: float | None
+    failsafe: bool
+
+    def current_of(self, name: str) -> float:
+        """Commanded current of loadpoint ``name`` (KeyError when unknown)."""
+        for lp in self.loadpoints:
+            if lp.name == name:
+                return lp.current_a
+        raise KeyError(name)

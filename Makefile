@@ -1,0 +1,43 @@
+# ecotrack: `make demo` runs the demo, `make test` runs every check. Both set up .venv first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip install --disable-pip-version-check -q
+LINT_PATHS := $(wildcard ecotrack tests bench)
+
+.PHONY: demo test lint clean venv dev
+
+demo: $(VENV)/.stamp-sim
+	$(BIN)/ecotrack demo $(ARGS)
+
+test: $(VENV)/.stamp-dev
+	scripts/ensure-debian-packages
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/mypy --strict ecotrack
+	$(BIN)/pytest $(ARGS)
+
+lint: $(VENV)/.stamp-dev
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/mypy --strict ecotrack
+
+venv: $(VENV)/.stamp-venv
+dev: $(VENV)/.stamp-dev
+
+$(VENV)/.stamp-venv:
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
+	  echo "python3 -m venv failed: on Debian, run: sudo apt-get install python3-venv" >&2; exit 1; }
+	touch $@
+
+# Reinstall only when pyproject.toml changes (the install is editable: code changes need nothing).
+$(VENV)/.stamp-sim: pyproject.toml | $(VENV)/.stamp-venv
+	$(PIP) -e '.[sim]'
+	touch $@
+
+$(VENV)/.stamp-dev: pyproject.toml | $(VENV)/.stamp-venv
+	$(PIP) -e '.[dev]'
+	touch $@ $(VENV)/.stamp-sim
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,394 @@
+"""Configuration loading: mapping to the core, cross-checks with lines, env overrides, schema."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from ecotrack.config import (
+    Config,
+    ConfigError,
+    ConfigIssue,
+    ControlConfig,
+    LoadpointConfig,
+    ReplayMeterConfig,
+    SimulatedChargerConfig,
+    config_json_schema,
+    load_config,
+    resolve_data_dir,
+)
+from ecotrack.core.model import LoadpointParams, Mode, Tuning
+
+VALID = """\
+site:
+  grid_meter: grid
+  pv_meters: [pv]
+  voltage_v: 230
+  phases: 3
+  residual_w: 100
+  wiring_limit_a: 32
+meters:
+  grid:
+    type: replay
+    interval_s: 2
+  pv:
+    type: replay
+    trace: days/sunny.csv
+chargers:
+  wb1:
+    type: simulated
+    max_a: 16
+  wb2:
+    type: simulated
+loadpoints:
+  garage:
+    charger: wb1
+    min_a: 6
+    max_a: 16
+    circuit: sub
+    mode: minpv
+    priority: 2
+  carport:
+    charger: wb2
+    phases: 1
+    step_a: 0.1
+circuits:
+  main:
+    max_a: 35
+  sub:
+    max_a: 20
+    parent: main
+control:
+  settle_s: 7
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "ecotrack.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def issues_of(path: Path, env: dict[str, str] | None = None) -> list[ConfigIssue]:
+    with pytest.raises(ConfigError) as exc:
+        load_config(path, env={} if env is None else env)
+    return exc.value.issues
+
+
+def by_path(issues: list[ConfigIssue]) -> dict[str, ConfigIssue]:
+    return {i.path: i for i in issues}
+
+
+def test_valid_config_maps_to_site_params(tmp_path: Path) -> None:
+    cfg = load_config(write(tmp_path, VALID), env={})
+    params = cfg.to_site_params()
+    assert params.voltage_v == 230
+    assert params.residual_w == 100
+    assert params.wiring_limit_a == 32
+    assert params.max_meter_age_s == 30
+    garage, carport = params.loadpoints
+    assert garage.name == "garage"
+    assert garage.phases == 3  # from the site
+    assert garage.mode is Mode.MINPV
+    assert garage.circuit == "sub"
+    assert garage.priority == 2
+    assert carport.phases == 1
+    assert carport.step_a == 0.1
+    assert carport.min_a == LoadpointParams("x").min_a  # default from the core
+    assert carport.enable_delay_s == LoadpointParams("x").enable_delay_s
+    assert {c.name: (c.max_a, c.parent) for c in params.circuits} == {"main": (35, None), "sub": (20, "main")}
+    assert params.tuning.settle_s == 7
+    assert params.tuning.max_step_up_a == Tuning().max_step_up_a
+    assert cfg.control.tick_s == 1.0
+    # relative paths are relative to the config file
+    pv = cfg.meters["pv"]
+    assert isinstance(pv, ReplayMeterConfig)
+    assert pv.trace == tmp_path / "days" / "sunny.csv"
+    assert isinstance(cfg.chargers["wb2"], SimulatedChargerConfig)
+
+
+def test_charger_max_is_passed_to_core(tmp_path: Path) -> None:
+    if "charger_max_a" not in {f.name for f in dataclasses.fields(LoadpointParams)}:
+        pytest.skip("core has no charger_max_a")
+    params = load_config(write(tmp_path, VALID), env={}).to_site_params()
+    assert [getattr(lp, "charger_max_a") for lp in params.loadpoints] == [16, 32]  # noqa: B009
+
+
+def test_defaults_come_from_core() -> None:
+    lp = LoadpointConfig(charger="c")
+    core = LoadpointParams("x")
+    for name in LoadpointConfig.model_fields:
+        if name not in {"charger", "phases"}:
+            assert getattr(lp, name) == getattr(core, name), name
+    ctl = ControlConfig()
+    for f in dataclasses.fields(Tuning):
+        assert f.name in ControlConfig.model_fields, f"ControlConfig lacks Tuning.{f.name}"
+        assert getattr(ctl, f.name) == getattr(Tuning(), f.name)
+    assert ctl.to_tuning() == Tuning()
+
+
+def test_demo_example_is_valid(demo_config_path: Path) -> None:
+    cfg = load_config(demo_config_path, env={})
+    assert cfg.loadpoints
+    assert cfg.to_site_params().loadpoints[0].name in cfg.loadpoints
+
+
+def test_no_loadpoints_is_fine(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """\
+        site: {grid_meter: g}
+        meters: {g: {type: replay}}
+        chargers: {}
+        loadpoints: {}
+        """,
+    )
+    assert load_config(path, env={}).to_site_params().loadpoints == ()
+
+
+BROKEN = """\
+site:
+  grid_meter: nogrid
+  pv_meters: [grid, nopv]
+  battery_meter: nobat
+  voltage_v: 50
+meters:
+  grid:
+    type: replay
+chargers:
+  wb1:
+    type: simulated
+loadpoints:
+  a:
+    charger: wb1
+    min_a: 10
+    max_a: 8
+    circuit: nocircuit
+  b:
+    charger: wb1
+  c:
+    charger: nocharger
+    mode: turbo
+    colour: red
+circuits:
+  x:
+    max_a: 10
+    parent: y
+  y:
+    max_a: 10
+    parent: x
+  z:
+    max_a: 10
+    parent: nowhere
+"""
+
+
+def test_every_error_with_path_and_line(tmp_path: Path) -> None:
+    path = write(tmp_path, BROKEN)
+    issues = issues_of(path)
+    found = by_path(issues)
+    expected_lines = {
+        "site.grid_meter": 2,
+        "site.pv_meters.1": 3,
+        "site.battery_meter": 4,
+        "site.voltage_v": 5,
+        "loadpoints.a.min_a": 15,
+        "loadpoints.a.circuit": 17,
+        "loadpoints.b.charger": 19,
+        "loadpoints.c.charger": 21,
+        "loadpoints.c.mode": 22,
+        "loadpoints.c.colour": 23,
+        "circuits.z.parent": 33,
+    }
+    for key, line in expected_lines.items():
+        assert key in found, f"{key} not reported; got {sorted(found)}"
+        assert found[key].line == line, (key, found[key])
+        assert found[key].file == str(path)
+    assert "nogrid" in found["site.grid_meter"].reason
+    assert "already used by loadpoint 'a'" in found["loadpoints.b.charger"].reason
+    assert "above max_a" in found["loadpoints.a.min_a"].reason
+    assert "unknown setting" in found["loadpoints.c.colour"].reason
+    cycles = [i for i in issues if "cycle" in i.reason]
+    assert len(cycles) == 1
+    assert cycles[0].path in {"circuits.x.parent", "circuits.y.parent"}
+    assert "site.pv_meters.0" not in found
+    # sorted by line; str() is FILE:LINE: path: reason
+    assert [i.line for i in issues] == sorted(i.line or 0 for i in issues)
+    assert str(found["site.voltage_v"]).startswith(f"{path}:5: site.voltage_v: ")
+
+
+def test_missing_sections_and_fields(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """\
+        site:
+          voltage_v: 230
+        meters:
+          grid:
+            interval_s: 2
+          other:
+            type: carrier_pigeon
+        chargers:
+          wb:
+            type: simulated
+            max_a: -3
+        """,
+    )
+    found = by_path(issues_of(path))
+    assert found["site.grid_meter"].line == 1
+    assert "missing" in found["site.grid_meter"].reason
+    assert found["meters.grid"].line == 4
+    assert "type" in found["meters.grid"].reason
+    assert found["meters.other"].line == 6
+    assert "carrier_pigeon" in found["meters.other"].reason
+    assert found["chargers.wb.max_a"].line == 11  # no union tag in the path
+    assert "loadpoints" in found
+    assert found["loadpoints"].line == 1
+
+
+def test_nan_and_wrong_types_rejected(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """\
+        site: {grid_meter: g, residual_w: .nan, phases: 2}
+        meters: {g: {type: replay, start_time: "25:00", loop: maybe}}
+        chargers: {}
+        loadpoints: {}
+        log_level: chatty
+        """,
+    )
+    found = by_path(issues_of(path))
+    assert {"site.residual_w", "site.phases", "meters.g.start_time", "meters.g.loop", "log_level"} <= set(
+        found
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "words"),
+    [
+        ("site:\n  grid_meter: g\n  voltage_v: [1, 2\nmeters: {}\n", 4, "syntax"),
+        ("site:\n  grid_meter: 'g\n", 3, "syntax"),
+        ("a: 1\n b: 2\n", 2, "syntax"),
+    ],
+)
+def test_yaml_syntax_error_has_line(tmp_path: Path, text: str, line: int, words: str) -> None:
+    (issue,) = issues_of(write(tmp_path, text))
+    assert issue.line is not None
+    assert abs(issue.line - line) <= 1
+    assert words in issue.reason.lower()
+
+
+def test_empty_list_missing_files(tmp_path: Path) -> None:
+    (empty,) = issues_of(write(tmp_path, "# nothing here\n"))
+    assert "empty" in empty.reason
+    (top,) = issues_of(write(tmp_path, "- a\n- b\n"))
+    assert "mapping" in top.reason and "list" in top.reason
+    (missing,) = issues_of(tmp_path / "nope.yaml")
+    assert "not found" in missing.reason
+    (directory,) = issues_of(tmp_path)
+    assert "directory" in directory.reason
+
+
+def test_duplicate_key_reported(tmp_path: Path) -> None:
+    text = VALID.replace("  voltage_v: 230\n", "  voltage_v: 230\n  voltage_v: 240\n")
+    (dup,) = issues_of(write(tmp_path, text))
+    assert dup.path == "site.voltage_v"
+    assert dup.line == 5
+    assert "duplicate" in dup.reason
+
+
+def test_env_overrides(tmp_path: Path) -> None:
+    path = write(tmp_path, VALID)
+    cfg = load_config(
+        path,
+        env={
+            "ECOTRACK__SITE__VOLTAGE_V": "240",
+            "ECOTRACK__METERS__GRID__INTERVAL_S": "5",
+            "ECOTRACK__METERS__GRID__TRACE": "/x.csv",
+            "ECOTRACK__METERS__GRID__LOOP": "false",
+            "ECOTRACK__site__wiring_limit_a": "null",
+            "ECOTRACK__LOADPOINTS__GARAGE__PRIORITY": "7",
+            "ECOTRACK__CONTROL__TICK_S": "0.5",
+            "ECOTRACK__CIRCUITS__NEWFUSE__MAX_A": "63",
+            "ECOTRACK_NOT_OURS": "ignored",
+            "HOME": "/root",
+        },
+    )
+    assert cfg.site.voltage_v == 240
+    grid = cfg.meters["grid"]
+    assert isinstance(grid, ReplayMeterConfig)
+    assert grid.interval_s == 5
+    assert grid.trace == Path("/x.csv")
+    assert grid.loop is False
+    assert cfg.site.wiring_limit_a is None
+    assert cfg.loadpoints["garage"].priority == 7
+    assert isinstance(cfg.loadpoints["garage"].priority, int)
+    assert cfg.control.tick_s == 0.5
+    assert cfg.circuits["newfuse"].max_a == 63
+
+
+def test_env_override_matches_user_key_case_insensitively(tmp_path: Path) -> None:
+    text = VALID.replace("grid_meter: grid", "grid_meter: Grid_Main").replace("  grid:", "  Grid_Main:")
+    path = write(tmp_path, text)
+    cfg = load_config(path, env={"ECOTRACK__METERS__GRID_MAIN__INTERVAL_S": "9"})
+    assert list(cfg.meters) == ["Grid_Main", "pv"]
+    assert cfg.meters["Grid_Main"].interval_s == 9
+
+
+def test_env_override_errors_name_the_variable(tmp_path: Path) -> None:
+    path = write(tmp_path, VALID)
+    issues = issues_of(
+        path,
+        env={
+            "ECOTRACK__SITE__VOLTAGE": "240",
+            "ECOTRACK__MQTT__PORT": "1884",
+            "ECOTRACK__SITE__PHASES": "2",
+            "ECOTRACK__SITE__VOLTAGE_V__X": "1",
+        },
+    )
+    found = by_path(issues)
+    assert found["site.voltage"].env_var == "ECOTRACK__SITE__VOLTAGE"
+    assert found["site.voltage"].line is None
+    assert "unknown setting" in found["site.voltage"].reason
+    assert found["mqtt"].env_var == "ECOTRACK__MQTT__PORT"
+    assert found["site.phases"].env_var == "ECOTRACK__SITE__PHASES"
+    assert found["site.voltage_v"].env_var == "ECOTRACK__SITE__VOLTAGE_V__X"
+    assert "ECOTRACK__MQTT__PORT" in str(found["mqtt"])
+
+
+def test_env_var_creates_device_without_type(tmp_path: Path) -> None:
+    found = by_path(issues_of(write(tmp_path, VALID), env={"ECOTRACK__METERS__EXTRA__INTERVAL_S": "3"}))
+    assert found["meters.extra"].env_var == "ECOTRACK__METERS__EXTRA__INTERVAL_S"
+
+
+def test_config_model_validate_runs_cross_checks() -> None:
+    with pytest.raises(ValueError, match="unknown meter"):
+        Config.model_validate({"site": {"grid_meter": "x"}, "meters": {}, "chargers": {}, "loadpoints": {}})
+
+
+def test_resolve_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = load_config(write(tmp_path, VALID + "data_dir: store\n"), env={})
+    assert cfg.data_dir == tmp_path / "store"
+    assert resolve_data_dir(cfg, tmp_path / "cli") == tmp_path / "cli"
+    assert (tmp_path / "cli").is_dir()
+    assert resolve_data_dir(cfg, None) == tmp_path / "store"
+    assert (tmp_path / "store").is_dir()
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    default = resolve_data_dir(None, None)
+    assert default.is_dir()
+    assert default.name == "ecotrack"
+
+
+def test_schema_is_json_with_loadpoint_fields() -> None:
+    schema = json.loads(json.dumps(config_json_schema()))
+    assert schema["$schema"].startswith("https://json-schema.org/")
+    lp = schema["$defs"]["LoadpointConfig"]["properties"]
+    for key in ("charger", "min_a", "max_a", "mode", "enable_delay_s", "disable_energy_wh", "step_a"):
+        assert key in lp
+        assert lp[key].get("description")
+    assert set(schema["required"]) >= {"site", "meters", "chargers", "loadpoints"}

@@ -94,6 +94,8 @@ class LoadpointParams:
     max_a: float = 16.0
     phases: int = 1
     priority: int = 0
+    #: The charger's own maximum (hardware or rotary switch); the core never exceeds it.
+    charger_max_a: float | None = None
     circuit: str | None = None
     mode: Mode = Mode.PV
     #: Current resolution the charger accepts: 1.0 (whole amps) or 0.1.

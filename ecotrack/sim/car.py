@@ -31,7 +31,7 @@ class CarParams:
 class Car:
     """State of one simulated car; call :meth:`step` once per simulated interval."""
 
-    __slots__ = ("params", "actual_a", "_waiting_s", "_rise_wait_s", "_last_offer_a")
+    __slots__ = ("_last_offer_a", "_rise_wait_s", "_waiting_s", "actual_a", "params")
 
     def __init__(self, params: CarParams | None = None) -> None:
         self.params = params if params is not None else CarParams()

@@ -1,0 +1,358 @@
+"""The control law: from meter readings and charger states to charging currents.
+
+One :class:`Controller` per site. The engine (or the simulator) feeds it
+readings as they arrive and calls :meth:`Controller.step` on every new grid
+reading and on a periodic tick. It is pure: no I/O, no clock, no randomness;
+the same inputs at the same times give the same commands.
+
+The law, per loadpoint in ``pv``/``minpv`` mode:
+
+* **Surplus** = ``-grid`` + the power the cars *measured* at the time of that
+  grid reading - the residual margin (+ home-battery charging power unless the
+  battery has priority; - battery discharge). Using measured power instead of
+  the last command is what prevents integrator wind-up.
+* The surplus is shared between loadpoints (:mod:`ecotrack.core.allocate`) and
+  turned into amps with the configured phases and the measured voltage.
+* **Cut at once, raise gently**: a lower target is applied on the reading that
+  shows it; a higher one only once the charger has followed the previous
+  command (or ``settle_s`` passed).
+* **Start/stop hysteresis** (``pv`` only): start after the surplus covered the
+  minimum for ``enable_delay_s``; when it drops below the minimum, hold the
+  minimum while the grid energy spent doing so stays within
+  ``disable_energy_wh`` (surplus above the minimum pays it back) and for at
+  most ``disable_delay_s``.
+* **Failsafe**: a grid reading older than ``max_meter_age_s`` (or none, or
+  NaN) stops ``pv`` and drops ``minpv`` to its minimum within one step.
+* Finally :func:`ecotrack.core.safety.clamp` cuts everything to the charger,
+  circuit and wiring limits.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from ecotrack.core.allocate import Claim, share
+from ecotrack.core.model import (
+    ChargerReading,
+    Decision,
+    LoadpointDecision,
+    LoadpointParams,
+    Mode,
+    SiteParams,
+    SiteReading,
+)
+from ecotrack.core.safety import build_limits, clamp
+from ecotrack.core.units import finite_or_none, nonneg, quantize
+
+#: Voltages outside this band are treated as a broken measurement.
+_PLAUSIBLE_V = (100.0, 480.0)
+
+
+@dataclass(slots=True)
+class _LoadpointState:
+    """Mutable per-loadpoint memory of the controller."""
+
+    params: LoadpointParams
+    mode: Mode
+    charger: ChargerReading | None = None
+    #: Car power (W) as measured when the latest grid reading was taken.
+    ev_w_at_reading: float = 0.0
+    offered_a: float = 0.0
+    offered_at_s: float = -math.inf
+    #: ``pv`` hysteresis: True while a charge is on (including holding at minimum).
+    enabled: bool = False
+    enabled_at_s: float = 0.0
+    enable_since_s: float | None = None
+    deficit_since_s: float | None = None
+    deficit_wh: float = 0.0
+    available_w: float | None = None
+    status: str = "init"
+    reason: str = ""
+
+    def active(self) -> bool:
+        """A car is connected to an online charger."""
+        c = self.charger
+        return c is not None and c.online and c.connected
+
+    def reset_hysteresis(self) -> None:
+        self.enabled = False
+        self.enable_since_s = None
+        self.deficit_since_s = None
+        self.deficit_wh = 0.0
+
+
+class Controller:
+    """Decides the charging current of every loadpoint of one site."""
+
+    def __init__(self, site: SiteParams) -> None:
+        self._site = site
+        self._limits = build_limits(site)
+        self._lps: dict[str, _LoadpointState] = {lp.name: _LoadpointState(lp, lp.mode) for lp in site.loadpoints}
+        self._reading: SiteReading | None = None
+        self._new_reading = False
+        self._dirty = True
+        self._was_fresh: bool | None = None
+        self._pool_w: float | None = None
+        self._last_eval_reading_s: float | None = None
+        self._last: Decision | None = None
+
+    # ----------------------------------------------------------------- inputs
+    @property
+    def site(self) -> SiteParams:
+        """The parameters this controller was built with."""
+        return self._site
+
+    def set_mode(self, loadpoint: str, mode: Mode) -> None:
+        """Change a loadpoint's mode (takes effect on the next step)."""
+        state = self._lps[loadpoint]
+        mode = Mode(mode)
+        if state.mode is not mode:
+            state.mode = mode
+            state.reset_hysteresis()
+            self._dirty = True
+
+    def mode_of(self, loadpoint: str) -> Mode:
+        """The loadpoint's current mode."""
+        return self._lps[loadpoint].mode
+
+    def on_site_reading(self, reading: SiteReading) -> bool:
+        """Take a new site reading; returns False when it was unusable and ignored.
+
+        A reading without a usable grid value, or older than the one already
+        held, is ignored: the held reading then ages until the failsafe fires.
+        """
+        if finite_or_none(reading.grid_w) is None or not math.isfinite(reading.t_s):
+            return False
+        if self._reading is not None and reading.t_s < self._reading.t_s:
+            return False
+        self._reading = reading
+        self._new_reading = True
+        for state in self._lps.values():
+            state.ev_w_at_reading = self._measured_w(state) if state.active() else 0.0
+        return True
+
+    def on_charger_reading(self, loadpoint: str, reading: ChargerReading) -> bool:
+        """Take a charger status report; returns False for an unknown loadpoint."""
+        state = self._lps.get(loadpoint)
+        if state is None:
+            return False
+        before = state.active()
+        state.charger = reading
+        if state.active() != before:
+            self._dirty = True
+        return True
+
+    # ------------------------------------------------------------------ step
+    def step(self, now_s: float) -> Decision:
+        """Decide the currents at time ``now_s`` (monotonic seconds)."""
+        reading = self._reading
+        max_age = self._site.max_meter_age_s
+        fresh = reading is not None and now_s - reading.t_s <= max_age
+        if self._last is not None and not self._new_reading and not self._dirty and fresh == self._was_fresh:
+            return self._last
+        dt_s = 0.0
+        if fresh and reading is not None and self._new_reading:
+            self._pool_w = self._pool_from(reading)
+            if self._last_eval_reading_s is not None:
+                dt_s = min(max(reading.t_s - self._last_eval_reading_s, 0.0), max_age)
+            self._last_eval_reading_s = reading.t_s
+        self._new_reading = False
+        self._dirty = False
+        self._was_fresh = fresh
+        desired = self._decide(now_s, fresh, dt_s)
+        final = clamp(self._limits, desired)
+        decisions = []
+        for name, state in self._lps.items():
+            amps = final.get(name, 0.0)
+            if amps < desired.get(name, 0.0) - 1e-9 and state.status not in ("off", "disconnected", "offline"):
+                state.status = "limited" if amps > 0 else "limited-off"
+                state.reason = f"cut to {amps:g} A by charger/circuit/wiring limits (wanted {desired[name]:g} A)"
+            if amps == 0.0 and state.enabled and state.mode is Mode.PV:
+                state.reset_hysteresis()
+            if amps != state.offered_a:
+                state.offered_a = amps
+                state.offered_at_s = now_s
+            decisions.append(
+                LoadpointDecision(name, state.mode, amps, state.status, state.reason, state.available_w)
+            )
+        self._last = Decision(now_s, tuple(decisions), self._pool_w if fresh else None, not fresh)
+        return self._last
+
+    # -------------------------------------------------------------- internals
+    def _voltage(self, state: _LoadpointState) -> float:
+        lo, hi = _PLAUSIBLE_V
+        for candidate in (
+            state.charger.voltage_v if state.charger is not None else None,
+            self._reading.voltage_v if self._reading is not None else None,
+        ):
+            v = finite_or_none(candidate)
+            if v is not None and lo <= v <= hi:
+                return v
+        return self._site.voltage_v
+
+    def _measured_w(self, state: _LoadpointState) -> float:
+        c = state.charger
+        if c is None:
+            return 0.0
+        power = finite_or_none(c.power_w)
+        if power is not None:
+            return max(power, 0.0)
+        return nonneg(c.actual_a) * state.params.phases * self._voltage(state)
+
+    def _pool_from(self, reading: SiteReading) -> float:
+        grid = finite_or_none(reading.grid_w)
+        pool = -(grid if grid is not None else 0.0) - self._site.residual_w
+        for state in self._lps.values():
+            if state.mode in (Mode.PV, Mode.MINPV):
+                pool += state.ev_w_at_reading
+        battery = finite_or_none(reading.battery_w)
+        if battery is not None:
+            if battery > 0.0:
+                pool -= battery  # never drain the home battery into the car
+            else:
+                soc = finite_or_none(reading.battery_soc_pct)
+                prio = self._site.battery_priority_soc_pct
+                battery_first = prio is not None and (soc is None or soc < prio)
+                if not battery_first:
+                    pool -= battery  # battery charging power is surplus the car may take
+        return pool
+
+    def _decide(self, now_s: float, fresh: bool, dt_s: float) -> dict[str, float]:
+        desired: dict[str, float] = {}
+        solar: list[_LoadpointState] = []
+        for name, state in self._lps.items():
+            p = state.params
+            state.available_w = None
+            if state.mode is Mode.OFF:
+                state.reset_hysteresis()
+                desired[name] = 0.0
+                state.status, state.reason = "off", "mode off"
+            elif not state.active():
+                state.reset_hysteresis()
+                desired[name] = 0.0
+                c = state.charger
+                if c is None or not c.online:
+                    state.status, state.reason = "offline", "no status from the charger"
+                else:
+                    state.status, state.reason = "disconnected", "no car connected"
+            elif state.mode is Mode.NOW:
+                desired[name] = p.max_a
+                state.status, state.reason = "charging", f"charge now at {p.max_a:g} A"
+            elif not fresh:
+                state.reset_hysteresis()
+                age = "no grid reading" if self._reading is None else (
+                    f"grid reading {now_s - self._reading.t_s:.0f} s old"
+                )
+                if state.mode is Mode.MINPV:
+                    desired[name] = p.min_a
+                    state.status, state.reason = "failsafe", f"{age}: holding minimum {p.min_a:g} A"
+                else:
+                    desired[name] = 0.0
+                    state.status, state.reason = "failsafe", f"{age}: solar charging stopped"
+            else:
+                solar.append(state)
+        if solar:
+            self._decide_solar(now_s, dt_s, solar, desired)
+        return desired
+
+    def _decide_solar(
+        self, now_s: float, dt_s: float, solar: list[_LoadpointState], desired: dict[str, float]
+    ) -> None:
+        pool = self._pool_w if self._pool_w is not None else 0.0
+        volts = {s.params.name: self._voltage(s) for s in solar}
+        # Let idle pv loadpoints start (which changes the shares), then settle the shares.
+        for _ in range(len(solar) + 1):
+            shares = share(pool, [self._claim(s, volts[s.params.name]) for s in solar])
+            started = False
+            for state in solar:
+                if state.mode is Mode.PV and not state.enabled:
+                    started |= self._maybe_start(state, now_s, shares[state.params.name], volts[state.params.name])
+            if not started:
+                break
+        tuning = self._site.tuning
+        for state in solar:
+            p = state.params
+            name = p.name
+            avail = shares[name]
+            state.available_w = avail
+            wpa = p.phases * volts[name]
+            min_w = p.min_a * wpa
+            if state.mode is Mode.MINPV:
+                target = max(p.min_a, quantize(avail / wpa, p.step_a, tuning.round_up_fraction))
+                state.status = "charging"
+                state.reason = f"min+pv: {avail:.0f} W available -> {target:g} A"
+            elif not state.enabled:
+                desired[name] = 0.0
+                continue
+            elif avail >= min_w - p.disable_threshold_w:
+                if avail > min_w:
+                    state.deficit_wh = max(0.0, state.deficit_wh - (avail - min_w) * dt_s / 3600.0)
+                state.deficit_since_s = None
+                target = max(p.min_a, quantize(avail / wpa, p.step_a, tuning.round_up_fraction))
+                state.status = "charging"
+                state.reason = f"pv: {avail:.0f} W surplus -> {target:g} A"
+            else:
+                state.deficit_wh += (min_w - avail) * dt_s / 3600.0
+                if state.deficit_since_s is None:
+                    state.deficit_since_s = now_s
+                held_s = now_s - state.deficit_since_s
+                if state.deficit_wh > p.disable_energy_wh or held_s >= p.disable_delay_s:
+                    why = (
+                        f"grid energy {state.deficit_wh:.0f} Wh > {p.disable_energy_wh:g} Wh"
+                        if state.deficit_wh > p.disable_energy_wh
+                        else f"deficit for {held_s:.0f} s"
+                    )
+                    state.reset_hysteresis()
+                    desired[name] = 0.0
+                    state.status, state.reason = "waiting", f"pv: stopped, {why}"
+                    continue
+                target = p.min_a
+                state.status = "holding"
+                state.reason = (
+                    f"pv: {avail:.0f} W < {min_w:.0f} W; holding {p.min_a:g} A "
+                    f"({state.deficit_wh:.0f}/{p.disable_energy_wh:g} Wh, {held_s:.0f}/{p.disable_delay_s:g} s)"
+                )
+            desired[name] = self._settle(state, now_s, target)
+
+    def _claim(self, state: _LoadpointState, volts: float) -> Claim:
+        p = state.params
+        wpa = p.phases * volts
+        holds = state.mode is Mode.MINPV or state.enabled
+        return Claim(p.name, p.priority, p.min_a * wpa, p.max_a * wpa, holds, state.enabled_at_s)
+
+    def _maybe_start(self, state: _LoadpointState, now_s: float, avail_w: float, volts: float) -> bool:
+        """Advance the start timer of an idle ``pv`` loadpoint; True when it starts now."""
+        p = state.params
+        state.available_w = avail_w
+        need_w = p.min_a * p.phases * volts + p.enable_threshold_w
+        if avail_w < need_w:
+            state.enable_since_s = None
+            state.status, state.reason = "waiting", f"pv: waiting for surplus ({avail_w:.0f} of {need_w:.0f} W)"
+            return False
+        if state.enable_since_s is None:
+            state.enable_since_s = now_s
+        waited = now_s - state.enable_since_s
+        if waited < p.enable_delay_s:
+            state.status = "starting"
+            state.reason = f"pv: surplus {avail_w:.0f} W for {waited:.0f}/{p.enable_delay_s:g} s"
+            return False
+        state.enabled = True
+        state.enabled_at_s = now_s
+        state.enable_since_s = None
+        state.deficit_wh = 0.0
+        state.deficit_since_s = None
+        return True
+
+    def _settle(self, state: _LoadpointState, now_s: float, target_a: float) -> float:
+        """Cut at once; raise only once the charger followed the last command (or settle time passed)."""
+        offered = state.offered_a
+        if target_a <= offered or offered <= 0.0:
+            return target_a
+        tuning = self._site.tuning
+        c = state.charger
+        measured = nonneg(c.actual_a) if c is not None else 0.0
+        followed = measured >= offered - tuning.follow_tolerance_a
+        if not followed and now_s - state.offered_at_s < tuning.settle_s:
+            return offered
+        return min(target_a, offered + tuning.max_step_up_a)

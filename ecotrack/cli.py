@@ -112,6 +112,16 @@ def config_schema() -> None:
     typer.echo(json.dumps(config_json_schema(), indent=2))
 
 
+def _register_engine_commands() -> None:
+    """``run`` and ``demo`` live in :mod:`ecotrack.demo` (their bodies need the engine)."""
+    from ecotrack.demo import register_commands
+
+    register_commands(app)
+
+
+_register_engine_commands()
+
+
 def main() -> None:
     """Entry point of the ``ecotrack`` console script."""
     app()

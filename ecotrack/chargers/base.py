@@ -1,0 +1,123 @@
+"""What the engine needs from a charger driver, and the context drivers are built with.
+
+A driver knows one device or protocol and nothing about policy: it is told a
+current (``set_current``) and reports what the charger says about itself
+(``reading``). The engine owns the task that runs it (``run``), restarts it with
+backoff when it raises, and leaves it at ``safe_current_a`` on shutdown.
+
+:class:`DeviceContext` is handed to every driver and source factory. It carries
+the injected clock and the :class:`SimulatedWorld`, through which simulated
+meters see the power drawn by simulated chargers — that coupling is what makes
+the demo a closed loop.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from ecotrack.clock import Clock, RealClock
+from ecotrack.core.model import ChargerReading
+
+log = logging.getLogger(__name__)
+
+ReadingListener = Callable[[str, ChargerReading], None]
+
+
+class PowerDraw(Protocol):
+    """Anything in the simulated world that draws power from the house wiring."""
+
+    name: str
+
+    def power_w(self) -> float:
+        """Power drawn right now (W, >= 0)."""
+        ...
+
+
+class SimulatedWorld:
+    """The simulated devices that share one simulated house.
+
+    Simulated chargers register here; a replay meter asks :meth:`ev_power_w`
+    so its grid value includes the cars the engine controls.
+    """
+
+    def __init__(self) -> None:
+        self._loads: list[PowerDraw] = []
+
+    def add(self, load: PowerDraw) -> None:
+        """Register a simulated load (a charger with its car)."""
+        self._loads.append(load)
+
+    @property
+    def loads(self) -> tuple[PowerDraw, ...]:
+        """Registered loads, in registration order."""
+        return tuple(self._loads)
+
+    def ev_power_w(self) -> float:
+        """Sum of the power every registered load draws now (W)."""
+        return sum(load.power_w() for load in self._loads)
+
+
+@dataclass(slots=True)
+class DeviceContext:
+    """Shared things a source or driver factory may need.
+
+    ``base_dir`` is where relative paths in the configuration (trace files) are
+    resolved from: the directory of the configuration file when there is one.
+    """
+
+    clock: Clock = field(default_factory=RealClock)
+    world: SimulatedWorld = field(default_factory=SimulatedWorld)
+    base_dir: Path | None = None
+
+
+class Charger(ABC):
+    """Base class of charger drivers.
+
+    Subclasses implement :meth:`run`, :meth:`set_current` and call
+    :meth:`_publish` whenever the charger reports its state. The engine
+    subscribes with :meth:`add_listener`; :meth:`reading` gives the latest report.
+    """
+
+    #: Largest current the hardware accepts (A); commands above are clamped.
+    max_a: float = 32.0
+    #: Resolution of the current the charger accepts: 1.0 or 0.1 A.
+    step_a: float = 1.0
+    #: What to leave the charger at on shutdown or when control is lost.
+    safe_current_a: float = 0.0
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        #: Last failure of the driver (set by the engine when ``run`` raises), or None.
+        self.error: str | None = None
+        self._reading: ChargerReading | None = None
+        self._listeners: list[ReadingListener] = []
+
+    @abstractmethod
+    async def run(self) -> None:
+        """Talk to the device until cancelled. Raising means the engine restarts it."""
+
+    @abstractmethod
+    async def set_current(self, amps: float) -> None:
+        """Offer ``amps`` to the car (0 = stop charging). May raise on a link error."""
+
+    def reading(self) -> ChargerReading | None:
+        """The latest report, or None before the first one."""
+        return self._reading
+
+    def add_listener(self, listener: ReadingListener) -> None:
+        """Call ``listener(charger_name, reading)`` on every new report."""
+        self._listeners.append(listener)
+
+    def _publish(self, reading: ChargerReading) -> None:
+        """Store ``reading`` and hand it to every listener (a listener's bug is logged, not raised)."""
+        self._reading = reading
+        for listener in self._listeners:
+            try:
+                listener(self.name, reading)
+            except Exception:
+                log.exception("charger %s: a reading listener failed", self.name)

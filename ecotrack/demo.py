@@ -1,0 +1,226 @@
+"""``ecotrack demo`` and ``ecotrack run``: the engine from the command line.
+
+The demo needs no configuration: it builds one in memory — a replay meter
+``grid`` playing the modelled cloudy day (or ``--trace FILE``) from 07:30 local
+and looping, a simulated 1-phase 32 A charger ``car``, and one loadpoint
+``garage`` in ``pv`` mode (6–16 A) — and runs the real engine and control core on
+a :class:`~ecotrack.clock.ScaledClock`, so a morning passes in minutes and the
+first look shows the car starting on the sun. Every minute of demo time it logs a
+status line (time of day, PV, house, car, grid).
+
+The command bodies live here and :func:`register_commands` adds them to the
+typer app in :mod:`ecotrack.cli`, so the CLI module stays a thin index.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from ecotrack.clock import Clock, ScaledClock
+
+if TYPE_CHECKING:
+    from ecotrack.config import Config
+    from ecotrack.engine import Engine
+
+__all__ = ["demo_config", "register_commands", "run_demo", "run_engine"]
+
+log = logging.getLogger("ecotrack.demo")
+
+#: Default speed of the demo clock (demo seconds per wall second).
+DEFAULT_SPEED = 30.0
+#: Demo seconds between two status lines (at least; see :func:`run_demo`).
+STATUS_EVERY_S = 60.0
+#: Wall seconds between two status lines (at least), so a fast demo stays readable.
+STATUS_MIN_WALL_S = 5.0
+
+
+def demo_config(trace: Path | None = None, data_dir: Path | None = None, start_time: str = "07:30") -> Config:
+    """The demo's in-memory configuration (see the module docstring)."""
+    from ecotrack.config import Config
+
+    data: dict[str, Any] = {
+        "data_dir": str(data_dir) if data_dir is not None else None,
+        "site": {"grid_meter": "grid", "pv_meters": ["grid"], "voltage_v": 230, "phases": 1},
+        "meters": {
+            "grid": {
+                "type": "replay",
+                "trace": str(trace) if trace is not None else None,
+                "interval_s": 2.0,
+                "start_time": start_time,
+                "loop": True,
+            }
+        },
+        "chargers": {"car": {"type": "simulated", "max_a": 32, "phases": 1, "car_max_a": 32}},
+        "loadpoints": {"garage": {"charger": "car", "mode": "pv", "min_a": 6, "max_a": 16}},
+    }
+    return Config.model_validate(data)
+
+
+def _status_line(engine: Engine) -> str:
+    """One readable line: local demo time, PV, house, car and grid power."""
+    from ecotrack.meters.replay import ReplayMeter
+
+    snap = engine.snapshot()
+    meter = engine.sources.get("grid")
+    when, house = "", ""
+    if isinstance(meter, ReplayMeter) and meter.last is not None:
+        _pv_w, load_w, _ev_w = meter.last
+        when = meter.local_time() + " "
+        house = f", house {load_w / 1000:.2f} kW"
+    parts = [f"{when}PV {_kw(snap.pv_w)}{house}"]
+    for lp in snap.loadpoints:
+        parts.append(f"{lp.name} {lp.power_w / 1000:.2f} kW ({lp.actual_a:.0f} A, {lp.status})")
+    parts.append(f"grid {_kw(snap.grid_w)}")
+    return ", ".join(parts)
+
+
+def _kw(value: float | None) -> str:
+    return "n/a" if value is None else f"{value / 1000:+.2f} kW" if value < 0 else f"{value / 1000:.2f} kW"
+
+
+async def run_demo(
+    *,
+    speed: float = DEFAULT_SPEED,
+    trace: Path | None = None,
+    data_dir: Path | None = None,
+    duration_s: float | None = None,
+    clock: Clock | None = None,
+) -> Engine:
+    """Run the demo until SIGINT/SIGTERM, or for ``duration_s`` **wall** seconds; returns the stopped engine."""
+    from ecotrack.engine import Engine
+
+    config = demo_config(trace, data_dir)
+    engine = Engine(config, clock if clock is not None else ScaledClock(speed))
+    every_s = max(STATUS_EVERY_S, STATUS_MIN_WALL_S * speed)
+
+    async def status() -> None:
+        while True:
+            await engine.clock.sleep(every_s)
+            log.info("%s", _status_line(engine))
+
+    async def stop_after(seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        log.info("demo duration of %g s reached", seconds)
+        engine.stop()
+
+    helpers = [asyncio.create_task(status())]
+    if duration_s is not None:
+        helpers.append(asyncio.create_task(stop_after(duration_s)))
+    try:
+        await engine.run_until_signal()
+    finally:
+        for task in helpers:
+            task.cancel()
+        await asyncio.gather(*helpers, return_exceptions=True)
+    return engine
+
+
+async def run_engine(config: Config, base_dir: Path | None = None) -> None:
+    """Run ``config`` with the real clock until SIGINT/SIGTERM."""
+    from ecotrack.engine import Engine
+
+    await Engine(config, base_dir=base_dir).run_until_signal()
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def register_commands(app: typer.Typer) -> None:
+    """Add the ``run`` and ``demo`` commands to ``app``."""
+
+    @app.command("run")
+    def run_cmd(
+        config: Annotated[
+            Path,
+            typer.Option("--config", "-c", help="The YAML configuration file.", show_default=False),
+        ],
+        data_dir: Annotated[
+            Path | None,
+            typer.Option("--data-dir", help="Directory for everything ecotrack writes (overrides data_dir)."),
+        ] = None,
+    ) -> None:
+        """Run the controller with a configuration file until SIGINT/SIGTERM.
+
+        On a stop signal every charger is set to its safe current (0 A) before the program exits.
+        A configuration with errors is reported like [bold]ecotrack config check[/bold] and exits 2.
+
+        Example: [bold]ecotrack run -c examples/demo.yaml[/bold]
+        """
+        from ecotrack.cli import setup_logging
+        from ecotrack.config import ConfigError, load_config, resolve_data_dir
+
+        try:
+            cfg = load_config(config)
+        except ConfigError as e:
+            for issue in e.issues:
+                typer.echo(str(issue), err=True)
+            n = len(e.issues)
+            typer.echo(f"{config}: {n} problem{'s' if n != 1 else ''} found", err=True)
+            raise typer.Exit(2) from None
+        setup_logging(cfg.log_level)
+        directory = resolve_data_dir(cfg, data_dir)
+        log.info("data directory: %s", directory)
+        try:
+            asyncio.run(run_engine(cfg, base_dir=config.parent))
+        except Exception as e:  # a device that cannot even be built (bad trace file, ...)
+            log.error("cannot run: %s", e)
+            raise typer.Exit(2) from None
+
+    @app.command("demo")
+    def demo_cmd(
+        port: Annotated[
+            int,
+            typer.Option(
+                help="Port for the web dashboard. Accepted for forward compatibility: the dashboard is "
+                "not part of this version, so nothing listens on it yet.",
+            ),
+        ] = 8080,
+        speed: Annotated[
+            float, typer.Option(min=0.01, max=10000, help="Demo seconds per wall-clock second.")
+        ] = DEFAULT_SPEED,
+        data_dir: Annotated[
+            Path | None,
+            typer.Option("--data-dir", help="Directory for everything ecotrack writes."),
+        ] = None,
+        trace: Annotated[
+            Path | None,
+            typer.Option(
+                help="Replay this recorded day (CSV timestamp,pv_w,load_w) instead of the modelled cloudy day."
+            ),
+        ] = None,
+        duration: Annotated[
+            float | None,
+            typer.Option(min=0, help="Stop by itself after this many [bold]wall-clock[/bold] seconds."),
+        ] = None,
+    ) -> None:
+        """Run a simulated house: a replayed day, a simulated car, the real control engine.
+
+        The day starts at 07:30 and loops; the car in the garage charges from the solar surplus
+        (pv mode, 6-16 A). Stop it with Ctrl-C: the charger is left at 0 A.
+
+        Example: [bold]ecotrack demo --speed 30[/bold]
+        """
+        from ecotrack.cli import setup_logging
+        from ecotrack.config import resolve_data_dir
+
+        setup_logging("INFO")
+        log.info(
+            "the web dashboard (--port %d) is not part of this version; this demo logs to the terminal", port
+        )
+        directory = resolve_data_dir(None, data_dir)
+        log.info(
+            "demo: %s from 07:30, speed x%g, data directory %s",
+            f"trace {trace}" if trace is not None else "modelled cloudy day",
+            speed,
+            directory,
+        )
+        try:
+            asyncio.run(run_demo(speed=speed, trace=trace, data_dir=directory, duration_s=duration))
+        except (OSError, ValueError) as e:  # e.g. an unreadable or malformed trace file
+            log.error("cannot run the demo: %s", e)
+            raise typer.Exit(2) from None

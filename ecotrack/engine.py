@@ -1,0 +1,665 @@
+"""The asynchronous runtime: meters in, the pure core in the middle, chargers out.
+
+The engine is the only place that owns tasks. It builds the sources and chargers
+named in the configuration through the registries, runs each under one
+:class:`asyncio.TaskGroup` with a supervisor that restarts it with backoff when it
+raises (a broken meter or charger never takes the process down; the core's
+failsafe deals with the stale data), and drives the core:
+
+* every new reading of the site's grid meter becomes a
+  :class:`~ecotrack.core.model.SiteReading` (grid from the grid meter, PV summed
+  over the PV meters, battery from the battery meter) followed by a
+  ``Controller.step`` — event-driven, so the car reacts within one meter interval;
+* a periodic tick (``control.tick_s``) steps the core too, for its timers and the
+  stale-data failsafe;
+* charger reports are fed to the core as they arrive.
+
+Commands go to a charger only when the commanded current changes (one small
+actuator task per loadpoint, so a hanging charger delays nobody else; a failed
+command is retried with backoff while it is still wanted). After every step the
+engine publishes an immutable :class:`Snapshot` for the API, MQTT and storage.
+
+On :meth:`Engine.stop` (or SIGINT/SIGTERM under :meth:`Engine.run_until_signal`)
+it stops deciding, sets every charger to its safe current while the drivers are
+still running (so real protocols can deliver it), and only then cancels the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import math
+import signal
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ecotrack.chargers.base import Charger, DeviceContext, SimulatedWorld
+from ecotrack.chargers.registry import ChargerRegistry, charger_registry
+from ecotrack.clock import Clock, RealClock
+from ecotrack.core.control import Controller
+from ecotrack.core.model import ChargerReading, Decision, LoadpointDecision, Mode, SiteReading
+from ecotrack.meters.base import Source, SourceReading
+from ecotrack.meters.registry import SourceRegistry, source_registry
+
+if TYPE_CHECKING:
+    from ecotrack.config import Config
+
+__all__ = ["DeviceStatus", "Engine", "LoadpointSnapshot", "Snapshot"]
+
+log = logging.getLogger(__name__)
+
+SnapshotListener = Callable[["Snapshot"], None]
+
+
+@dataclass(frozen=True, slots=True)
+class LoadpointSnapshot:
+    """State of one loadpoint as of a snapshot."""
+
+    name: str
+    charger: str
+    mode: Mode
+    #: The core's short status word (e.g. ``charging``, ``waiting``, ``failsafe``).
+    status: str
+    #: Why, in a sentence.
+    reason: str
+    #: The current the core decided (A); what the engine is sending to the charger.
+    commanded_a: float
+    #: The current last confirmed sent to the charger (None before the first command).
+    sent_a: float | None
+    #: What the charger says it offers to the car (None when it does not report it).
+    offered_a: float | None
+    actual_a: float
+    power_w: float
+    connected: bool
+    charging: bool
+    #: The charger driver runs without error and has reported.
+    charger_online: bool
+    charger_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceStatus:
+    """Health of one meter source or charger driver."""
+
+    name: str
+    kind: str  #: ``"meter"`` or ``"charger"``
+    online: bool
+    error: str | None
+    #: Clock time of the device's last reading, or None.
+    last_t_s: float | None
+    #: Consecutive failures of its task (0 when healthy).
+    failures: int
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Immutable picture of the whole state, published after every core step."""
+
+    #: Engine clock time (monotonic seconds).
+    t_s: float
+    #: Wall time (aware UTC) when the snapshot was taken, for storage and the API.
+    time: datetime
+    grid_w: float | None
+    pv_w: float | None
+    battery_w: float | None
+    battery_soc_pct: float | None
+    voltage_v: float | None
+    #: Surplus for the cars as the core computed it (W).
+    surplus_w: float | None
+    #: Age of the last grid reading (s), None before the first one.
+    data_age_s: float | None
+    failsafe: bool
+    loadpoints: tuple[LoadpointSnapshot, ...]
+    devices: tuple[DeviceStatus, ...]
+    decision: Decision | None
+
+    def loadpoint(self, name: str) -> LoadpointSnapshot:
+        """The loadpoint called ``name`` (KeyError when unknown)."""
+        for lp in self.loadpoints:
+            if lp.name == name:
+                return lp
+        raise KeyError(name)
+
+    def device(self, name: str, kind: str | None = None) -> DeviceStatus:
+        """The meter or charger called ``name`` (KeyError when unknown)."""
+        for d in self.devices:
+            if d.name == name and (kind is None or d.kind == kind):
+                return d
+        raise KeyError(name)
+
+
+@dataclass(slots=True)
+class _DeviceState:
+    kind: str
+    failures: int = 0
+    running: bool = False
+
+
+class Engine:
+    """Runs the sources, the core and the chargers of one configuration.
+
+    ``clock`` defaults to :class:`~ecotrack.clock.RealClock`; the demo passes a
+    :class:`~ecotrack.clock.ScaledClock`. The registries default to the global
+    ones; tests pass their own to inject failing devices. ``base_dir`` resolves
+    relative paths (trace files) in the configuration. ``wall`` gives the wall
+    time stamped on snapshots.
+
+    Timeouts (``command_timeout_s``, ``shutdown_timeout_s``) are wall seconds,
+    because they guard real I/O; backoffs are clock seconds, because they pace
+    the devices.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        clock: Clock | None = None,
+        *,
+        sources: SourceRegistry | None = None,
+        chargers: ChargerRegistry | None = None,
+        base_dir: Path | None = None,
+        wall: Callable[[], datetime] | None = None,
+        command_timeout_s: float = 5.0,
+        shutdown_timeout_s: float = 5.0,
+        backoff_initial_s: float = 1.0,
+        backoff_max_s: float = 60.0,
+    ) -> None:
+        self.config = config
+        self.clock: Clock = clock if clock is not None else RealClock()
+        self.world = SimulatedWorld()
+        self.context = DeviceContext(clock=self.clock, world=self.world, base_dir=base_dir)
+        self._wall = wall if wall is not None else (lambda: datetime.now(UTC))
+        self.command_timeout_s = command_timeout_s
+        self.shutdown_timeout_s = shutdown_timeout_s
+        self.backoff_initial_s = backoff_initial_s
+        self.backoff_max_s = backoff_max_s
+        self.tick_s = float(config.control.tick_s)
+
+        sreg = sources if sources is not None else source_registry
+        creg = chargers if chargers is not None else charger_registry
+        self.sources: dict[str, Source] = {
+            name: sreg.create(name, cfg, self.context) for name, cfg in config.meters.items()
+        }
+        self.chargers: dict[str, Charger] = {
+            name: creg.create(name, cfg, self.context) for name, cfg in config.chargers.items()
+        }
+        self.loadpoint_charger: dict[str, str] = {}
+        users: dict[str, str] = {}
+        for lp_name, lp in config.loadpoints.items():
+            if lp.charger not in self.chargers:
+                raise ValueError(f"loadpoint {lp_name!r}: unknown charger {lp.charger!r}")
+            if lp.charger in users:
+                raise ValueError(
+                    f"loadpoints {users[lp.charger]!r} and {lp_name!r} both use charger {lp.charger!r}"
+                )
+            users[lp.charger] = lp_name
+            self.loadpoint_charger[lp_name] = lp.charger
+        self._charger_loadpoint = users
+
+        site = config.to_site_params()
+        # The core never exceeds the charger's own maximum: tell it the driver's limit.
+        lps = tuple(
+            lp
+            if lp.charger_max_a is not None
+            else dataclasses.replace(lp, charger_max_a=self.chargers[self.loadpoint_charger[lp.name]].max_a)
+            for lp in site.loadpoints
+        )
+        self.site_params = dataclasses.replace(site, loadpoints=lps)
+        self.controller = Controller(self.site_params)
+
+        self._devices: dict[tuple[str, str], _DeviceState] = {
+            **{("meter", n): _DeviceState("meter") for n in self.sources},
+            **{("charger", n): _DeviceState("charger") for n in self.chargers},
+        }
+        self._latest: dict[str, SourceReading] = {}
+        self._site: SiteReading | None = None
+        self._decision: Decision | None = None
+        self._desired: dict[str, float] = dict.fromkeys(self.loadpoint_charger, 0.0)
+        self._sent: dict[str, float | None] = dict.fromkeys(self.loadpoint_charger, None)
+        self._command_error: dict[str, str | None] = dict.fromkeys(self.loadpoint_charger, None)
+        self._wake: dict[str, asyncio.Event] = {lp: asyncio.Event() for lp in self.loadpoint_charger}
+        self._logged: dict[str, tuple[float, str]] = {}
+        self._snapshot: Snapshot | None = None
+        self._queues: set[asyncio.Queue[Snapshot | None]] = set()
+        self._listeners: list[SnapshotListener] = []
+        self._stop_event = asyncio.Event()
+        self._running = False
+        self._deciding = False
+        self._left_safe = False
+
+        for charger in self.chargers.values():
+            charger.add_listener(self._on_charger_reading)
+
+    # ------------------------------------------------------------------ public API
+    def snapshot(self) -> Snapshot:
+        """The latest snapshot (built now if none was published yet)."""
+        if self._snapshot is None:
+            self._snapshot = self._build_snapshot(self.clock.now())
+        return self._snapshot
+
+    async def subscribe(self) -> AsyncIterator[Snapshot]:
+        """Yield snapshots as they are published; ends when the engine stops.
+
+        A slow subscriber only ever sees the latest snapshot (older ones are dropped).
+        """
+        queue: asyncio.Queue[Snapshot | None] = asyncio.Queue(maxsize=1)
+        self._queues.add(queue)
+        try:
+            while True:
+                snap = await queue.get()
+                if snap is None:
+                    return
+                yield snap
+        finally:
+            self._queues.discard(queue)
+
+    def add_listener(self, listener: SnapshotListener) -> None:
+        """Call ``listener(snapshot)`` synchronously after every step (keep it quick)."""
+        self._listeners.append(listener)
+
+    def set_mode(self, loadpoint: str, mode: Mode | str) -> None:
+        """Change a loadpoint's mode (user intent); KeyError for an unknown loadpoint, ValueError for a bad mode."""
+        if loadpoint not in self.loadpoint_charger:
+            raise KeyError(loadpoint)
+        new = Mode(mode)
+        old = self.controller.mode_of(loadpoint)
+        self.controller.set_mode(loadpoint, new)
+        if new != old:
+            log.info("%s: mode %s -> %s", loadpoint, old.value, new.value)
+        if self._deciding:
+            self._step(self.clock.now())
+
+    def mode_of(self, loadpoint: str) -> Mode:
+        """Current mode of ``loadpoint`` (KeyError when unknown)."""
+        if loadpoint not in self.loadpoint_charger:
+            raise KeyError(loadpoint)
+        return self.controller.mode_of(loadpoint)
+
+    def stop(self) -> None:
+        """Ask :meth:`run` to shut down cleanly (safe to call from a signal handler, or twice)."""
+        self._stop_event.set()
+
+    async def run_until_signal(
+        self, signals: Iterable[signal.Signals] = (signal.SIGINT, signal.SIGTERM)
+    ) -> None:
+        """:meth:`run` with SIGINT/SIGTERM handlers that call :meth:`stop`."""
+        loop = asyncio.get_running_loop()
+        installed: list[signal.Signals] = []
+        for sig in signals:
+            try:
+                loop.add_signal_handler(sig, self._on_signal, sig)
+                installed.append(sig)
+            except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or Windows
+                log.debug("cannot install a handler for %s", sig.name)
+        try:
+            await self.run()
+        finally:
+            for sig in installed:
+                loop.remove_signal_handler(sig)
+
+    async def run(self) -> None:
+        """Run everything until :meth:`stop`; chargers are left at their safe current on return."""
+        if self._running:
+            raise RuntimeError("engine is already running")
+        self._running = True
+        self._left_safe = False
+        log.info("engine starting: %s", self.config.summary())
+        try:
+            async with asyncio.TaskGroup() as tg:
+                charger_tasks = [
+                    tg.create_task(self._supervise("charger", n, c.run), name=f"charger:{n}")
+                    for n, c in self.chargers.items()
+                ]
+                control_tasks = [
+                    tg.create_task(self._supervise("meter", n, self._source_runner(n, s)), name=f"meter:{n}")
+                    for n, s in self.sources.items()
+                ]
+                control_tasks += [
+                    tg.create_task(self._actuate(lp), name=f"actuate:{lp}") for lp in self.loadpoint_charger
+                ]
+                self._deciding = True
+                control_tasks.append(tg.create_task(self._ticker(), name="tick"))
+                await self._stop_event.wait()
+                log.info("engine stopping")
+                self._deciding = False
+                for t in control_tasks:
+                    t.cancel()
+                await asyncio.gather(*control_tasks, return_exceptions=True)
+                await self._leave_safe()
+                for t in charger_tasks:
+                    t.cancel()
+        finally:
+            self._deciding = False
+            if not self._left_safe:  # crashed or cancelled: still try to leave the chargers safe
+                with contextlib.suppress(Exception):
+                    await self._leave_safe()
+            self._running = False
+            self._stop_event.clear()
+            for queue in self._queues:
+                self._offer(queue, None)
+            log.info("engine stopped")
+
+    # ------------------------------------------------------------------ tasks
+    def _source_runner(self, name: str, source: Source) -> Callable[[], Any]:
+        def start() -> Any:
+            return source.run(lambda reading: self._on_source_reading(name, reading))
+
+        return start
+
+    async def _supervise(self, kind: str, name: str, start: Callable[[], Any]) -> None:
+        """Run ``start()``; on an exception log it, mark the device in error and retry with backoff."""
+        state = self._devices[(kind, name)]
+        device: Source | Charger = self.sources[name] if kind == "meter" else self.chargers[name]
+        backoff = self.backoff_initial_s
+        while True:
+            started = self.clock.now()
+            state.running = True
+            try:
+                await start()
+            except asyncio.CancelledError:
+                state.running = False
+                raise
+            except Exception as exc:
+                state.running = False
+                state.failures += 1
+                device.error = f"{type(exc).__name__}: {exc}"
+                if self.clock.now() - started > 2 * self.backoff_max_s:
+                    backoff = self.backoff_initial_s  # it had been working for a while
+                log.error(
+                    "%s %s failed (%s); retrying in %.0f s",
+                    kind,
+                    name,
+                    device.error,
+                    backoff,
+                    exc_info=log.isEnabledFor(logging.DEBUG),
+                )
+                if kind == "charger":
+                    self._charger_lost(name)
+                await self.clock.sleep(backoff)
+                backoff = min(backoff * 2, self.backoff_max_s)
+                if kind == "charger" and (lp := self._charger_loadpoint.get(name)) is not None:
+                    # A restarted driver may have lost its state: send the command again.
+                    self._sent[lp] = None
+                    self._wake_actuators()
+                continue
+            state.running = False
+            log.info("%s %s finished", kind, name)
+            return
+
+    async def _ticker(self) -> None:
+        """Step the core every ``tick_s`` clock seconds (timers, stale-data failsafe)."""
+        next_t = self.clock.now()
+        while True:
+            self._step(self.clock.now())
+            next_t += self.tick_s
+            now = self.clock.now()
+            if next_t < now:  # fell behind (slow loop, high clock speed): do not try to catch up
+                next_t = now + self.tick_s
+            await self.clock.sleep(next_t - now)
+
+    async def _actuate(self, loadpoint: str) -> None:
+        """Send the wanted current to the loadpoint's charger whenever it differs from what was sent."""
+        charger = self.chargers[self.loadpoint_charger[loadpoint]]
+        wake = self._wake[loadpoint]
+        backoff = self.backoff_initial_s
+        while True:
+            await wake.wait()
+            wake.clear()
+            while (want := self._desired[loadpoint]) != self._sent[loadpoint]:
+                try:
+                    await asyncio.wait_for(charger.set_current(want), self.command_timeout_s)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    reason = "timed out" if isinstance(exc, TimeoutError) else f"{type(exc).__name__}: {exc}"
+                    self._command_error[loadpoint] = f"setting {want:g} A failed: {reason}"
+                    log.warning(
+                        "charger %s: setting %g A failed (%s); retrying in %.0f s",
+                        charger.name,
+                        want,
+                        reason,
+                        backoff,
+                    )
+                    await self.clock.sleep(backoff)
+                    backoff = min(backoff * 2, self.backoff_max_s)
+                    continue
+                self._sent[loadpoint] = want
+                self._command_error[loadpoint] = None
+                backoff = self.backoff_initial_s
+
+    async def _leave_safe(self) -> None:
+        """Set every charger to its safe current (concurrently, each with a timeout) and log the outcome."""
+
+        async def one(charger: Charger) -> None:
+            safe = charger.safe_current_a
+            try:
+                await asyncio.wait_for(charger.set_current(safe), self.shutdown_timeout_s)
+            except Exception as exc:
+                reason = "timed out" if isinstance(exc, TimeoutError) else f"{type(exc).__name__}: {exc}"
+                log.error(
+                    "charger %s: could not be left at its safe current %g A (%s)", charger.name, safe, reason
+                )
+                return
+            lp = self._charger_loadpoint.get(charger.name)
+            if lp is not None:
+                self._sent[lp] = safe
+                self._desired[lp] = safe
+            log.info("charger %s left at %g A", charger.name, safe)
+
+        await asyncio.gather(*(one(c) for c in self.chargers.values()))
+        self._left_safe = True
+        self._publish(self._build_snapshot(self.clock.now()))
+
+    # ------------------------------------------------------------------ events
+    def _on_signal(self, sig: signal.Signals) -> None:
+        log.info("received %s, shutting down", sig.name)
+        self.stop()
+
+    def _on_source_reading(self, name: str, reading: SourceReading) -> None:
+        """Store a source's reading; a new grid reading becomes a SiteReading and a core step."""
+        source = self.sources[name]
+        source.error = None
+        self._devices[("meter", name)].failures = 0
+        self._latest[name] = reading
+        if name != self.config.site.grid_meter or not self._deciding:
+            return
+        site = self._combine(reading)
+        self._site = site
+        self.controller.on_site_reading(site)
+        self._step(self.clock.now())
+
+    def _combine(self, grid: SourceReading) -> SiteReading:
+        """Grid from the grid meter; PV summed over the PV meters; battery from the battery meter."""
+        site_cfg = self.config.site
+        max_age = site_cfg.max_meter_age_s
+        now = grid.t_s
+
+        def fresh(name: str) -> SourceReading | None:
+            r = self._latest.get(name)
+            return r if r is not None and now - r.t_s <= max_age else None
+
+        pv_w: float | None
+        if site_cfg.pv_meters:
+            values = [
+                r.pv_w for n in site_cfg.pv_meters if (r := fresh(n)) is not None and r.pv_w is not None
+            ]
+            pv_w = sum(values) if values else None
+        else:
+            pv_w = grid.pv_w
+        battery_w = battery_soc = None
+        if site_cfg.battery_meter is not None and (b := fresh(site_cfg.battery_meter)) is not None:
+            battery_w, battery_soc = b.battery_w, b.battery_soc_pct
+        elif grid.battery_w is not None or grid.battery_soc_pct is not None:
+            battery_w, battery_soc = grid.battery_w, grid.battery_soc_pct
+        return SiteReading(
+            t_s=grid.t_s,
+            grid_w=grid.grid_w,
+            pv_w=pv_w,
+            battery_w=battery_w,
+            battery_soc_pct=battery_soc,
+            voltage_v=grid.voltage_v,
+        )
+
+    def _on_charger_reading(self, charger: str, reading: ChargerReading) -> None:
+        state = self._devices.get(("charger", charger))
+        if state is not None:
+            state.failures = 0
+        lp = self._charger_loadpoint.get(charger)
+        if lp is not None:
+            self.controller.on_charger_reading(lp, reading)
+
+    def _charger_lost(self, charger: str) -> None:
+        """Tell the core that a charger's driver is down, so it stops counting on its measurements."""
+        lp = self._charger_loadpoint.get(charger)
+        if lp is None:
+            return
+        last = self.chargers[charger].reading()
+        self.controller.on_charger_reading(
+            lp,
+            ChargerReading(
+                t_s=self.clock.now(),
+                connected=last.connected if last is not None else False,
+                charging=False,
+                online=False,
+            ),
+        )
+
+    # ------------------------------------------------------------------ stepping
+    def _step(self, now_s: float) -> None:
+        """One core step: remember the decision, log changes, wake actuators, publish a snapshot."""
+        decision = self.controller.step(now_s)
+        self._decision = decision
+        for lpd in decision.loadpoints:
+            if lpd.name not in self._desired:
+                continue
+            self._log_change(lpd, decision)
+            self._desired[lpd.name] = lpd.current_a
+            if lpd.current_a != self._sent[lpd.name]:
+                self._wake[lpd.name].set()
+        self._publish(self._build_snapshot(now_s))
+
+    def _wake_actuators(self) -> None:
+        for lp, event in self._wake.items():
+            if self._desired[lp] != self._sent[lp]:
+                event.set()
+
+    def _log_change(self, lpd: LoadpointDecision, decision: Decision) -> None:
+        key = (lpd.current_a, lpd.status)
+        if self._logged.get(lpd.name) == key:
+            return
+        self._logged[lpd.name] = key
+        grid = self._site.grid_w if self._site is not None else None
+        log.info(
+            "%s [%s] grid %s, surplus %s -> %g A (%s: %s)",
+            lpd.name,
+            lpd.mode.value,
+            _fmt_w(grid),
+            _fmt_w(decision.surplus_w),
+            lpd.current_a,
+            lpd.status,
+            lpd.reason,
+        )
+
+    # ------------------------------------------------------------------ snapshots
+    def _build_snapshot(self, now_s: float) -> Snapshot:
+        decision = self._decision
+        by_name = {lp.name: lp for lp in decision.loadpoints} if decision is not None else {}
+        lps = []
+        for lp_name, ch_name in self.loadpoint_charger.items():
+            charger = self.chargers[ch_name]
+            reading = charger.reading()
+            lpd = by_name.get(lp_name)
+            online = (
+                charger.error is None
+                and self._command_error[lp_name] is None
+                and self._devices[("charger", ch_name)].running
+                and reading is not None
+                and reading.online
+            )
+            actual = reading.actual_a if reading is not None else 0.0
+            power = (
+                reading.power_w
+                if reading is not None and reading.power_w is not None
+                else actual * self.site_params.voltage_v * self.config.loadpoint_phases(lp_name)
+            )
+            lps.append(
+                LoadpointSnapshot(
+                    name=lp_name,
+                    charger=ch_name,
+                    mode=lpd.mode if lpd is not None else self.controller.mode_of(lp_name),
+                    status=lpd.status if lpd is not None else "starting",
+                    reason=lpd.reason if lpd is not None else "no decision yet",
+                    commanded_a=lpd.current_a if lpd is not None else 0.0,
+                    sent_a=self._sent[lp_name],
+                    offered_a=reading.offered_a if reading is not None else None,
+                    actual_a=actual,
+                    power_w=power,
+                    connected=reading.connected if reading is not None else False,
+                    charging=reading.charging if reading is not None else False,
+                    charger_online=online,
+                    charger_error=charger.error or self._command_error[lp_name],
+                )
+            )
+        devices = []
+        for (kind, name), state in self._devices.items():
+            dev: Source | Charger = self.sources[name] if kind == "meter" else self.chargers[name]
+            if kind == "meter":
+                last = self._latest.get(name)
+                last_t = last.t_s if last is not None else None
+            else:
+                cr = self.chargers[name].reading()
+                last_t = cr.t_s if cr is not None else None
+            devices.append(
+                DeviceStatus(
+                    name=name,
+                    kind=kind,
+                    online=state.running and dev.error is None and last_t is not None,
+                    error=dev.error,
+                    last_t_s=last_t,
+                    failures=state.failures,
+                )
+            )
+        site = self._site
+        return Snapshot(
+            t_s=now_s,
+            time=self._wall(),
+            grid_w=site.grid_w if site is not None else None,
+            pv_w=site.pv_w if site is not None else None,
+            battery_w=site.battery_w if site is not None else None,
+            battery_soc_pct=site.battery_soc_pct if site is not None else None,
+            voltage_v=site.voltage_v if site is not None else None,
+            surplus_w=decision.surplus_w if decision is not None else None,
+            data_age_s=max(0.0, now_s - site.t_s) if site is not None else None,
+            failsafe=decision.failsafe if decision is not None else False,
+            loadpoints=tuple(lps),
+            devices=tuple(devices),
+            decision=decision,
+        )
+
+    def _publish(self, snap: Snapshot) -> None:
+        self._snapshot = snap
+        for queue in self._queues:
+            self._offer(queue, snap)
+        for listener in self._listeners:
+            try:
+                listener(snap)
+            except Exception:
+                log.exception("snapshot listener failed")
+
+    @staticmethod
+    def _offer(queue: asyncio.Queue[Snapshot | None], item: Snapshot | None) -> None:
+        """Put ``item`` in a one-slot queue, dropping what a slow reader has not taken yet."""
+        if queue.full():
+            with contextlib.suppress(asyncio.QueueEmpty):
+                queue.get_nowait()
+        queue.put_nowait(item)
+
+
+def _fmt_w(value: float | None) -> str:
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    return f"{value:+.0f} W"

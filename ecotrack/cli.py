@@ -122,6 +122,16 @@ def _register_engine_commands() -> None:
 _register_engine_commands()
 
 
+def _register_simulate_command() -> None:
+    """``simulate`` lives in :mod:`ecotrack.sim.cli` (light at import; the simulator loads when it runs)."""
+    from ecotrack.sim.cli import simulate_command
+
+    app.command("simulate")(simulate_command)
+
+
+_register_simulate_command()
+
+
 def main() -> None:
     """Entry point of the ``ecotrack`` console script."""
     app()

@@ -90,7 +90,10 @@ class FakeSite:
         for p in self.params.loadpoints:
             self.drawn[p.name] = min(self.offered[p.name], self.car_max_a.get(p.name, 1000.0))
             self.controller.on_charger_reading(
-                p.name, ChargerReading(t_s=t, connected=True, charging=self.drawn[p.name] > 0, actual_a=self.drawn[p.name])
+                p.name,
+                ChargerReading(
+                    t_s=t, connected=True, charging=self.drawn[p.name] > 0, actual_a=self.drawn[p.name]
+                ),
             )
 
     def ev_w(self) -> float:
@@ -109,7 +112,9 @@ class FakeSite:
             self.offered[lpd.name] = lpd.current_a
         return d
 
-    def run(self, t0: float, t1: float, every_s: float, house_surplus_w: float) -> list[tuple[float, Decision]]:
+    def run(
+        self, t0: float, t1: float, every_s: float, house_surplus_w: float
+    ) -> list[tuple[float, Decision]]:
         """Readings from ``t0`` (inclusive) to ``t1`` (exclusive) every ``every_s``; the decisions."""
         out = []
         t = t0
@@ -119,7 +124,9 @@ class FakeSite:
         return out
 
 
-def one_step(params: SiteParams, grid_w: float, *, charger: ChargerReading | None = None, **extra: float | None) -> Decision:
+def one_step(
+    params: SiteParams, grid_w: float, *, charger: ChargerReading | None = None, **extra: float | None
+) -> Decision:
     """A fresh controller, one charger report (idle car by default), one reading, one step at t=0."""
     c = Controller(params)
     for p in params.loadpoints:

@@ -9,7 +9,15 @@ from hypothesis import strategies as st
 from ecotrack.core.allocate import Claim, share
 
 
-def claim(name: str, *, prio: int = 0, lo: float = 1380.0, hi: float = 3680.0, holds: bool = True, since: float = 0.0) -> Claim:
+def claim(
+    name: str,
+    *,
+    prio: int = 0,
+    lo: float = 1380.0,
+    hi: float = 3680.0,
+    holds: bool = True,
+    since: float = 0.0,
+) -> Claim:
     return Claim(name, prio, lo, hi, holds, since)
 
 

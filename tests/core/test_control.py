@@ -151,7 +151,9 @@ def test_raise_waits_for_the_car_to_follow_or_settle_time() -> None:
     c = Controller(site(lp(mode=Mode.MINPV), tuning=tuning(settle_s=10.0, follow_tolerance_a=1.0)))
 
     def at(t: float, actual_a: float, grid_w: float) -> float:
-        c.on_charger_reading("car", ChargerReading(t_s=t, connected=True, charging=actual_a > 0, actual_a=actual_a))
+        c.on_charger_reading(
+            "car", ChargerReading(t_s=t, connected=True, charging=actual_a > 0, actual_a=actual_a)
+        )
         c.on_site_reading(SiteReading(t_s=t, grid_w=grid_w))
         return c.step(t).current_of("car")
 
@@ -171,7 +173,9 @@ def test_raise_as_soon_as_the_car_is_within_tolerance() -> None:
         (4.0, 11.5, -3_680.0 + 11.5 * V, 13.0),  # 1.5 A short: wait
         (6.0, 12.0, -3_680.0 + 12.0 * V, 16.0),  # 1.0 A short: followed
     ]:
-        c.on_charger_reading("car", ChargerReading(t_s=t, connected=True, charging=actual > 0, actual_a=actual))
+        c.on_charger_reading(
+            "car", ChargerReading(t_s=t, connected=True, charging=actual > 0, actual_a=actual)
+        )
         c.on_site_reading(SiteReading(t_s=t, grid_w=grid))
         assert c.step(t).current_of("car") == expected, t
 
@@ -238,9 +242,13 @@ def test_battery_junk_is_ignored(junk: float | None) -> None:
         (None, None, 240.0, 9.0),  # 2300 / 240 = 9.58
     ],
 )
-def test_voltage_source(charger_v: float | None, meter_v: float | None, configured_v: float, expected: float) -> None:
+def test_voltage_source(
+    charger_v: float | None, meter_v: float | None, configured_v: float, expected: float
+) -> None:
     charger = ChargerReading(t_s=0.0, connected=True, charging=False, voltage_v=charger_v)
-    d = one_step(site(lp(mode=Mode.MINPV), voltage_v=configured_v), -2_300.0, charger=charger, voltage_v=meter_v)
+    d = one_step(
+        site(lp(mode=Mode.MINPV), voltage_v=configured_v), -2_300.0, charger=charger, voltage_v=meter_v
+    )
     assert d.current_of("car") == expected
 
 
@@ -264,7 +272,9 @@ def test_measured_power_is_preferred_over_amps_times_volts() -> None:
     assert d.current_of("car") == 8.0
 
 
-@pytest.mark.parametrize(("step", "frac", "expected"), [(1.0, 1.0, 8.0), (0.1, 1.0, 8.6), (1.0, 0.5, 9.0), (0.1, 0.5, 8.7)])
+@pytest.mark.parametrize(
+    ("step", "frac", "expected"), [(1.0, 1.0, 8.0), (0.1, 1.0, 8.6), (1.0, 0.5, 9.0), (0.1, 0.5, 8.7)]
+)
 def test_current_resolution_and_rounding(step: float, frac: float, expected: float) -> None:
     # 2000 W / 230 V = 8.696 A
     d = one_step(site(lp(mode=Mode.MINPV, step_a=step), tuning=tuning(round_up_fraction=frac)), -2_000.0)

@@ -18,7 +18,9 @@ def lp(name: str, **kw: object) -> LoadpointParams:
     return LoadpointParams(name=name, **base)  # type: ignore[arg-type]
 
 
-def site(*lps: LoadpointParams, circuits: tuple[CircuitParams, ...] = (), wiring: float | None = None) -> SiteParams:
+def site(
+    *lps: LoadpointParams, circuits: tuple[CircuitParams, ...] = (), wiring: float | None = None
+) -> SiteParams:
     return SiteParams(loadpoints=lps, circuits=circuits, wiring_limit_a=wiring)
 
 
@@ -99,7 +101,9 @@ def test_unknown_circuit_allows_nothing() -> None:
 
 
 def test_unknown_parent_allows_nothing() -> None:
-    limits = build_limits(site(lp("a", circuit="sub"), circuits=(CircuitParams("sub", 32.0, parent="ghost"),)))
+    limits = build_limits(
+        site(lp("a", circuit="sub"), circuits=(CircuitParams("sub", 32.0, parent="ghost"),))
+    )
     assert clamp(limits, {"a": 16.0}) == {"a": 0.0}
 
 

@@ -95,7 +95,9 @@ def test_quantize_is_within_one_step_and_on_grid(amps: float, step: float, frac:
         assert abs(q - amps) <= step / 2 + 1e-6
 
 
-@pytest.mark.parametrize("value", [None, math.nan, math.inf, -math.inf, MAX_PLAUSIBLE_W * 1.01, -MAX_PLAUSIBLE_W * 2])
+@pytest.mark.parametrize(
+    "value", [None, math.nan, math.inf, -math.inf, MAX_PLAUSIBLE_W * 1.01, -MAX_PLAUSIBLE_W * 2]
+)
 def test_finite_or_none_rejects(value: float | None) -> None:
     assert finite_or_none(value) is None
 
@@ -107,7 +109,9 @@ def test_finite_or_none_accepts_and_converts() -> None:
     assert finite_or_none("kaputt") is None  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(("value", "expected"), [(None, 0.0), (math.nan, 0.0), (-3.0, 0.0), (math.inf, 0.0), (7.5, 7.5)])
+@pytest.mark.parametrize(
+    ("value", "expected"), [(None, 0.0), (math.nan, 0.0), (-3.0, 0.0), (math.inf, 0.0), (7.5, 7.5)]
+)
 def test_nonneg(value: float | None, expected: float) -> None:
     assert nonneg(value) == expected
 

@@ -103,9 +103,7 @@ def test_folder_and_all_strategies_in_parallel(tmp_path: Path) -> None:
     result = runner.invoke(app, ["simulate", "--trace", str(folder), "--strategy", "all", "--json"])
     assert result.exit_code == 0, result.output
     objs = json_lines(result.stdout)
-    assert [(o["trace"], o["strategy"]) for o in objs] == [
-        (t, s) for t in ("d1", "d2") for s in STRATEGIES
-    ]
+    assert [(o["trace"], o["strategy"]) for o in objs] == [(t, s) for t in ("d1", "d2") for s in STRATEGIES]
     assert all(o["max_over_limit_a"] == 0 for o in objs)
 
 

@@ -1,0 +1,146 @@
+"""``bench/tracking.py`` on tiny traces of our own making (no ../shared, no pvlib)."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pytest
+
+from ecotrack.sim.modelled import write_trace_csv
+from ecotrack.sim.runner import SimResult
+from ecotrack.sim.strategies import STRATEGIES
+from ecotrack.sim.trace import Trace
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = REPO_ROOT / "bench" / "tracking.py"
+
+
+@pytest.fixture(scope="module")
+def bench() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("tracking_bench", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def tiny_trace(name: str, peak_w: float, *, clouds: bool = False) -> Trace:
+    """Two hours at 60 s: a PV bell (optionally with cloud dips) over a constant 400 W load."""
+    n = 120
+    x = (np.arange(n) + 0.5) / n
+    pv = peak_w * np.sin(np.pi * x) ** 2
+    if clouds:
+        pv[40:46] *= 0.2
+        pv[70:73] *= 0.3
+    return Trace(
+        name=name,
+        start=datetime(2024, 6, 21, 10, 0, tzinfo=UTC),
+        step_s=60.0,
+        pv_w=np.round(pv),
+        load_w=np.full(n, 400.0),
+    )
+
+
+PREAMBLE = "# Benchmarks\n\nIntro written by hand.\n\n## Tracking benchmark\n\n"
+AFTER = "\n\n## Analysis\n\nThe lead's analysis, kept as is.\n"
+
+
+def test_bench_writes_section_between_markers(bench: ModuleType, tmp_path: Path) -> None:
+    folder = tmp_path / "traces"
+    folder.mkdir()
+    write_trace_csv(tiny_trace("sunny-bit", 5000), folder / "sunny-bit.csv")
+    write_trace_csv(tiny_trace("cloudy-bit", 4500, clouds=True), folder / "cloudy-bit.csv")
+    doc = tmp_path / "docs" / "benchmarks.md"
+    doc.parent.mkdir()
+    doc.write_text(f"{PREAMBLE}{bench.BEGIN}\nold numbers\n{bench.END}{AFTER}", encoding="utf-8")
+    plots = tmp_path / "plots"
+
+    argv = [str(folder), "--write", str(doc), "--no-progress", "--workers", "1", "--plot-dir", str(plots)]
+    assert bench.main(argv, repo_root=tmp_path / "repo") == 0
+
+    text = doc.read_text(encoding="utf-8")
+    assert text.startswith(PREAMBLE)
+    assert text.endswith(AFTER)
+    assert "old numbers" not in text
+    assert text.count(bench.BEGIN) == 1 and text.count(bench.END) == 1
+    section = text[text.index(bench.BEGIN) : text.index(bench.END)]
+    assert f"python bench/tracking.py {folder}" in section
+    assert "--write" in section
+    assert "Machine:" in section and "Date:" in section and "per simulated day" in section
+    for name in ("sunny-bit", "cloudy-bit"):
+        for strategy in STRATEGIES:
+            assert f"| {name} | {strategy} |" in section
+    assert "### Totals" in section and "starts/day" in section and "capture" in section
+    assert "default beats it" in section
+    assert len(list(plots.glob("*.png"))) == 2 * len(STRATEGIES)
+
+    # A second run replaces the section, nothing else.
+    assert bench.main([str(folder), "--write", str(doc), "--no-progress", "--strategy", "default"]) == 0
+    text2 = doc.read_text(encoding="utf-8")
+    assert text2.startswith(PREAMBLE) and text2.endswith(AFTER)
+    assert text2.count(bench.BEGIN) == 1
+    assert "| sunny-bit | evcc-default |" not in text2
+
+
+def test_bench_creates_file_and_falls_back_to_modelled_days(
+    bench: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tiny = [tiny_trace("model-a", 3000), tiny_trace("model-b", 6000, clouds=True)]
+    monkeypatch.setattr(bench, "modelled_traces", lambda: tiny)
+    doc = tmp_path / "benchmarks.md"
+    # tmp_path/"repo" has no ../shared/data/traces next to it: the modelled days stand in.
+    assert bench.main(["--write", str(doc), "--no-progress"], repo_root=tmp_path / "repo") == 0
+    err = capsys.readouterr().err
+    assert "modelled days" in err
+    text = doc.read_text(encoding="utf-8")
+    assert "## Tracking benchmark" in text
+    assert bench.BEGIN in text and bench.END in text
+    assert "modelled days" in text
+    assert "| model-b | default |" in text
+
+
+def result(strategy: str, solar: float, grid: float, starts: int) -> SimResult:
+    return SimResult(
+        trace="t",
+        strategy=strategy,
+        duration_h=24.0,
+        pv_kwh=30.0,
+        load_kwh=10.0,
+        surplus_kwh=20.0,
+        ev_kwh=solar + grid,
+        ev_solar_kwh=solar,
+        ev_grid_kwh=grid,
+        export_kwh=20.0 - solar,
+        import_kwh=grid,
+        oracle_ev_solar_kwh=solar,
+        capture_ratio=1.0,
+        starts=starts,
+        max_over_limit_a=0.0,
+    )
+
+
+def test_beats_names_the_failing_figures(bench: ModuleType) -> None:
+    ours = result("default", 10.0, 0.1, 3)
+    assert bench.beats(ours, result("b", 9.0, 0.2, 3)) == []
+    assert bench.verdict(bench.beats(ours, result("b", 11.0, 0.05, 2))) == "no (solar, grid, starts)"
+    assert bench.beats(ours, result("b", 10.0, 0.2, 5)) == ["solar"]  # a tie is not "more"
+    assert bench.beats(result("default", 10.0, 0.0, 1), result("b", 9.0, 0.0, 1)) == []  # both zero grid
+    t_ours = bench.totals([ours, result("default", 4.0, 0.0, 1)], "default")
+    assert t_ours.starts_per_day == pytest.approx(2.0)
+    assert t_ours.grid_share == pytest.approx(0.1 / 14.1)
+    assert math.isclose(t_ours.capture_ratio, 1.0)
+
+
+def test_help_runs_as_a_script() -> None:
+    out = subprocess.run(
+        [sys.executable, str(SCRIPT), "--help"], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert "--write" in out.stdout and "--plot-dir" in out.stdout

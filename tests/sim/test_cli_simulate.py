@@ -257,3 +257,24 @@ def test_modelled_day(tmp_path: Path) -> None:
     (obj,) = json_lines(result.stdout)
     assert obj["trace"] == "modelled-2024-06-21-sunny"
     assert obj["duration_h"] == pytest.approx(24.0)
+
+
+class _Reckless:
+    """A broken strategy that offers more than the loadpoint's max."""
+
+    name = "reckless"
+
+    def __init__(self, settings: object) -> None:
+        pass
+
+    def on_reading(self, t_s: float, grid_w: float, charger: object) -> float:
+        return 40.0
+
+
+def test_over_limit_exits_1(day: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(STRATEGIES, "reckless", _Reckless)  # type: ignore[arg-type]
+    result = runner.invoke(app, ["simulate", "--trace", str(day), "--strategy", "reckless", "--json"])
+    assert result.exit_code == 1
+    (obj,) = json_lines(result.stdout)  # the figures are still printed
+    assert float(obj["max_over_limit_a"]) > 0  # type: ignore[arg-type]
+    assert "above a limit" in result.stderr and "bell/reckless" in result.stderr

@@ -125,3 +125,20 @@ def test_pv_restarts_only_after_a_new_enable_delay_once_data_is_back() -> None:
             c.on_site_reading(SiteReading(t_s=t, grid_w=-3_000.0))
         got.append((t, c.step(t).current_of("pv")))
     assert got == [(0.0, 0.0), (10.0, 0.0), (20.0, 13.0), (51.0, 0.0), (60.0, 0.0), (70.0, 0.0), (80.0, 13.0)]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="core bug (reported): a grid reading stamped in the future is held as fresh, and every later "
+    "(correct) reading is refused as out of order, so control freezes on it and the failsafe never fires",
+)
+def test_a_reading_from_the_future_does_not_freeze_the_controller() -> None:
+    c = make(30.0)
+    c.on_site_reading(SiteReading(t_s=1_000_000.0, grid_w=-9_000.0))  # a meter with a broken clock
+    c.step(0.0)
+    # The house now imports 5 kW; readings with correct timestamps keep arriving.
+    for t in range(10, 101, 10):
+        c.on_site_reading(SiteReading(t_s=float(t), grid_w=5_000.0))
+    d = c.step(100.0)
+    assert amps(d)["pv"] == 0.0
+    assert amps(d)["minpv"] == 6.0

@@ -469,7 +469,10 @@ class Engine:
             return
         site = self._combine(reading)
         self._site = site
-        self.controller.on_site_reading(site)
+        try:
+            self.controller.on_site_reading(site)
+        except Exception:  # a core bug must not look like a meter failure
+            log.exception("control core rejected %s", site)
         self._step(self.clock.now())
 
     def _combine(self, grid: SourceReading) -> SiteReading:
@@ -530,8 +533,19 @@ class Engine:
 
     # ------------------------------------------------------------------ stepping
     def _step(self, now_s: float) -> None:
-        """One core step: remember the decision, log changes, wake actuators, publish a snapshot."""
-        decision = self.controller.step(now_s)
+        """One core step: remember the decision, log changes, wake actuators, publish a snapshot.
+
+        The core is meant never to raise; if it does anyway (a bug), every charger is sent to its safe
+        current rather than left at the last command, and the engine keeps running.
+        """
+        try:
+            decision = self.controller.step(now_s)
+        except Exception:
+            log.exception("control core failed; sending every charger to its safe current")
+            for lp, ch in self.loadpoint_charger.items():
+                self._desired[lp] = self.chargers[ch].safe_current_a
+            self._wake_actuators()
+            return
         self._decision = decision
         for lpd in decision.loadpoints:
             if lpd.name not in self._desired:
@@ -617,7 +631,10 @@ class Engine:
                 DeviceStatus(
                     name=name,
                     kind=kind,
-                    online=state.running and dev.error is None and last_t is not None,
+                    online=state.running
+                    and dev.error is None
+                    and last_t is not None
+                    and now_s - last_t <= self.site_params.max_meter_age_s,
                     error=dev.error,
                     last_t_s=last_t,
                     failures=state.failures,

@@ -113,6 +113,8 @@ class SimulatedCharger(Charger):
         self._advance()
         self.offered_a = value
         self.commands.append(value)
+        # A cut takes effect at once (the car never draws above the offer); a raise follows the car's lag.
+        self.car.step(0.0, value if self.car_connected else 0.0)
 
     async def run(self) -> None:
         """Advance the car model and report every ``report_interval_s`` until cancelled."""

@@ -1,0 +1,140 @@
+"""``ecotrack demo`` and ``ecotrack run``: configuration, a short in-process run, clean stop on SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from ecotrack.chargers.simulated import SimulatedCharger
+from ecotrack.cli import app
+from ecotrack.config import ReplayMeterConfig, SimulatedChargerConfig
+from ecotrack.core.model import Mode
+from ecotrack.demo import demo_config, run_demo
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def sunny_csv(path: Path) -> Path:
+    path.write_text("timestamp,pv_w,load_w\n2024-06-21T10:00:00Z,4000,400\n2024-06-21T10:01:00Z,4000,400\n")
+    return path
+
+
+def test_demo_config_is_the_documented_house() -> None:
+    cfg = demo_config()
+    meter = cfg.meters["grid"]
+    charger = cfg.chargers["car"]
+    lp = cfg.loadpoints["garage"]
+    assert isinstance(meter, ReplayMeterConfig) and meter.trace is None  # the modelled day
+    assert (meter.start_time, meter.loop) == ("07:30", True)
+    assert isinstance(charger, SimulatedChargerConfig) and (charger.phases, charger.max_a) == (1, 32)
+    assert (lp.charger, lp.mode, lp.min_a, lp.max_a) == ("car", Mode.PV, 6, 16)
+    assert cfg.site.grid_meter == "grid"
+
+
+async def test_run_demo_charges_from_the_sun_and_stops_by_itself(tmp_path: Path) -> None:
+    started = time.monotonic()
+    engine = await run_demo(
+        speed=200, trace=sunny_csv(tmp_path / "sunny.csv"), data_dir=tmp_path, duration_s=0.6
+    )
+    assert time.monotonic() - started < 3
+    car = engine.chargers["car"]
+    assert isinstance(car, SimulatedCharger)
+    # 3600 W surplus: after the start delay the car got 15 A, and was left at 0 A on the way out.
+    assert 15.0 in car.commands and car.commands[-1] == 0.0 and car.offered_a == 0.0
+
+
+def _output_lines(proc: subprocess.Popen[str]) -> queue.Queue[str]:
+    lines: queue.Queue[str] = queue.Queue()
+
+    def pump() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.put(line)
+
+    threading.Thread(target=pump, daemon=True).start()
+    return lines
+
+
+def _sigterm_when(args: list[str], ready: str, tmp_path: Path) -> tuple[int, str, float]:
+    """Start ``python -m ecotrack ARGS``, SIGTERM it once ``ready`` was logged; (rc, log, seconds to exit)."""
+    env = {**os.environ, "COLUMNS": "200", "PYTHONPATH": str(REPO)}
+    env = {k: v for k, v in env.items() if not k.startswith("ECOTRACK__")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ecotrack", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,  # the rich log handler writes to stdout
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    lines = _output_lines(proc)
+    seen: list[str] = []
+    deadline = time.monotonic() + 20
+    try:
+        while not any(ready in line for line in seen):
+            assert time.monotonic() < deadline, "".join(seen)
+            try:
+                seen.append(lines.get(timeout=0.5))
+            except queue.Empty:
+                assert proc.poll() is None, "".join(seen)
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGTERM)
+        sent = time.monotonic()
+        rc = proc.wait(timeout=10)
+        took = time.monotonic() - sent
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    time.sleep(0.05)
+    while not lines.empty():
+        seen.append(lines.get())
+    return rc, "".join(seen), took
+
+
+def test_sigterm_stops_the_demo_cleanly(tmp_path: Path) -> None:
+    rc, log, took = _sigterm_when(
+        ["demo", "--speed", "50", "--duration", "60", "--data-dir", str(tmp_path / "data")],
+        "engine starting",
+        tmp_path,
+    )
+    assert rc == 0, log
+    assert took < 5
+    assert "dashboard" in log and "not part of this version" in log
+    assert "received SIGTERM" in log and "charger car left at 0 A" in log
+
+
+def test_run_with_a_config_file_and_sigterm(tmp_path: Path) -> None:
+    sunny_csv(tmp_path / "day.csv")
+    (tmp_path / "site.yaml").write_text(
+        """
+site: {grid_meter: grid, pv_meters: [grid]}
+meters: {grid: {type: replay, trace: day.csv, interval_s: 1}}
+chargers: {wallbox: {type: simulated}}
+loadpoints: {garage: {charger: wallbox, mode: now}}
+"""
+    )
+    rc, log, took = _sigterm_when(
+        ["run", "-c", str(tmp_path / "site.yaml"), "--data-dir", str(tmp_path / "data")],
+        "garage [now]",
+        tmp_path,
+    )
+    assert rc == 0, log
+    assert took < 5
+    assert "charger wallbox left at 0 A" in log
+
+
+def test_run_reports_config_errors_and_exits_2(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("site: {grid_meter: nowhere}\nmeters: {}\nchargers: {}\nloadpoints: {}\n")
+    result = CliRunner().invoke(app, ["run", "-c", str(bad)])
+    assert result.exit_code == 2
+    assert f"{bad}:1: site.grid_meter: unknown meter 'nowhere'" in result.output

@@ -1,0 +1,306 @@
+"""The engine on real asyncio with a fast clock: closed loop, commands on change, failures, failsafe, shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import math
+import os
+import signal
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ecotrack.chargers.base import DeviceContext
+from ecotrack.chargers.registry import ChargerRegistry
+from ecotrack.chargers.simulated import SimulatedCharger
+from ecotrack.clock import ScaledClock
+from ecotrack.config import Config
+from ecotrack.core.model import Mode
+from ecotrack.engine import Engine, Snapshot
+from ecotrack.meters.base import Emit, Source, SourceReading
+from ecotrack.meters.registry import SourceRegistry, source_registry
+
+SPEED = 50.0  # clock seconds per wall second: 1 s of controller time = 20 ms
+
+
+def write_trace(path: Path, pv_w: float, load_w: float) -> Path:
+    """A constant two-sample trace (it loops, so it lasts forever)."""
+    path.write_text(
+        f"timestamp,pv_w,load_w\n2024-06-21T10:00:00Z,{pv_w},{load_w}\n2024-06-21T10:01:00Z,{pv_w},{load_w}\n"
+    )
+    return path
+
+
+def make_config(trace: Path | None = None, **site: Any) -> Config:
+    return Config.model_validate(
+        {
+            "site": {"grid_meter": "grid", "pv_meters": ["grid"], "max_meter_age_s": 5, **site},
+            "meters": {"grid": {"type": "replay", "trace": str(trace) if trace else None, "interval_s": 1}},
+            "chargers": {
+                "car": {"type": "simulated", "max_a": 32, "start_delay_s": 1, "report_interval_s": 1}
+            },
+            "loadpoints": {
+                "garage": {"charger": "car", "mode": "pv", "min_a": 6, "max_a": 16, "enable_delay_s": 2}
+            },
+            "control": {"tick_s": 1},
+        }
+    )
+
+
+class RecordingCharger(SimulatedCharger):
+    """A simulated charger that remembers when each command arrived, and can be told to fail."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.timeline: list[tuple[float, float]] = []
+        self.fail_commands = 0  # this many set_current calls raise
+        self.fail_runs = 0  # this many run() calls raise after a short while
+
+    async def set_current(self, amps: float) -> None:
+        if self.fail_commands > 0:
+            self.fail_commands -= 1
+            raise ConnectionError("link down")
+        await super().set_current(amps)
+        self.timeline.append((self.clock.now(), amps))
+
+    async def run(self) -> None:
+        if self.fail_runs > 0:
+            self.fail_runs -= 1
+            await self.clock.sleep(0.5)
+            raise OSError("serial port vanished")
+        await super().run()
+
+
+class ScriptedSource(Source):
+    """Emits a constant grid value every second of clock time until ``die_at_s``; then every run raises."""
+
+    def __init__(self, name: str, ctx: DeviceContext, grid_w: float, die_at_s: float = math.inf) -> None:
+        super().__init__(name)
+        self.clock = ctx.clock
+        self.grid_w = grid_w
+        self.die_at_s = die_at_s
+        self.runs = 0
+        self.last_emit_s: float | None = None
+
+    async def run(self, emit: Emit) -> None:
+        self.runs += 1
+        while True:
+            now = self.clock.now()
+            if now >= self.die_at_s:
+                raise RuntimeError("meter unreachable")
+            emit(SourceReading(t_s=now, grid_w=self.grid_w))
+            self.last_emit_s = now
+            await self.clock.sleep(1.0)
+
+
+def charger_registry_with(factory: Callable[[str, Any, DeviceContext], SimulatedCharger]) -> ChargerRegistry:
+    reg = ChargerRegistry()
+    reg.register("simulated", factory)
+    return reg
+
+
+def recording_registry() -> ChargerRegistry:
+    return charger_registry_with(RecordingCharger.from_config)
+
+
+def scripted_registry(grid_w: float, die_at_s: float = math.inf) -> SourceRegistry:
+    reg = SourceRegistry()
+    reg.register("replay", lambda name, cfg, ctx: ScriptedSource(name, ctx, grid_w, die_at_s))
+    return reg
+
+
+@contextlib.asynccontextmanager
+async def running(engine: Engine) -> AsyncIterator[asyncio.Task[None]]:
+    task = asyncio.create_task(engine.run())
+    try:
+        yield task
+    finally:
+        engine.stop()
+        await asyncio.wait_for(task, 5)
+
+
+async def until(pred: Callable[[], bool], timeout_s: float = 3.0) -> None:
+    """Wait (wall seconds) until ``pred()`` holds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while not pred():
+        if loop.time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.005)
+
+
+def charger_of(engine: Engine) -> RecordingCharger:
+    charger = engine.chargers["car"]
+    assert isinstance(charger, RecordingCharger)
+    return charger
+
+
+async def test_closed_loop_converges_on_sunny_surplus_and_sends_only_changes(tmp_path: Path) -> None:
+    trace = write_trace(tmp_path / "sunny.csv", pv_w=3000, load_w=500)
+    engine = Engine(make_config(trace), ScaledClock(SPEED), chargers=recording_registry())
+    car = charger_of(engine)
+    steps = 0
+
+    def count(_: Snapshot) -> None:
+        nonlocal steps
+        steps += 1
+
+    engine.add_listener(count)
+    async with running(engine):
+        await until(lambda: engine.snapshot().loadpoint("garage").actual_a >= 10)
+        await asyncio.sleep(20 / SPEED)  # 20 more clock seconds at steady state
+        snap = engine.snapshot()
+    # 2500 W surplus at 230 V = 10.9 A, rounded down: 10 A; the replayed grid then shows ~ -200 W.
+    lp = snap.loadpoint("garage")
+    assert (lp.status, lp.commanded_a, lp.actual_a) == ("charging", 10.0, 10.0)
+    assert snap.grid_w == pytest.approx(500 + 10 * 230 - 3000)
+    assert snap.pv_w == 3000
+    assert not snap.failsafe
+    # Commands go out only when the value changes: many steps, few commands, never the same twice in a row.
+    # (While the car ramps up, the meter sees it before the charger reports it, so the core may trim once
+    # or twice on the way; that is the core's business, not the engine's.)
+    sent = [a for _, a in car.timeline]
+    assert sent[:2] == [0.0, 10.0]
+    assert all(a != b for a, b in itertools.pairwise(sent))
+    assert steps > 30 and len(sent) <= 10
+    # Shutdown leaves the charger at its safe current.
+    assert car.offered_a == 0.0 and sent[-1] == 0.0
+
+
+async def test_meter_failure_is_retried_and_failsafe_stops_pv_in_time() -> None:
+    cfg = make_config()
+    clock = ScaledClock(20.0)
+    engine = Engine(
+        cfg,
+        clock,
+        sources=scripted_registry(grid_w=-3000, die_at_s=12.0),
+        chargers=recording_registry(),
+        backoff_initial_s=1.0,
+        backoff_max_s=2.0,
+    )
+    car = charger_of(engine)
+    source = engine.sources["grid"]
+    assert isinstance(source, ScriptedSource)
+    async with running(engine):
+        await until(lambda: car.offered_a > 0)
+        await until(lambda: engine.snapshot().failsafe and car.offered_a == 0.0)
+        await until(lambda: source.runs >= 3)  # restarted with backoff, failing each time
+        snap = engine.snapshot()
+    last = source.last_emit_s
+    assert last is not None
+    stop_t = next(t for t, a in car.timeline if a == 0.0 and t > last)
+    # Failsafe within max age + one tick (plus a clock-second of scheduling slack at 20x).
+    assert stop_t - last <= cfg.site.max_meter_age_s + cfg.control.tick_s + 1.0
+    assert snap.loadpoint("garage").status == "failsafe"
+    grid = snap.device("grid", "meter")
+    assert grid.error is not None and "meter unreachable" in grid.error
+    assert grid.failures >= 2 and not grid.online
+
+
+async def test_failing_charger_does_not_kill_the_engine() -> None:
+    engine = Engine(
+        make_config(),
+        ScaledClock(SPEED),
+        sources=scripted_registry(grid_w=-3000),
+        chargers=recording_registry(),
+        backoff_initial_s=1.0,
+        backoff_max_s=2.0,
+    )
+    car = charger_of(engine)
+    car.fail_commands = 3
+    car.fail_runs = 1
+    async with running(engine) as task:
+        await until(lambda: engine.snapshot().loadpoint("garage").charger_error is not None)
+        assert not task.done()
+        # The driver is restarted, the command retried, and charging starts once the link is back.
+        await until(lambda: car.offered_a > 0 and engine.snapshot().loadpoint("garage").actual_a > 0)
+        snap = engine.snapshot()
+    lp = snap.loadpoint("garage")
+    assert lp.charger_error is None and lp.charger_online
+    assert snap.device("car", "charger").failures == 0
+    assert car.fail_commands == 0 and car.fail_runs == 0
+    assert car.offered_a == 0.0  # left safe on stop
+
+
+async def test_set_mode_snapshot_and_subscription() -> None:
+    engine = Engine(make_config(), ScaledClock(SPEED), sources=scripted_registry(grid_w=-3000))
+    with pytest.raises(KeyError):
+        engine.set_mode("nope", Mode.NOW)
+    with pytest.raises(ValueError):
+        engine.set_mode("garage", "turbo")
+    assert engine.mode_of("garage") is Mode.PV
+    # The core knows the charger's own maximum.
+    assert engine.site_params.loadpoints[0].charger_max_a == 32.0
+
+    seen: list[Snapshot] = []
+
+    async def collect() -> None:
+        async for snap in engine.subscribe():
+            seen.append(snap)
+
+    collector = asyncio.create_task(collect())
+    async with running(engine):
+        await until(lambda: engine.snapshot().loadpoint("garage").actual_a > 0)
+        engine.set_mode("garage", "off")
+        assert engine.mode_of("garage") is Mode.OFF
+        await until(lambda: engine.snapshot().loadpoint("garage").sent_a == 0.0)
+        engine.set_mode("garage", Mode.NOW)
+        # Sent, then reported back by the charger (it reports every clock second).
+        await until(lambda: engine.snapshot().loadpoint("garage").offered_a == 16.0)
+        snap = engine.snapshot()
+    await asyncio.wait_for(collector, 1)  # the subscription ends when the engine stops
+
+    assert seen and seen[-1].t_s >= snap.t_s
+    assert snap.grid_w == -3000 and snap.surplus_w is not None
+    assert snap.data_age_s is not None and 0 <= snap.data_age_s <= 2
+    assert snap.time.tzinfo is not None
+    lp = snap.loadpoint("garage")
+    assert (lp.name, lp.charger, lp.mode, lp.status) == ("garage", "car", Mode.NOW, "charging")
+    assert lp.connected and lp.charger_online and lp.offered_a == 16.0
+    assert lp.power_w == pytest.approx(lp.actual_a * 230)
+    assert snap.decision is not None and snap.decision.current_of("garage") == 16.0
+    assert {(d.kind, d.name) for d in snap.devices} == {("meter", "grid"), ("charger", "car")}
+    with pytest.raises(KeyError):
+        snap.loadpoint("nope")
+
+
+async def test_sigterm_in_process_leaves_chargers_safe(caplog: pytest.LogCaptureFixture) -> None:
+    engine = Engine(make_config(), ScaledClock(SPEED), sources=scripted_registry(grid_w=-3000))
+    caplog.set_level("INFO", logger="ecotrack.engine")
+    task = asyncio.create_task(engine.run_until_signal())
+    await until(lambda: engine.snapshot().loadpoint("garage").actual_a > 0)
+    os.kill(os.getpid(), signal.SIGTERM)
+    await asyncio.wait_for(task, 3)
+    car = engine.chargers["car"]
+    assert isinstance(car, SimulatedCharger) and car.offered_a == 0.0
+    assert "received SIGTERM" in caplog.text and "charger car left at 0 A" in caplog.text
+
+
+def test_unknown_types_and_bad_wiring_are_reported() -> None:
+    cfg = make_config()
+    with pytest.raises(KeyError, match="unknown type 'replay'"):
+        Engine(cfg, sources=SourceRegistry())
+    with pytest.raises(KeyError, match="unknown type 'simulated'"):
+        Engine(cfg, sources=scripted_registry(0.0), chargers=ChargerRegistry())
+    assert "replay" in source_registry.kinds()
+
+
+async def test_a_core_bug_sends_chargers_to_safe_current_and_keeps_running(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    engine = Engine(make_config(), ScaledClock(SPEED), sources=scripted_registry(grid_w=-3000))
+    async with running(engine) as task:
+        await until(lambda: engine.snapshot().loadpoint("garage").sent_a not in (None, 0.0))
+
+        def broken(now_s: float) -> Any:
+            raise ZeroDivisionError("bug")
+
+        monkeypatch.setattr(engine.controller, "step", broken)
+        car = engine.chargers["car"]
+        assert isinstance(car, SimulatedCharger)
+        await until(lambda: car.offered_a == 0.0)
+        assert not task.done()

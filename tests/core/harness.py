@@ -23,9 +23,19 @@ V = 230.0
 MIN_W = 6 * V  # 6 A on one phase
 
 
+#: Newer hysteresis knobs, set to their neutral value when this version of the core has them.
+_NEUTRAL_LP = {"enable_energy_wh": None, "restart_penalty_s": 0.0, "restart_window_s": 1800.0}
+_NEUTRAL_TUNING = {"deficit_payback": 1.0}
+
+
+def known_fields(fields: dict[str, object], cls: type) -> dict[str, object]:
+    return {k: v for k, v in fields.items() if k in cls.__dataclass_fields__}  # type: ignore[attr-defined]
+
+
 def lp(name: str = "car", **kw: object) -> LoadpointParams:
     """A loadpoint with every parameter spelled out (override what a test is about)."""
     base: dict[str, object] = {
+        **known_fields(_NEUTRAL_LP, LoadpointParams),
         "min_a": 6.0,
         "max_a": 16.0,
         "phases": 1,
@@ -44,10 +54,16 @@ def lp(name: str = "car", **kw: object) -> LoadpointParams:
     return LoadpointParams(name=name, **base)  # type: ignore[arg-type]
 
 
-def tuning(**kw: float) -> Tuning:
-    base = {"settle_s": 10.0, "follow_tolerance_a": 1.0, "max_step_up_a": 32.0, "round_up_fraction": 1.0}
+def tuning(**kw: object) -> Tuning:
+    base: dict[str, object] = {
+        "settle_s": 10.0,
+        "follow_tolerance_a": 1.0,
+        "max_step_up_a": 32.0,
+        "round_up_fraction": 1.0,
+        **known_fields(_NEUTRAL_TUNING, Tuning),
+    }
     base.update(kw)
-    return Tuning(**base)
+    return Tuning(**base)  # type: ignore[arg-type]
 
 
 def site(*lps: LoadpointParams, **kw: object) -> SiteParams:

@@ -28,7 +28,8 @@ from ecotrack.core.model import (
 )
 from ecotrack.core.safety import build_limits, violations
 
-from .harness import lp
+from .harness import known_fields, lp
+from .harness import tuning as harness_tuning
 
 JUNK = [math.nan, math.inf, -math.inf, 1e12, -1e12, 1e7 * 0.999]
 
@@ -71,13 +72,22 @@ def sites(draw: st.DrawFn) -> SiteParams:
                 disable_threshold_w=draw(st.sampled_from([0.0, 100.0])),
                 disable_delay_s=draw(st.sampled_from([0.0, 10.0, 300.0])),
                 disable_energy_wh=draw(st.sampled_from([0.0, 5.0, 50.0])),
+                **known_fields(
+                    {
+                        "enable_energy_wh": draw(st.sampled_from([None, 0.0, 5.0])),
+                        "restart_penalty_s": draw(st.sampled_from([0.0, 60.0])),
+                        "restart_window_s": 1800.0,
+                    },
+                    LoadpointParams,
+                ),
             )
         )
-    tuning = Tuning(
+    tuning = harness_tuning(
         settle_s=draw(st.sampled_from([0.0, 3.0, 10.0])),
         follow_tolerance_a=draw(st.sampled_from([0.5, 1.0])),
         max_step_up_a=draw(st.sampled_from([1.0, 2.5, 32.0])),
         round_up_fraction=draw(st.sampled_from([1.0, 0.5])),
+        **known_fields({"deficit_payback": draw(st.sampled_from([0.0, 0.5, 1.0]))}, Tuning),
     )
     return SiteParams(
         loadpoints=tuple(loadpoints),

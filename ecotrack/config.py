@@ -192,6 +192,25 @@ class LoadpointConfig(_Model):
         le=86_400,
         description="How long the surplus must last to start (s).",
     )
+    enable_energy_wh: float | None = Field(
+        _LP_DEFAULTS["enable_energy_wh"],
+        ge=0,
+        le=100_000,
+        description="Start before enable_delay_s once the surplus above the start need added up to this (Wh); "
+        "null: only the delay counts.",
+    )
+    restart_penalty_s: float = Field(
+        _LP_DEFAULTS["restart_penalty_s"],
+        ge=0,
+        le=86_400,
+        description="Extra start delay per stop in the last restart_window_s, to back off under passing clouds (s).",
+    )
+    restart_window_s: float = Field(
+        _LP_DEFAULTS["restart_window_s"],
+        gt=0,
+        le=86_400,
+        description="How far back stops count for restart_penalty_s (s).",
+    )
     disable_threshold_w: float = Field(
         _LP_DEFAULTS["disable_threshold_w"],
         ge=-100_000,
@@ -252,6 +271,12 @@ class ControlConfig(_Model):
         ge=0,
         le=1,
         description="Fraction of a step at which the target is rounded up (1.0: always round down).",
+    )
+    deficit_payback: float = Field(
+        _TUNING.deficit_payback,
+        ge=0,
+        le=1,
+        description="Share of the surplus above min_a that pays back the stop budget (0: none, 1: all).",
     )
     tick_s: float = Field(1.0, gt=0, le=60, description="Period of the engine's timer tick (s).")
 

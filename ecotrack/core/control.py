@@ -30,7 +30,7 @@ The law, per loadpoint in ``pv``/``minpv`` mode:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ecotrack.core.allocate import Claim, share
 from ecotrack.core.model import (
@@ -45,6 +45,8 @@ from ecotrack.core.model import (
 from ecotrack.core.safety import build_limits, clamp
 from ecotrack.core.units import finite_or_none, nonneg, quantize
 
+#: A reading stamped further than this in the future (s) comes from a broken clock.
+_FUTURE_TOLERANCE_S = 5.0
 #: Voltages outside this band are treated as a broken measurement.
 _PLAUSIBLE_V = (100.0, 480.0)
 
@@ -58,15 +60,20 @@ class _LoadpointState:
     charger: ChargerReading | None = None
     #: Car power (W) as measured when the latest grid reading was taken.
     ev_w_at_reading: float = 0.0
+    #: Measured current of the charger report before the latest one (to tell a ramping car).
+    previous_actual_a: float = 0.0
     offered_a: float = 0.0
     offered_at_s: float = -math.inf
     #: ``pv`` hysteresis: True while a charge is on (including holding at minimum).
     enabled: bool = False
     enabled_at_s: float = 0.0
     enable_since_s: float | None = None
+    enable_wh: float = 0.0
     deficit_since_s: float | None = None
     deficit_wh: float = 0.0
     available_w: float | None = None
+    #: Times of the recent stops for lack of surplus (for the restart back-off).
+    stops_s: list[float] = field(default_factory=list)
     status: str = "init"
     reason: str = ""
 
@@ -78,6 +85,7 @@ class _LoadpointState:
     def reset_hysteresis(self) -> None:
         self.enabled = False
         self.enable_since_s = None
+        self.enable_wh = 0.0
         self.deficit_since_s = None
         self.deficit_wh = 0.0
 
@@ -138,6 +146,8 @@ class Controller:
         if state is None:
             return False
         before = state.active()
+        if state.charger is not None:
+            state.previous_actual_a = nonneg(state.charger.actual_a)
         state.charger = reading
         if state.active() != before:
             self._dirty = True
@@ -147,6 +157,10 @@ class Controller:
     def step(self, now_s: float) -> Decision:
         """Decide the currents at time ``now_s`` (monotonic seconds)."""
         reading = self._reading
+        if reading is not None and reading.t_s > now_s + _FUTURE_TOLERANCE_S:
+            # A meter with a broken clock: its reading is garbage, and holding it
+            # would make every correctly stamped reading look out of order.
+            self._reading = reading = None
         max_age = self._site.max_meter_age_s
         fresh = reading is not None and now_s - reading.t_s <= max_age
         if self._last is not None and not self._new_reading and not self._dirty and fresh == self._was_fresh:
@@ -262,14 +276,22 @@ class Controller:
         pool = self._pool_w if self._pool_w is not None else 0.0
         volts = {s.params.name: self._voltage(s) for s in solar}
         # Let idle pv loadpoints start (which changes the shares), then settle the shares.
-        for _ in range(len(solar) + 1):
-            shares = share(pool, [self._claim(s, volts[s.params.name]) for s in solar])
-            started = False
-            for state in solar:
-                if state.mode is Mode.PV and not state.enabled:
-                    started |= self._maybe_start(state, now_s, shares[state.params.name], volts[state.params.name])
-            if not started:
-                break
+        # Idle pv loadpoints advance their start timers on what they could get now;
+        # those that are ready start one at a time (highest priority, longest
+        # waiting first), each re-checked against the shares left after the last start.
+        shares = share(pool, [self._claim(s, volts[s.params.name]) for s in solar])
+        ready = [
+            s
+            for s in solar
+            if s.mode is Mode.PV
+            and not s.enabled
+            and self._start_timer(s, now_s, dt_s, shares[s.params.name], volts[s.params.name])
+        ]
+        ready.sort(key=lambda s: (-s.params.priority, s.enable_since_s or now_s, s.params.name))
+        for state in ready:
+            if shares[state.params.name] >= self._start_need_w(state, volts[state.params.name]):
+                self._start(state, now_s)
+                shares = share(pool, [self._claim(s, volts[s.params.name]) for s in solar])
         tuning = self._site.tuning
         for state in solar:
             p = state.params
@@ -287,7 +309,8 @@ class Controller:
                 continue
             elif avail >= min_w - p.disable_threshold_w:
                 if avail > min_w:
-                    state.deficit_wh = max(0.0, state.deficit_wh - (avail - min_w) * dt_s / 3600.0)
+                    payback = tuning.deficit_payback * (avail - min_w) * dt_s / 3600.0
+                    state.deficit_wh = max(0.0, state.deficit_wh - payback)
                 state.deficit_since_s = None
                 target = max(p.min_a, quantize(avail / wpa, p.step_a, tuning.round_up_fraction))
                 state.status = "charging"
@@ -304,6 +327,7 @@ class Controller:
                         else f"deficit for {held_s:.0f} s"
                     )
                     state.reset_hysteresis()
+                    state.stops_s.append(now_s)
                     desired[name] = 0.0
                     state.status, state.reason = "waiting", f"pv: stopped, {why}"
                     continue
@@ -321,38 +345,73 @@ class Controller:
         holds = state.mode is Mode.MINPV or state.enabled
         return Claim(p.name, p.priority, p.min_a * wpa, p.max_a * wpa, holds, state.enabled_at_s)
 
-    def _maybe_start(self, state: _LoadpointState, now_s: float, avail_w: float, volts: float) -> bool:
-        """Advance the start timer of an idle ``pv`` loadpoint; True when it starts now."""
+    @staticmethod
+    def _start_need_w(state: _LoadpointState, volts: float) -> float:
+        p = state.params
+        return p.min_a * p.phases * volts + p.enable_threshold_w
+
+    def _start_timer(
+        self, state: _LoadpointState, now_s: float, dt_s: float, avail_w: float, volts: float
+    ) -> bool:
+        """Advance the start timer of an idle ``pv`` loadpoint; True when it may start now."""
         p = state.params
         state.available_w = avail_w
-        need_w = p.min_a * p.phases * volts + p.enable_threshold_w
+        need_w = self._start_need_w(state, volts)
         if avail_w < need_w:
             state.enable_since_s = None
+            state.enable_wh = 0.0
             state.status, state.reason = "waiting", f"pv: waiting for surplus ({avail_w:.0f} of {need_w:.0f} W)"
             return False
         if state.enable_since_s is None:
             state.enable_since_s = now_s
         waited = now_s - state.enable_since_s
-        if waited < p.enable_delay_s:
+        delay_s = p.enable_delay_s
+        if p.restart_penalty_s > 0.0 and state.stops_s:
+            state.stops_s = [t for t in state.stops_s if now_s - t < p.restart_window_s]
+            delay_s += p.restart_penalty_s * len(state.stops_s)
+        state.enable_wh += (avail_w - need_w) * dt_s / 3600.0
+        early = p.enable_energy_wh is not None and state.enable_wh >= p.enable_energy_wh
+        if waited < delay_s and not early:
             state.status = "starting"
-            state.reason = f"pv: surplus {avail_w:.0f} W for {waited:.0f}/{p.enable_delay_s:g} s"
+            state.reason = f"pv: surplus {avail_w:.0f} W for {waited:.0f}/{delay_s:g} s"
             return False
+        return True
+
+    @staticmethod
+    def _start(state: _LoadpointState, now_s: float) -> None:
         state.enabled = True
         state.enabled_at_s = now_s
         state.enable_since_s = None
+        state.enable_wh = 0.0
         state.deficit_wh = 0.0
         state.deficit_since_s = None
-        return True
 
     def _settle(self, state: _LoadpointState, now_s: float, target_a: float) -> float:
-        """Cut at once; raise only once the charger followed the last command (or settle time passed)."""
+        """Cut on import at once; raise only once the charger followed the last command.
+
+        While a car is still ramping up towards its offer and the site exports,
+        a lower target is an artefact of timing (the meter already saw more car
+        power than the charger's last report), so the offer is held instead of
+        cut. A car that is not rising (capped below the offer) is cut at once.
+        "Followed" also counts as true after ``settle_s``.
+        """
         offered = state.offered_a
-        if target_a <= offered or offered <= 0.0:
+        if offered <= 0.0 or target_a == offered:
             return target_a
         tuning = self._site.tuning
         c = state.charger
         measured = nonneg(c.actual_a) if c is not None else 0.0
-        followed = measured >= offered - tuning.follow_tolerance_a
-        if not followed and now_s - state.offered_at_s < tuning.settle_s:
+        settled = measured >= offered - tuning.follow_tolerance_a or now_s - state.offered_at_s >= tuning.settle_s
+        if target_a < offered:
+            ramping = measured > state.previous_actual_a + 0.05
+            if not settled and ramping and self._exporting() and target_a >= state.params.min_a:
+                return offered
+            return target_a
+        if not settled:
             return offered
         return min(target_a, offered + tuning.max_step_up_a)
+
+    def _exporting(self) -> bool:
+        """The latest grid reading shows export (beyond the residual margin)."""
+        grid = finite_or_none(self._reading.grid_w) if self._reading is not None else None
+        return grid is not None and grid < -self._site.residual_w

@@ -74,7 +74,9 @@ class Tuning:
     max_step_up_a: float = 32.0
     #: Fraction of an amp at which the target is rounded up instead of down.
     #: 1.0 means always round down (never import for rounding), 0.5 rounds to nearest.
-    round_up_fraction: float = 1.0
+    round_up_fraction: float = 0.9
+    #: How much of the surplus above the minimum pays back the deficit budget (0 = none, 1 = all).
+    deficit_payback: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,9 +104,14 @@ class LoadpointParams:
     step_a: float = 1.0
     enable_threshold_w: float = 0.0
     enable_delay_s: float = 60.0
+    #: Start early once the surplus above the start threshold has added up to this much energy.
+    enable_energy_wh: float | None = None
+    #: Extra start delay per stop in the last ``restart_window_s`` (backs off under passing clouds).
+    restart_penalty_s: float = 0.0
+    restart_window_s: float = 1800.0
     disable_threshold_w: float = 0.0
     disable_delay_s: float = 300.0
-    disable_energy_wh: float = 30.0
+    disable_energy_wh: float = 36.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Protocol
+from typing import Any, Protocol
 
 from ecotrack.core.control import Controller
 from ecotrack.core.model import ChargerReading, LoadpointParams, Mode, SiteParams, SiteReading, Tuning
@@ -140,8 +140,7 @@ class SeedTwcManagerStrategy:
             return self._offered
         self._next_policy = t_s + self.policy_interval_s
         cached_grid, cached_charger = self._cached
-        amps = math.floor((-cached_grid + cached_charger) / (volts * self._lp.phases))
-        amps = min(amps, self._lp.max_a)
+        amps = min(float(math.floor((-cached_grid + cached_charger) / (volts * self._lp.phases))), self._lp.max_a)
         if amps >= self._lp.min_a:
             self._last_above_min = t_s
             self._offered = float(amps)
@@ -224,13 +223,13 @@ def make_strategy(name: str, settings: SimSettings) -> Strategy:
     return factory(settings)
 
 
-def with_tuning(settings: SimSettings, **changes: float) -> SimSettings:
+def with_tuning(settings: SimSettings, **changes: Any) -> SimSettings:
     """A copy of ``settings`` with loadpoint or tuning fields changed (for parameter sweeps)."""
     lp_fields = set(LoadpointParams.__dataclass_fields__)
     lp_changes = {k: v for k, v in changes.items() if k in lp_fields}
     tuning_changes = {k: v for k, v in changes.items() if k not in lp_fields}
     return replace(
         settings,
-        loadpoint=replace(settings.loadpoint, **lp_changes),  # type: ignore[arg-type]
-        tuning=replace(settings.tuning, **tuning_changes),  # type: ignore[arg-type]
+        loadpoint=replace(settings.loadpoint, **lp_changes),
+        tuning=replace(settings.tuning, **tuning_changes),
     )

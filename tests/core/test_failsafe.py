@@ -127,11 +127,6 @@ def test_pv_restarts_only_after_a_new_enable_delay_once_data_is_back() -> None:
     assert got == [(0.0, 0.0), (10.0, 0.0), (20.0, 13.0), (51.0, 0.0), (60.0, 0.0), (70.0, 0.0), (80.0, 13.0)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core bug (reported): a grid reading stamped in the future is held as fresh, and every later "
-    "(correct) reading is refused as out of order, so control freezes on it and the failsafe never fires",
-)
 def test_a_reading_from_the_future_does_not_freeze_the_controller() -> None:
     c = make(30.0)
     c.on_site_reading(SiteReading(t_s=1_000_000.0, grid_w=-9_000.0))  # a meter with a broken clock

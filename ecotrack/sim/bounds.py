@@ -1,0 +1,75 @@
+"""What no controller can beat: the start/grid trade-off that a day's dips impose.
+
+A *dip* is a stretch where the surplus is below the charger's minimum power,
+between two stretches where it is enough. A controller in ``pv`` mode that
+wants the solar on both sides of a dip must either keep charging at the minimum
+through it (and pull at least ``sum(min_w - max(surplus, 0))`` from the grid)
+or stop and start again (one more start). A clairvoyant controller that knows
+every dip's cost rides the cheapest ones first; its frontier - fewest starts
+for a given grid energy - is the reference the real control law is measured
+against in ``docs/benchmarks.md``. (A controller can also skip a sunny stretch
+altogether, trading solar instead of starts; the frontier ignores that option,
+so it describes controllers that take the solar of every stretch.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class Dip:
+    """One dip: where it starts (s since trace start), how long it lasts, what riding it costs."""
+
+    start_s: int
+    duration_s: int
+    ride_cost_wh: float
+
+
+def find_dips(surplus_w: FloatArray, min_w: float) -> list[Dip]:
+    """Dips of a per-second surplus series (only those with enough surplus on both sides)."""
+    ok = surplus_w >= min_w
+    if len(ok) == 0:
+        return []
+    edges = np.flatnonzero(np.diff(ok.astype(np.int8))) + 1
+    bounds = np.concatenate(([0], edges, [len(ok)]))
+    dips: list[Dip] = []
+    for i in range(1, len(bounds) - 2):
+        a, b = int(bounds[i]), int(bounds[i + 1])
+        if ok[a]:
+            continue
+        deficit = np.maximum(min_w - np.maximum(surplus_w[a:b], 0.0), 0.0)
+        dips.append(Dip(a, b - a, float(deficit.sum()) / 3600.0))
+    return dips
+
+
+@dataclass(frozen=True, slots=True)
+class FrontierPoint:
+    """Riding every dip that costs at most ``ride_up_to_wh``: the stops left and the grid paid."""
+
+    ride_up_to_wh: float
+    stopped_dips: int
+    grid_kwh: float
+
+
+def clairvoyant_frontier(dips: Iterable[Dip], budgets_wh: Sequence[float]) -> list[FrontierPoint]:
+    """The clairvoyant trade-off for each per-dip budget in ``budgets_wh``."""
+    costs = np.sort(np.array([d.ride_cost_wh for d in dips], dtype=np.float64))
+    points = []
+    for budget in budgets_wh:
+        ridden = costs[costs <= budget]
+        points.append(FrontierPoint(budget, int(len(costs) - len(ridden)), float(ridden.sum()) / 1000.0))
+    return points
+
+
+def min_grid_for_stops(dips: Iterable[Dip], max_stopped: int) -> float:
+    """Least grid energy (kWh) any controller that takes every sunny stretch pays with at most ``max_stopped`` stops inside dips."""
+    costs = np.sort(np.array([d.ride_cost_wh for d in dips], dtype=np.float64))
+    must_ride = max(len(costs) - max(max_stopped, 0), 0)
+    return float(costs[:must_ride].sum()) / 1000.0

@@ -1,7 +1,7 @@
 """``ecotrack demo`` and ``ecotrack run``: the engine from the command line.
 
 The demo needs no configuration: it builds one in memory — a replay meter
-``grid`` playing the modelled cloudy day (or ``--trace FILE``) from 07:30 local
+``grid`` playing the modelled cloudy day (or ``--trace FILE``) from 09:15 local
 and looping, a simulated 1-phase 32 A charger ``car``, and one loadpoint
 ``garage`` in ``pv`` mode (6–16 A) — and runs the real engine and control core on
 a :class:`~ecotrack.clock.ScaledClock`, so a morning passes in minutes and the
@@ -39,7 +39,7 @@ STATUS_EVERY_S = 60.0
 STATUS_MIN_WALL_S = 5.0
 
 
-def demo_config(trace: Path | None = None, data_dir: Path | None = None, start_time: str = "07:30") -> Config:
+def demo_config(trace: Path | None = None, data_dir: Path | None = None, start_time: str = "09:15") -> Config:
     """The demo's in-memory configuration (see the module docstring)."""
     from ecotrack.config import Config
 
@@ -200,7 +200,7 @@ def register_commands(app: typer.Typer) -> None:
     ) -> None:
         """Run a simulated house: a replayed day, a simulated car, the real control engine.
 
-        The day starts at 07:30 and loops; the car in the garage charges from the solar surplus
+        The day starts at 09:15 and loops; the car in the garage charges from the solar surplus
         (pv mode, 6-16 A). Stop it with Ctrl-C: the charger is left at 0 A.
 
         Example: [bold]ecotrack demo --speed 30[/bold]
@@ -214,7 +214,7 @@ def register_commands(app: typer.Typer) -> None:
         )
         directory = resolve_data_dir(None, data_dir)
         log.info(
-            "demo: %s from 07:30, speed x%g, data directory %s",
+            "demo: %s from 09:15, speed x%g, data directory %s",
             f"trace {trace}" if trace is not None else "modelled cloudy day",
             speed,
             directory,

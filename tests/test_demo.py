@@ -33,7 +33,7 @@ def test_demo_config_is_the_documented_house() -> None:
     charger = cfg.chargers["car"]
     lp = cfg.loadpoints["garage"]
     assert isinstance(meter, ReplayMeterConfig) and meter.trace is None  # the modelled day
-    assert (meter.start_time, meter.loop) == ("07:30", True)
+    assert (meter.start_time, meter.loop) == ("09:15", True)
     assert isinstance(charger, SimulatedChargerConfig) and (charger.phases, charger.max_a) == (1, 32)
     assert (lp.charger, lp.mode, lp.min_a, lp.max_a) == ("car", Mode.PV, 6, 16)
     assert cfg.site.grid_meter == "grid"

@@ -17,6 +17,8 @@ def finite_or_none(value: float | None) -> float | None:
     """Return ``value`` when it is a finite, plausible number, else ``None``."""
     if value is None:
         return None
+    if type(value) is float:  # fast path; NaN fails both comparisons
+        return value if -MAX_PLAUSIBLE_W <= value <= MAX_PLAUSIBLE_W else None
     try:
         v = float(value)
     except (TypeError, ValueError):

@@ -85,7 +85,7 @@ def oracle_ev_solar_w(surplus_w: FloatArray, settings: SimSettings) -> FloatArra
     lp = settings.loadpoint
     wpa = lp.phases * settings.voltage_v
     amps = np.floor(np.maximum(surplus_w, 0.0) / wpa / lp.step_a + 1e-9) * lp.step_a
-    amps = np.minimum(amps, min(lp.max_a, settings.car.max_a))
+    amps = np.minimum(amps, min(settings.offer_max_a, settings.car.max_a))
     amps = np.where(amps >= lp.min_a, amps, 0.0)
     return np.asarray(amps * wpa, dtype=np.float64)
 

@@ -35,6 +35,12 @@ class SimSettings:
     residual_w: float = 0.0
     tuning: Tuning = field(default_factory=Tuning)
 
+    @property
+    def offer_max_a(self) -> float:
+        """The most any strategy may offer: the loadpoint's max and the charger's own max."""
+        lp = self.loadpoint
+        return lp.max_a if lp.charger_max_a is None else min(lp.max_a, lp.charger_max_a)
+
 
 class Strategy(Protocol):
     """A controller under test in the simulator."""
@@ -84,7 +90,7 @@ class SeedEcotrackStrategy:
     def __init__(self, settings: SimSettings) -> None:
         lp = settings.loadpoint
         self._min = lp.min_a
-        self._max = lp.max_a
+        self._max = settings.offer_max_a
         self._volts = settings.voltage_v
         self._setpoint = lp.min_a
         self._paused = True
@@ -123,6 +129,7 @@ class SeedTwcManagerStrategy:
     def __init__(self, settings: SimSettings) -> None:
         lp = settings.loadpoint
         self._lp = lp
+        self._max = settings.offer_max_a
         self._volts = settings.voltage_v
         self._cached: tuple[float, float] | None = None  # (grid_w, charger_w) as cached
         self._cached_at = -math.inf
@@ -140,7 +147,7 @@ class SeedTwcManagerStrategy:
             return self._offered
         self._next_policy = t_s + self.policy_interval_s
         cached_grid, cached_charger = self._cached
-        amps = min(float(math.floor((-cached_grid + cached_charger) / (volts * self._lp.phases))), self._lp.max_a)
+        amps = min(float(math.floor((-cached_grid + cached_charger) / (volts * self._lp.phases))), self._max)
         if amps >= self._lp.min_a:
             self._last_above_min = t_s
             self._offered = float(amps)
@@ -167,6 +174,7 @@ class EvccDefaultStrategy:
 
     def __init__(self, settings: SimSettings) -> None:
         self._lp = settings.loadpoint
+        self._max = settings.offer_max_a
         self._next_tick = 0.0
         self._offered = 0.0
         self._enable_since: float | None = None
@@ -186,7 +194,7 @@ class EvccDefaultStrategy:
                     self._enable_since = t_s
                 if t_s - self._enable_since >= self.enable_delay_s:
                     self._enable_since = None
-                    self._offered = float(min(math.floor(target), lp.max_a))
+                    self._offered = float(min(math.floor(target), self._max))
             else:
                 self._enable_since = None
             return self._offered
@@ -200,7 +208,7 @@ class EvccDefaultStrategy:
                 self._offered = lp.min_a
             return self._offered
         self._disable_since = None
-        self._offered = float(min(math.floor(target), lp.max_a))
+        self._offered = float(min(math.floor(target), self._max))
         return self._offered
 
 

@@ -286,12 +286,6 @@ def test_default_on_a_cloudy_day_takes_little_grid_energy(cloudy: Trace) -> None
     assert r.capture_ratio > 0.8
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sim bug (reported): the oracle and the baselines ignore LoadpointParams.charger_max_a "
-    "(oracle caps at min(max_a, car max); baselines offer up to max_a), so with a charger below the "
-    "loadpoint max the baselines exceed the limit and the oracle overstates the ideal",
-)
 @pytest.mark.parametrize("name", STRATEGY_NAMES)
 def test_a_charger_max_below_the_loadpoint_max_is_respected(name: str) -> None:
     s = settings(max_a=16.0, charger_max_a=10.0)

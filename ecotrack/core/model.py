@@ -110,8 +110,8 @@ class LoadpointParams:
     restart_penalty_s: float = 0.0
     restart_window_s: float = 1800.0
     disable_threshold_w: float = 0.0
-    disable_delay_s: float = 300.0
-    disable_energy_wh: float = 36.0
+    disable_delay_s: float = 600.0
+    disable_energy_wh: float = 30.0
 
 
 @dataclass(frozen=True, slots=True)

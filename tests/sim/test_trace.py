@@ -11,7 +11,7 @@ import pytest
 
 from ecotrack.sim.trace import Trace, TraceError, infer_utc_offset_s, load_trace
 
-RECORDED = Path("/work/shared/data/traces")
+RECORDED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "traces"  # beside the repo
 
 
 def write(tmp_path: Path, text: str, name: str = "day.csv") -> Path:

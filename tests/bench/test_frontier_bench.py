@@ -1,0 +1,118 @@
+"""``bench/frontier.py`` on tiny traces of our own making (no ../shared, no pvlib)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pytest
+
+from ecotrack.core.model import LoadpointParams
+from ecotrack.sim.modelled import write_trace_csv
+from ecotrack.sim.strategies import STRATEGIES
+from ecotrack.sim.trace import Trace
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = REPO_ROOT / "bench" / "frontier.py"
+
+
+@pytest.fixture(scope="module")
+def bench() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("frontier_bench", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def tiny_trace(name: str, peak_w: float, *, clouds: bool = False) -> Trace:
+    """Two hours at 60 s: a PV bell (optionally with cloud dips) over a constant 400 W load."""
+    n = 120
+    x = (np.arange(n) + 0.5) / n
+    pv = peak_w * np.sin(np.pi * x) ** 2
+    if clouds:
+        pv[40:46] *= 0.2
+        pv[60:62] *= 0.2
+        pv[70:73] *= 0.3
+    return Trace(
+        name=name,
+        start=datetime(2024, 6, 21, 10, 0, tzinfo=UTC),
+        step_s=60.0,
+        pv_w=np.round(pv),
+        load_w=np.full(n, 400.0),
+    )
+
+
+PREAMBLE = (
+    "# Benchmarks\n\nIntro written by hand.\n\n## Tracking benchmark\n\n"
+    "<!-- tracking:begin -->\ntracking numbers, not ours\n<!-- tracking:end -->\n\n"
+    "## Start/grid frontier\n\n"
+)
+AFTER = "\n\n## Analysis\n\nThe lead's analysis, kept as is.\n"
+
+
+def test_bench_writes_only_its_section_and_a_plot(bench: ModuleType, tmp_path: Path) -> None:
+    folder = tmp_path / "traces"
+    folder.mkdir()
+    write_trace_csv(tiny_trace("sunny-bit", 5000), folder / "sunny-bit.csv")
+    write_trace_csv(tiny_trace("cloudy-bit", 4500, clouds=True), folder / "cloudy-bit.csv")
+    doc = tmp_path / "docs" / "benchmarks.md"
+    doc.parent.mkdir()
+    doc.write_text(f"{PREAMBLE}{bench.BEGIN}\nold numbers\n{bench.END}{AFTER}", encoding="utf-8")
+    png = tmp_path / "docs" / "frontier.png"
+
+    argv = [str(folder), "--write", str(doc), "--plot", str(png), "--no-progress", "--workers", "1"]
+    assert bench.main(argv, repo_root=tmp_path / "repo") == 0
+
+    text = doc.read_text(encoding="utf-8")
+    assert text.startswith(PREAMBLE) and text.endswith(AFTER)
+    assert "tracking numbers, not ours" in text
+    assert "old numbers" not in text
+    assert text.count(bench.BEGIN) == 1 and text.count(bench.END) == 1
+    assert text.count("## Start/grid frontier") == 1
+    section = text[text.index(bench.BEGIN) : text.index(bench.END)]
+    assert f"python bench/frontier.py {folder}" in section and "--plot" in section
+    assert "Date:" in section and "Machine:" in section
+    assert "![" in section and "(frontier.png)" in section
+    shipped = LoadpointParams(name="x").disable_energy_wh
+    assert f"| **default {shipped:g} Wh (shipped)** |" in section
+    for label in ("default 0 Wh", "default 200 Wh", "default strict", "default patient"):
+        assert f"| {label} |" in section
+    for baseline in STRATEGIES:
+        if baseline != "default":
+            assert f"| {baseline} |" in section
+            assert f"({baseline}; it pulled" in section  # the bound at its start count
+    assert "any controller taking every sunny stretch pulls" in section
+    assert "### Clairvoyant frontier" in section and "first starts" in section
+
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    from matplotlib.image import imread
+
+    height, width = imread(png).shape[:2]
+    assert (width, height) == (1400, 800)
+
+
+def test_plan_and_frontier_figures(bench: ModuleType) -> None:
+    specs = bench.plan()
+    sweep = [s for s in specs if s.kind == "sweep"]
+    shipped = LoadpointParams(name="x").disable_energy_wh
+    assert [s.budget_wh for s in sweep] == sorted({0.0, 5.0, 10.0, 20.0, shipped, 60.0, 100.0, 200.0})
+    assert [s.budget_wh for s in specs if s.shipped] == [shipped]
+    assert sorted(s.label for s in specs if s.kind == "profile") == ["default patient", "default strict"]
+    assert sorted(s.strategy for s in specs if s.kind == "baseline") == sorted(set(STRATEGIES) - {"default"})
+
+    traces = [tiny_trace("a", 5000, clouds=True), tiny_trace("b", 300), tiny_trace("c", 5000)]
+    f = bench.compute_frontier(traces, bench.SimSettings())
+    assert f.min_w == 6 * 230
+    assert f.first_starts == 2  # "b" never has enough surplus
+    assert len(f.dips) == 3  # the three cloud dips of "a"
+    assert f.all_stopped_starts == 5
+    assert f.points[0].stopped_dips == 3 and f.points[0].grid_kwh == 0.0
+    assert f.points[-1].ride_up_to_wh == bench.FRONTIER_MAX_WH
+    assert f.min_grid_kwh(5) == 0.0
+    assert f.min_grid_kwh(2) == pytest.approx(sum(d.ride_cost_wh for d in f.dips) / 1000)

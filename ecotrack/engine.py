@@ -411,7 +411,10 @@ class Engine:
             wake.clear()
             while (want := self._desired[loadpoint]) != self._sent[loadpoint]:
                 try:
-                    await asyncio.wait_for(charger.set_current(want), self.command_timeout_s)
+                    # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow the task's own
+                    # cancellation when the command completes at the same moment, hanging shutdown.
+                    async with asyncio.timeout(self.command_timeout_s):
+                        await charger.set_current(want)
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
@@ -437,7 +440,8 @@ class Engine:
         async def one(charger: Charger) -> None:
             safe = charger.safe_current_a
             try:
-                await asyncio.wait_for(charger.set_current(safe), self.shutdown_timeout_s)
+                async with asyncio.timeout(self.shutdown_timeout_s):
+                    await charger.set_current(safe)
             except Exception as exc:
                 reason = "timed out" if isinstance(exc, TimeoutError) else f"{type(exc).__name__}: {exc}"
                 log.error(

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
 from rich.logging import RichHandler
 
 from ecotrack import __version__
@@ -48,16 +50,22 @@ app.add_typer(config_app, name="config")
 
 
 def setup_logging(level: str | int = "INFO") -> None:
-    """Log to stderr through rich, at ``level`` (a name like ``"DEBUG"`` or a number)."""
+    """Log to stderr at ``level`` (a name like ``"DEBUG"`` or a number).
+
+    On a terminal the lines go through rich (colours, wrapped tracebacks); otherwise (systemd, a pipe,
+    a container log) one plain line per record with a timestamp, which journald and grep handle better
+    than rich's 80-column wrapping.
+    """
     if isinstance(level, str):
         level = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
-    logging.basicConfig(
-        level=level,
-        format="%(name)s: %(message)s",
-        datefmt="[%X]",
-        handlers=[RichHandler(rich_tracebacks=True, show_path=False)],
-        force=True,
-    )
+    handler: logging.Handler
+    if sys.stderr.isatty():
+        handler = RichHandler(console=Console(stderr=True), rich_tracebacks=True, show_path=False)
+        handler.setFormatter(logging.Formatter("%(name)s: %(message)s", datefmt="[%X]"))
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler], force=True)
 
 
 def _version_callback(value: bool) -> None:

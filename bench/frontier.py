@@ -46,11 +46,12 @@ if str(REPO_ROOT) not in sys.path:  # benchmark this checkout, installed or not
     sys.path.insert(0, str(REPO_ROOT))
 
 from ecotrack.core.model import LoadpointParams  # noqa: E402
+from ecotrack.sim import inputs  # noqa: E402
 from ecotrack.sim.bounds import Dip, FrontierPoint, clairvoyant_frontier, find_dips, min_grid_for_stops  # noqa: E402
-from ecotrack.sim.cli import Job, find_trace_files, run_jobs  # noqa: E402
+from ecotrack.sim.cli import Job, run_jobs  # noqa: E402
 from ecotrack.sim.runner import SimResult  # noqa: E402
 from ecotrack.sim.strategies import STRATEGIES, SimSettings, with_tuning  # noqa: E402
-from ecotrack.sim.trace import Trace, load_trace  # noqa: E402
+from ecotrack.sim.trace import Trace  # noqa: E402
 
 BEGIN = "<!-- frontier:begin -->"
 END = "<!-- frontier:end -->"
@@ -73,31 +74,9 @@ FRONTIER_MAX_WH = 500.0
 # --------------------------------------------------------------------------------------------- inputs
 
 
-def default_folder(repo_root: Path = REPO_ROOT) -> Path:
-    """``../shared/data/traces`` next to the repository."""
-    return repo_root.parent / "shared" / "data" / "traces"
-
-
-def modelled_traces() -> list[Trace]:
-    """The fallback days: modelled sunny, cloudy and overcast (seed 1)."""
-    from ecotrack.sim.modelled import modelled_day
-
-    return [modelled_day(kind, seed=1) for kind in ("sunny", "cloudy", "overcast")]
-
-
 def find_inputs(folder: Path | None, repo_root: Path = REPO_ROOT) -> tuple[list[Trace], str]:
-    """The traces to run and a sentence saying where they came from."""
-    if folder is None:
-        candidate = default_folder(repo_root)
-        if not candidate.is_dir():
-            traces = modelled_traces()
-            return traces, (
-                f"{candidate} not found: using {len(traces)} modelled days (sunny, cloudy, overcast; seed 1)"
-            )
-        folder = candidate
-    files = find_trace_files([folder])
-    shown = os.path.relpath(folder, repo_root) if folder.is_absolute() else str(folder)
-    return [load_trace(p) for p in files], f"{len(files)} day traces from {shown}"
+    """The traces to run and a sentence saying where they came from (see :mod:`ecotrack.sim.inputs`)."""
+    return inputs.find_inputs(folder, repo_root)
 
 
 # --------------------------------------------------------------------------------------------- runs

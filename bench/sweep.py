@@ -22,25 +22,17 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:  # benchmark this checkout, installed or not
     sys.path.insert(0, str(REPO_ROOT))
 
+from ecotrack.sim.inputs import find_inputs  # noqa: E402
 from ecotrack.sim.runner import simulate  # noqa: E402
 from ecotrack.sim.strategies import SimSettings, make_strategy, with_tuning  # noqa: E402
-from ecotrack.sim.trace import Trace, load_trace  # noqa: E402
+from ecotrack.sim.trace import Trace  # noqa: E402
 
 _TRACES: list[Trace] = []
 
 
-def _load(folder: Path) -> list[Trace]:
-    files = sorted(folder.glob("*.csv")) if folder.is_dir() else []
-    if files:
-        return [load_trace(f) for f in files]
-    from ecotrack.sim.modelled import modelled_day
-
-    print(f"{folder} has no traces: using modelled sunny/cloudy/overcast days", file=sys.stderr)
-    return [modelled_day(kind, seed=1) for kind in ("sunny", "cloudy", "overcast")]
-
-
-def _init(folder: str) -> None:
-    _TRACES.extend(_load(Path(folder)))
+def _init(folder: str | None) -> None:
+    traces, _ = find_inputs(Path(folder) if folder else None, REPO_ROOT)
+    _TRACES.extend(traces)
 
 
 def _run(params: dict[str, Any]) -> tuple[dict[str, Any], float, float, int, float]:
@@ -59,11 +51,12 @@ def _run(params: dict[str, Any]) -> tuple[dict[str, Any], float, float, int, flo
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("grid", help="JSON object: field name -> list of values")
-    parser.add_argument("--folder", type=Path, default=REPO_ROOT.parent / "shared" / "data" / "traces")
+    parser.add_argument("--folder", type=Path, default=None, help="default: ../shared/data/traces or modelled days")
     args = parser.parse_args(argv)
     spec: dict[str, list[Any]] = json.loads(args.grid)
+    print(f"input: {find_inputs(args.folder, REPO_ROOT)[1]}", file=sys.stderr)
     combos = [dict(zip(spec, values, strict=True)) for values in itertools.product(*spec.values())]
-    with Pool(2, initializer=_init, initargs=(str(args.folder),)) as pool:
+    with Pool(2, initializer=_init, initargs=(str(args.folder) if args.folder else None,)) as pool:
         for params, solar, grid, starts, capture in pool.imap(_run, combos):
             share = 100.0 * grid / (solar + grid) if solar + grid > 0 else 0.0
             print(

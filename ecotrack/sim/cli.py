@@ -208,7 +208,9 @@ def find_trace_files(paths: Iterable[Path]) -> list[Path]:
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found = sorted(p for p in path.glob("*.csv") if p.is_file())
+            from ecotrack.sim.inputs import trace_files
+
+            found = trace_files(path)
             if not found:
                 raise InputError(f"{path}: folder has no *.csv trace files")
             files.extend(found)

@@ -94,7 +94,7 @@ def test_bench_creates_file_and_falls_back_to_modelled_days(
     bench: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     tiny = [tiny_trace("model-a", 3000), tiny_trace("model-b", 6000, clouds=True)]
-    monkeypatch.setattr(bench, "modelled_traces", lambda: tiny)
+    monkeypatch.setattr("ecotrack.sim.inputs.modelled_traces", lambda: tiny)
     doc = tmp_path / "benchmarks.md"
     # tmp_path/"repo" has no ../shared/data/traces next to it: the modelled days stand in.
     assert bench.main(["--write", str(doc), "--no-progress"], repo_root=tmp_path / "repo") == 0

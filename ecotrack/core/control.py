@@ -42,7 +42,7 @@ from ecotrack.core.model import (
     SiteParams,
     SiteReading,
 )
-from ecotrack.core.safety import build_limits, clamp
+from ecotrack.core.safety import build_limits, clamp, static_ceilings
 from ecotrack.core.units import finite_or_none, nonneg, quantize
 
 #: A reading stamped further than this in the future (s) comes from a broken clock.
@@ -77,10 +77,13 @@ class _LoadpointState:
     status: str = "init"
     reason: str = ""
 
+    #: The charger's last report is older than the site's max charger age.
+    stale: bool = False
+
     def active(self) -> bool:
-        """A car is connected to an online charger."""
+        """A car is connected to an online charger whose report is recent."""
         c = self.charger
-        return c is not None and c.online and c.connected
+        return c is not None and c.online and c.connected and not self.stale
 
     def reset_hysteresis(self) -> None:
         self.enabled = False
@@ -96,6 +99,9 @@ class Controller:
     def __init__(self, site: SiteParams) -> None:
         self._site = site
         self._limits = build_limits(site)
+        #: What each loadpoint can ever get: its own, its charger's, its circuits' and the wiring's
+        #: maximum. Sharing uses it so that power a capped loadpoint cannot take goes to the others.
+        self._ceiling_a = static_ceilings(self._limits)
         self._lps: dict[str, _LoadpointState] = {lp.name: _LoadpointState(lp, lp.mode) for lp in site.loadpoints}
         self._reading: SiteReading | None = None
         self._new_reading = False
@@ -118,6 +124,11 @@ class Controller:
         if state.mode is not mode:
             state.mode = mode
             state.reset_hysteresis()
+            if mode is Mode.PV and state.active() and state.offered_a >= state.params.min_a:
+                # Already charging (now/minpv): pv takes the charge over instead of
+                # stopping it and paying a start a minute later.
+                state.enabled = True
+                state.enabled_at_s = state.offered_at_s
             self._dirty = True
 
     def mode_of(self, loadpoint: str) -> Mode:
@@ -136,8 +147,11 @@ class Controller:
             return False
         self._reading = reading
         self._new_reading = True
+        max_age = self._site.max_charger_age_s
         for state in self._lps.values():
-            state.ev_w_at_reading = self._measured_w(state) if state.active() else 0.0
+            c = state.charger
+            recent = c is not None and reading.t_s - c.t_s <= max_age
+            state.ev_w_at_reading = self._measured_w(state) if recent and state.active() else 0.0
         return True
 
     def on_charger_reading(self, loadpoint: str, reading: ChargerReading) -> bool:
@@ -156,6 +170,12 @@ class Controller:
     # ------------------------------------------------------------------ step
     def step(self, now_s: float) -> Decision:
         """Decide the currents at time ``now_s`` (monotonic seconds)."""
+        for state in self._lps.values():
+            c = state.charger
+            stale = c is not None and not now_s - c.t_s <= self._site.max_charger_age_s
+            if stale != state.stale:
+                state.stale = stale
+                self._dirty = True
         reading = self._reading
         if reading is not None and reading.t_s > now_s + _FUTURE_TOLERANCE_S:
             # A meter with a broken clock: its reading is garbage, and holding it
@@ -246,8 +266,8 @@ class Controller:
                 state.reset_hysteresis()
                 desired[name] = 0.0
                 c = state.charger
-                if c is None or not c.online:
-                    state.status, state.reason = "offline", "no status from the charger"
+                if c is None or not c.online or state.stale:
+                    state.status, state.reason = "offline", "no recent status from the charger"
                 else:
                     state.status, state.reason = "disconnected", "no car connected"
             elif state.mode is Mode.NOW:
@@ -287,7 +307,13 @@ class Controller:
             and not s.enabled
             and self._start_timer(s, now_s, dt_s, shares[s.params.name], volts[s.params.name])
         ]
-        ready.sort(key=lambda s: (-s.params.priority, s.enable_since_s or now_s, s.params.name))
+        ready.sort(
+            key=lambda s: (
+                -s.params.priority,
+                now_s if s.enable_since_s is None else s.enable_since_s,
+                s.params.name,
+            )
+        )
         for state in ready:
             if shares[state.params.name] >= self._start_need_w(state, volts[state.params.name]):
                 self._start(state, now_s)
@@ -327,6 +353,7 @@ class Controller:
                         else f"deficit for {held_s:.0f} s"
                     )
                     state.reset_hysteresis()
+                    state.stops_s = [t for t in state.stops_s if now_s - t < p.restart_window_s]
                     state.stops_s.append(now_s)
                     desired[name] = 0.0
                     state.status, state.reason = "waiting", f"pv: stopped, {why}"
@@ -343,7 +370,8 @@ class Controller:
         p = state.params
         wpa = p.phases * volts
         holds = state.mode is Mode.MINPV or state.enabled
-        return Claim(p.name, p.priority, p.min_a * wpa, p.max_a * wpa, holds, state.enabled_at_s)
+        ceiling_w = self._ceiling_a[p.name] * wpa
+        return Claim(p.name, p.priority, p.min_a * wpa, ceiling_w, holds, state.enabled_at_s)
 
     @staticmethod
     def _start_need_w(state: _LoadpointState, volts: float) -> float:
@@ -356,6 +384,11 @@ class Controller:
         """Advance the start timer of an idle ``pv`` loadpoint; True when it may start now."""
         p = state.params
         state.available_w = avail_w
+        if self._ceiling_a[p.name] < p.min_a:
+            state.enable_since_s = None
+            state.status = "limited-off"
+            state.reason = f"limits allow {self._ceiling_a[p.name]:g} A, below the minimum {p.min_a:g} A"
+            return False
         need_w = self._start_need_w(state, volts)
         if avail_w < need_w:
             state.enable_since_s = None

@@ -133,6 +133,9 @@ class SiteParams:
     #: Power kept back from the surplus (W). Positive keeps some export.
     residual_w: float = 0.0
     max_meter_age_s: float = 30.0
+    #: A charger report older than this counts as the charger being offline (drivers report
+    #: at least every few seconds, repeating their last state when nothing changed).
+    max_charger_age_s: float = 60.0
     #: Limit for the sum of all loadpoints' currents (per phase), e.g. the supply cable.
     wiring_limit_a: float | None = None
     #: Below this battery SoC the home battery charges first (its charging power is not surplus).

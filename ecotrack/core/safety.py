@@ -64,6 +64,19 @@ def build_limits(site: SiteParams) -> Limits:
     return Limits(order, own, chain, circuit_max, wiring)
 
 
+def static_ceilings(limits: Limits) -> dict[str, float]:
+    """Per loadpoint, the most it could get if it were alone: own max, circuits, wiring."""
+    ceilings: dict[str, float] = {}
+    for lp in limits.order:
+        ceiling = limits.own_max_a[lp.name]
+        for circuit in limits.chain[lp.name]:
+            ceiling = min(ceiling, limits.circuit_max_a[circuit])
+        if limits.wiring_limit_a is not None:
+            ceiling = min(ceiling, limits.wiring_limit_a)
+        ceilings[lp.name] = ceiling
+    return ceilings
+
+
 def _limit_value(value: float) -> float:
     """A configured limit that is NaN or negative allows nothing."""
     return value if math.isfinite(value) and value > 0.0 else 0.0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+from dataclasses import replace
+
 import pytest
 
 from ecotrack.core.control import Controller
@@ -48,7 +50,33 @@ def test_now_needs_no_meter_at_all() -> None:
     c = Controller(site(lp(mode=Mode.NOW)))
     c.on_charger_reading("car", IDLE)
     assert c.step(0.0).current_of("car") == 16.0
+    c.on_charger_reading("car", replace(IDLE, t_s=500.0))
     assert c.step(500.0).current_of("car") == 16.0
+
+
+def test_a_charger_that_stopped_reporting_counts_as_offline() -> None:
+    # A driver that hangs without raising leaves its last report behind; after
+    # max_charger_age_s it must neither be charged nor counted as surplus.
+    c = Controller(site(lp(mode=Mode.NOW), max_charger_age_s=60.0))
+    c.on_charger_reading("car", IDLE)
+    assert c.step(60.0).current_of("car") == 16.0
+    d = c.step(61.0)
+    assert d.current_of("car") == 0.0
+    assert d.loadpoints[0].status == "offline"
+    c.on_charger_reading("car", replace(IDLE, t_s=62.0))
+    assert c.step(62.0).current_of("car") == 16.0
+
+
+def test_stale_car_power_is_not_counted_as_surplus() -> None:
+    a, b = lp("a", mode=Mode.PV), lp("b", mode=Mode.PV)
+    c = Controller(site(a, b, max_charger_age_s=60.0))
+    c.on_charger_reading("a", ChargerReading(t_s=0.0, connected=True, charging=True, actual_a=16.0))
+    c.on_charger_reading("b", ChargerReading(t_s=3_600.0, connected=True, charging=False))
+    # An hour later the site imports 1380 W; a's old 16 A report must not add 3680 W of "surplus".
+    c.on_site_reading(SiteReading(t_s=3_600.0, grid_w=1_380.0))
+    d = c.step(3_600.0)
+    assert d.surplus_w is not None and d.surplus_w <= 0.0
+    assert d.current_of("a") == 0.0 and d.current_of("b") == 0.0
 
 
 @pytest.mark.parametrize("mode", list(Mode))
@@ -360,3 +388,57 @@ def test_two_idle_pv_cars_do_not_both_start_on_surplus_for_one() -> None:
     for t, d in fs.run(0.0, 120.0, 2.0, 2_000.0):
         both = d.current_of("a") > 0 and d.current_of("b") > 0
         assert not both, f"t={t}: both started, importing {2 * MIN_W - 2_000.0:.0f} W"
+
+
+# ----------------------------------------------------- review follow-ups
+def test_power_a_capped_loadpoint_cannot_take_goes_to_the_others() -> None:
+    # a sits on a 6 A circuit; b on none. 24 A of surplus: a gets 6 A, b must get the other 18 A
+    # (capped at its 16 A max), not the 12 A of an even split that ignores a's circuit.
+    a = lp("a", mode=Mode.PV, circuit="small")
+    b = lp("b", mode=Mode.PV)
+    params = site(a, b, circuits=(CircuitParams("small", max_a=6.0),))
+    fs = FakeSite(params)
+    fs.connect(0.0)
+    d = fs.reading(0.0, 24 * V)
+    assert d.current_of("a") == 6.0
+    assert d.current_of("b") == 16.0
+
+
+def test_a_charger_max_below_the_loadpoint_max_frees_surplus_for_others() -> None:
+    a = lp("a", mode=Mode.PV, charger_max_a=8.0)
+    b = lp("b", mode=Mode.PV)
+    fs = FakeSite(site(a, b))
+    fs.connect(0.0)
+    d = fs.reading(0.0, 20 * V)
+    assert d.current_of("a") == 8.0
+    assert d.current_of("b") == 12.0
+    assert all(x.status == "charging" for x in d.loadpoints)
+
+
+def test_switching_a_charging_car_to_pv_does_not_stop_it() -> None:
+    fs = FakeSite(site(lp(mode=Mode.NOW, enable_delay_s=60.0)))
+    fs.connect(0.0)
+    assert fs.reading(0.0, 3_000.0).current_of("car") == 16.0
+    fs.controller.set_mode("car", Mode.PV)
+    d = fs.reading(2.0, 3_000.0)
+    assert d.current_of("car") == 13.0  # 3000 W of surplus, no new 60 s start delay
+    assert d.loadpoints[0].status == "charging"
+
+
+def test_switching_an_idle_car_to_pv_still_waits_for_the_start_delay() -> None:
+    fs = FakeSite(site(lp(mode=Mode.OFF, enable_delay_s=60.0)))
+    fs.connect(0.0)
+    assert fs.reading(0.0, 3_000.0).current_of("car") == 0.0
+    fs.controller.set_mode("car", Mode.PV)
+    assert fs.reading(2.0, 3_000.0).current_of("car") == 0.0
+    assert fs.reading(62.0, 3_000.0).current_of("car") == 13.0
+
+
+def test_a_pv_loadpoint_under_a_circuit_below_its_minimum_never_starts() -> None:
+    params = site(lp("car", mode=Mode.PV, circuit="tiny"), circuits=(CircuitParams("tiny", max_a=4.0),))
+    fs = FakeSite(params)
+    fs.connect(0.0)
+    for t in range(0, 200, 2):
+        d = fs.reading(float(t), 5_000.0)
+        assert d.current_of("car") == 0.0
+    assert d.loadpoints[0].status == "limited-off"

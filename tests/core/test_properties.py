@@ -166,6 +166,37 @@ events = st.one_of(
 )
 
 
+def circuits_above(site: SiteParams, p: LoadpointParams) -> list[str] | None:
+    """The circuits a loadpoint hangs under, walked here independently of the core; None if one is unknown."""
+    by_name = {c.name: c for c in site.circuits}
+    chain: list[str] = []
+    name = p.circuit
+    while name is not None and name not in chain:
+        if name not in by_name:
+            return None
+        chain.append(name)
+        name = by_name[name].parent
+    return chain
+
+
+def assert_sums_within_limits(site: SiteParams, commands: dict[str, float]) -> None:
+    """Re-add the currents under every circuit and the wiring limit without the core's own structures."""
+    eps = 1e-6
+    load: dict[str, float] = {c.name: 0.0 for c in site.circuits}
+    for p in site.loadpoints:
+        a = commands[p.name]
+        chain = circuits_above(site, p)
+        if chain is None:
+            assert a == 0.0, (p.name, a, "under an unknown circuit")
+            continue
+        for name in chain:
+            load[name] += a
+    for c in site.circuits:
+        assert load[c.name] <= max(c.max_a, 0.0) + eps, (c.name, load[c.name], c.max_a, commands)
+    if site.wiring_limit_a is not None:
+        assert sum(commands.values()) <= max(site.wiring_limit_a, 0.0) + eps, (commands, site.wiring_limit_a)
+
+
 def check(site: SiteParams, events_: list[Event]) -> None:
     limits = build_limits(site)
     c = Controller(site)
@@ -203,6 +234,7 @@ def check(site: SiteParams, events_: list[Event]) -> None:
         commands = {x.name: x.current_a for x in d.loadpoints}
         assert set(commands) == set(names)
         assert violations(limits, commands) == 0.0, (commands, d)
+        assert_sums_within_limits(site, commands)
         for name, a in commands.items():
             p = by_name[name]
             assert math.isfinite(a) and a >= 0.0
@@ -223,7 +255,7 @@ def check(site: SiteParams, events_: list[Event]) -> None:
                 assert a <= p.min_a + 1e-9, (name, a)
 
 
-@settings(max_examples=3_000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=5_000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(site=sites(), events_=st.lists(events, min_size=1, max_size=30))
 def test_commands_never_exceed_any_limit(site: SiteParams, events_: list[Event]) -> None:
     check(site, [*events_, Step()])

@@ -351,7 +351,13 @@ class Engine:
         return start
 
     async def _supervise(self, kind: str, name: str, start: Callable[[], Any]) -> None:
-        """Run ``start()``; on an exception log it, mark the device in error and retry with backoff."""
+        """Run ``start()``; on an exception log it, mark the device in error and retry with backoff.
+
+        A meter source that returns has nothing more to say (a replay that does not loop) and is left
+        alone. A charger driver must run until cancelled: one that returns is treated like a failed one
+        (the core is told the charger is lost, and the driver is restarted with backoff), so its last
+        report never stays live.
+        """
         state = self._devices[(kind, name)]
         device: Source | Charger = self.sources[name] if kind == "meter" else self.chargers[name]
         backoff = self.backoff_initial_s
@@ -365,7 +371,6 @@ class Engine:
                 raise
             except Exception as exc:
                 state.running = False
-                state.failures += 1
                 device.error = f"{type(exc).__name__}: {exc}"
                 if self.clock.now() - started > 2 * self.backoff_max_s:
                     backoff = self.backoff_initial_s  # it had been working for a while
@@ -377,18 +382,24 @@ class Engine:
                     backoff,
                     exc_info=log.isEnabledFor(logging.DEBUG),
                 )
-                if kind == "charger":
-                    self._charger_lost(name)
-                await self.clock.sleep(backoff)
-                backoff = min(backoff * 2, self.backoff_max_s)
-                if kind == "charger" and (lp := self._charger_loadpoint.get(name)) is not None:
-                    # A restarted driver may have lost its state: send the command again.
-                    self._sent[lp] = None
-                    self._wake_actuators()
-                continue
-            state.running = False
-            log.info("%s %s finished", kind, name)
-            return
+            else:
+                state.running = False
+                if kind != "charger":
+                    log.info("%s %s finished", kind, name)
+                    return
+                device.error = "driver stopped (run() returned)"
+                if self.clock.now() - started > 2 * self.backoff_max_s:
+                    backoff = self.backoff_initial_s
+                log.warning("charger %s stopped unexpectedly; restarting in %.0f s", name, backoff)
+            state.failures += 1
+            if kind == "charger":
+                self._charger_lost(name)
+            await self.clock.sleep(backoff)
+            backoff = min(backoff * 2, self.backoff_max_s)
+            if kind == "charger" and (lp := self._charger_loadpoint.get(name)) is not None:
+                # A restarted driver may have lost its state: send the command again.
+                self._sent[lp] = None
+                self._wake_actuators()
 
     async def _ticker(self) -> None:
         """Step the core every ``tick_s`` clock seconds (timers, stale-data failsafe)."""

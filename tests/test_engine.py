@@ -304,3 +304,59 @@ async def test_a_core_bug_sends_chargers_to_safe_current_and_keeps_running(
         assert isinstance(car, SimulatedCharger)
         await until(lambda: car.offered_a == 0.0)
         assert not task.done()
+
+
+class ReturningCharger(RecordingCharger):
+    """A driver whose ``run()`` returns (instead of raising) after a short while, ``returns`` times."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.returns = 2
+        self.runs = 0
+
+    async def run(self) -> None:
+        self.runs += 1
+        if self.returns > 0:
+            self.returns -= 1
+            self._publish(self._make_reading(self.clock.now()))
+            await self.clock.sleep(0.5)
+            return
+        await super().run()
+
+
+async def test_a_charger_driver_that_returns_is_treated_as_lost_and_restarted(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    engine = Engine(
+        make_config(),
+        ScaledClock(SPEED),
+        sources=scripted_registry(grid_w=-3000),
+        chargers=charger_registry_with(ReturningCharger.from_config),
+        backoff_initial_s=1.0,
+        backoff_max_s=2.0,
+    )
+    car = engine.chargers["car"]
+    assert isinstance(car, ReturningCharger)
+    lost: list[bool] = []
+    running_when_lost: list[bool] = []
+    feed = engine.controller.on_charger_reading
+
+    def spy(lp: str, reading: Any) -> None:
+        lost.append(not reading.online)
+        if not reading.online:
+            running_when_lost.append(engine._devices[("charger", "car")].running)
+        feed(lp, reading)
+
+    engine.controller.on_charger_reading = spy  # type: ignore[method-assign]
+    caplog.set_level("WARNING", logger="ecotrack.engine")
+    async with running(engine) as task:
+        # The first return: the core is told the charger is gone, and the device is not running.
+        await until(lambda: any(lost))
+        await until(lambda: not engine.snapshot().loadpoint("garage").charger_online)
+        # Restarted with backoff (twice), then the driver stays up and charging starts.
+        await until(lambda: car.runs >= 3 and engine.snapshot().loadpoint("garage").actual_a > 0)
+        assert not task.done()
+        snap = engine.snapshot()
+    assert snap.loadpoint("garage").charger_online
+    assert lost.count(True) == 2 and running_when_lost == [False, False]
+    assert "charger car stopped" in caplog.text and "restarting in" in caplog.text

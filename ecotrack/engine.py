@@ -438,12 +438,36 @@ class Engine:
                         reason,
                         backoff,
                     )
-                    await self.clock.sleep(backoff)
+                    await self._backoff(loadpoint, want, backoff)
                     backoff = min(backoff * 2, self.backoff_max_s)
                     continue
                 self._sent[loadpoint] = want
                 self._command_error[loadpoint] = None
                 backoff = self.backoff_initial_s
+
+    async def _backoff(self, loadpoint: str, failed: float, seconds: float) -> None:
+        """Wait ``seconds`` clock seconds after a failed command, or less if the wanted current changes.
+
+        A cut, the failsafe or mode off must not wait out a long backoff. Wake-ups that leave the wanted
+        current at ``failed`` (every tick sets the event while it is unsent) do not end the wait.
+        """
+        wake = self._wake[loadpoint]
+        deadline = self.clock.now() + seconds
+        while self._desired[loadpoint] == failed:
+            remaining = deadline - self.clock.now()
+            if remaining <= 0:
+                return
+            wake.clear()
+            sleeper = asyncio.ensure_future(self.clock.sleep(remaining))
+            waiter = asyncio.ensure_future(wake.wait())
+            try:
+                await asyncio.wait((sleeper, waiter), return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in (sleeper, waiter):
+                    task.cancel()
+                await asyncio.gather(sleeper, waiter, return_exceptions=True)
+            if sleeper.done() and not sleeper.cancelled():
+                return
 
     async def _leave_safe(self) -> None:
         """Set every charger to its safe current (concurrently, each with a timeout) and log the outcome."""

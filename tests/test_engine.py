@@ -360,3 +360,29 @@ async def test_a_charger_driver_that_returns_is_treated_as_lost_and_restarted(
     assert snap.loadpoint("garage").charger_online
     assert lost.count(True) == 2 and running_when_lost == [False, False]
     assert "charger car stopped" in caplog.text and "restarting in" in caplog.text
+
+
+async def test_a_new_command_cuts_the_actuator_backoff_short() -> None:
+    engine = Engine(
+        make_config(),
+        ScaledClock(SPEED),
+        sources=scripted_registry(grid_w=-3000),
+        chargers=recording_registry(),
+        backoff_initial_s=30.0,
+        backoff_max_s=30.0,
+    )
+    car = charger_of(engine)
+    async with running(engine):
+        await until(lambda: car.offered_a > 0)
+        car.fail_commands = 1000  # the link goes down
+        engine.set_mode("garage", Mode.NOW)  # 16 A: fails, the actuator backs off for 30 s
+        await until(lambda: engine.snapshot().loadpoint("garage").charger_error is not None)
+        await asyncio.sleep(3 / SPEED)
+        # The backoff holds while the wanted current stays the same (ticks do not retry it).
+        assert 1000 - car.fail_commands == 1
+        car.fail_commands = 0  # the link is back
+        t_off = engine.clock.now()
+        engine.set_mode("garage", Mode.OFF)
+        await until(lambda: car.offered_a == 0.0, timeout_s=25 / SPEED + 1)
+    t_cut = next(t for t, a in car.timeline if a == 0.0 and t >= t_off)
+    assert t_cut - t_off <= engine.tick_s + 1.0  # not after the rest of the 30 s backoff

@@ -42,7 +42,14 @@ from ecotrack.chargers.base import Charger, DeviceContext, SimulatedWorld
 from ecotrack.chargers.registry import ChargerRegistry, charger_registry
 from ecotrack.clock import Clock, RealClock
 from ecotrack.core.control import Controller
-from ecotrack.core.model import ChargerReading, Decision, LoadpointDecision, Mode, SiteReading
+from ecotrack.core.model import (
+    ChargerReading,
+    Decision,
+    LoadpointDecision,
+    LoadpointParams,
+    Mode,
+    SiteReading,
+)
 from ecotrack.meters.base import Source, SourceReading
 from ecotrack.meters.registry import SourceRegistry, source_registry
 
@@ -201,14 +208,9 @@ class Engine:
         self._charger_loadpoint = users
 
         site = config.to_site_params()
-        # The core never exceeds the charger's own maximum: tell it the driver's limit.
-        lps = tuple(
-            lp
-            if lp.charger_max_a is not None
-            else dataclasses.replace(lp, charger_max_a=self.chargers[self.loadpoint_charger[lp.name]].max_a)
-            for lp in site.loadpoints
+        self.site_params = dataclasses.replace(
+            site, loadpoints=tuple(self._with_driver_limits(lp) for lp in site.loadpoints)
         )
-        self.site_params = dataclasses.replace(site, loadpoints=lps)
         self.controller = Controller(self.site_params)
 
         self._devices: dict[tuple[str, str], _DeviceState] = {
@@ -233,6 +235,17 @@ class Engine:
 
         for charger in self.chargers.values():
             charger.add_listener(self._on_charger_reading)
+
+    def _with_driver_limits(self, lp: LoadpointParams) -> LoadpointParams:
+        """``lp`` limited by what its driver says the hardware does.
+
+        The core never exceeds the lower of the configured and the driver's maximum, and uses the
+        coarser of the loadpoint's and the driver's current step (a whole-amp charger is never sent
+        tenths).
+        """
+        driver = self.chargers[self.loadpoint_charger[lp.name]]
+        charger_max = driver.max_a if lp.charger_max_a is None else min(lp.charger_max_a, driver.max_a)
+        return dataclasses.replace(lp, charger_max_a=charger_max, step_a=max(lp.step_a, driver.step_a))
 
     # ------------------------------------------------------------------ public API
     def snapshot(self) -> Snapshot:

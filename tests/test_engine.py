@@ -35,7 +35,7 @@ def write_trace(path: Path, pv_w: float, load_w: float) -> Path:
     return path
 
 
-def make_config(trace: Path | None = None, **site: Any) -> Config:
+def make_config(trace: Path | None = None, loadpoint: dict[str, Any] | None = None, **site: Any) -> Config:
     return Config.model_validate(
         {
             "site": {"grid_meter": "grid", "pv_meters": ["grid"], "max_meter_age_s": 5, **site},
@@ -44,7 +44,14 @@ def make_config(trace: Path | None = None, **site: Any) -> Config:
                 "car": {"type": "simulated", "max_a": 32, "start_delay_s": 1, "report_interval_s": 1}
             },
             "loadpoints": {
-                "garage": {"charger": "car", "mode": "pv", "min_a": 6, "max_a": 16, "enable_delay_s": 2}
+                "garage": {
+                    "charger": "car",
+                    "mode": "pv",
+                    "min_a": 6,
+                    "max_a": 16,
+                    "enable_delay_s": 2,
+                    **(loadpoint or {}),
+                }
             },
             "control": {"tick_s": 1},
         }
@@ -386,3 +393,69 @@ async def test_a_new_command_cuts_the_actuator_backoff_short() -> None:
         await until(lambda: car.offered_a == 0.0, timeout_s=25 / SPEED + 1)
     t_cut = next(t for t, a in car.timeline if a == 0.0 and t >= t_off)
     assert t_cut - t_off <= engine.tick_s + 1.0  # not after the rest of the 30 s backoff
+
+
+def driver_registry(**driver: Any) -> ChargerRegistry:
+    """Recording chargers whose driver overrides the configured hardware (``max_a``, ``step_a``)."""
+
+    def make(name: str, cfg: Any, ctx: DeviceContext) -> RecordingCharger:
+        charger = RecordingCharger.from_config(name, cfg, ctx)
+        assert isinstance(charger, RecordingCharger)
+        for key, value in driver.items():
+            setattr(charger, key, value)
+        return charger
+
+    return charger_registry_with(make)
+
+
+async def test_the_driver_maximum_always_caps_the_configured_one() -> None:
+    # The config says the charger does 32 A, the driver knows it does 10 A.
+    engine = Engine(
+        make_config(loadpoint={"mode": "now"}),
+        ScaledClock(SPEED),
+        sources=scripted_registry(grid_w=-3000),
+        chargers=driver_registry(max_a=10.0),
+    )
+    assert engine.config.chargers["car"].max_a == 32
+    assert engine.site_params.loadpoints[0].charger_max_a == 10.0
+    car = charger_of(engine)
+    async with running(engine):
+        await until(lambda: engine.snapshot().loadpoint("garage").sent_a == 10.0)
+        await asyncio.sleep(5 / SPEED)
+    assert max(a for _, a in car.timeline) == 10.0  # never asked for the loadpoint's 16 A
+
+    # A driver that allows more than the config keeps the configured (lower) maximum.
+    engine = Engine(
+        make_config(),
+        sources=scripted_registry(grid_w=-3000),
+        chargers=driver_registry(max_a=63.0),
+    )
+    assert engine.site_params.loadpoints[0].charger_max_a == 32.0
+
+
+def test_the_coarser_of_loadpoint_and_driver_step_is_used() -> None:
+    def step(loadpoint_step: float, driver_step: float) -> float:
+        cfg = make_config(loadpoint={"step_a": loadpoint_step})
+        engine = Engine(cfg, sources=scripted_registry(-3000), chargers=driver_registry(step_a=driver_step))
+        return engine.site_params.loadpoints[0].step_a
+
+    assert step(0.1, 1.0) == 1.0
+    assert step(1.0, 0.1) == 1.0
+    assert step(0.1, 0.1) == pytest.approx(0.1)
+
+
+async def test_a_whole_amp_charger_is_never_sent_tenths(tmp_path: Path) -> None:
+    # 2500 W of surplus is 10.87 A: a 0.1 A loadpoint would ask for 10.8 A.
+    trace = write_trace(tmp_path / "sunny.csv", pv_w=3000, load_w=500)
+    engine = Engine(
+        make_config(trace, loadpoint={"step_a": 0.1}),
+        ScaledClock(SPEED),
+        chargers=driver_registry(step_a=1.0),
+    )
+    car = charger_of(engine)
+    async with running(engine):
+        await until(lambda: engine.snapshot().loadpoint("garage").actual_a >= 10)
+        await asyncio.sleep(10 / SPEED)
+    sent = [a for _, a in car.timeline]
+    assert 10.0 in sent
+    assert all(a == int(a) for a in sent), sent

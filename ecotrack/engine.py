@@ -418,7 +418,10 @@ class Engine:
         """Step the core every ``tick_s`` clock seconds (timers, stale-data failsafe)."""
         next_t = self.clock.now()
         while True:
-            self._step(self.clock.now())
+            try:
+                self._step(self.clock.now())
+            except Exception:  # a bug here must not end the task group (and with it the engine)
+                log.exception("engine tick failed; carrying on")
             next_t += self.tick_s
             now = self.clock.now()
             if next_t < now:  # fell behind (slow loop, high clock speed): do not try to catch up
@@ -427,36 +430,47 @@ class Engine:
 
     async def _actuate(self, loadpoint: str) -> None:
         """Send the wanted current to the loadpoint's charger whenever it differs from what was sent."""
-        charger = self.chargers[self.loadpoint_charger[loadpoint]]
         wake = self._wake[loadpoint]
-        backoff = self.backoff_initial_s
         while True:
-            await wake.wait()
-            wake.clear()
-            while (want := self._desired[loadpoint]) != self._sent[loadpoint]:
-                try:
-                    # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow the task's own
-                    # cancellation when the command completes at the same moment, hanging shutdown.
-                    async with asyncio.timeout(self.command_timeout_s):
-                        await charger.set_current(want)
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:
-                    reason = "timed out" if isinstance(exc, TimeoutError) else f"{type(exc).__name__}: {exc}"
-                    self._command_error[loadpoint] = f"setting {want:g} A failed: {reason}"
-                    log.warning(
-                        "charger %s: setting %g A failed (%s); retrying in %.0f s",
-                        charger.name,
-                        want,
-                        reason,
-                        backoff,
-                    )
-                    await self._backoff(loadpoint, want, backoff)
-                    backoff = min(backoff * 2, self.backoff_max_s)
-                    continue
-                self._sent[loadpoint] = want
-                self._command_error[loadpoint] = None
-                backoff = self.backoff_initial_s
+            try:
+                await wake.wait()
+                wake.clear()
+                await self._send_wanted(loadpoint)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a bug around the command must not end the task group
+                log.exception("actuator of %s failed; carrying on", loadpoint)
+                wake.set()  # look at the wanted current again after a pause
+                await self.clock.sleep(self.tick_s)
+
+    async def _send_wanted(self, loadpoint: str) -> None:
+        """Command the wanted current until it is the one sent; a failed command is retried with backoff."""
+        charger = self.chargers[self.loadpoint_charger[loadpoint]]
+        backoff = self.backoff_initial_s
+        while (want := self._desired[loadpoint]) != self._sent[loadpoint]:
+            try:
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow the task's own
+                # cancellation when the command completes at the same moment, hanging shutdown.
+                async with asyncio.timeout(self.command_timeout_s):
+                    await charger.set_current(want)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                reason = "timed out" if isinstance(exc, TimeoutError) else f"{type(exc).__name__}: {exc}"
+                self._command_error[loadpoint] = f"setting {want:g} A failed: {reason}"
+                log.warning(
+                    "charger %s: setting %g A failed (%s); retrying in %.0f s",
+                    charger.name,
+                    want,
+                    reason,
+                    backoff,
+                )
+                await self._backoff(loadpoint, want, backoff)
+                backoff = min(backoff * 2, self.backoff_max_s)
+                continue
+            self._sent[loadpoint] = want
+            self._command_error[loadpoint] = None
+            backoff = self.backoff_initial_s
 
     async def _backoff(self, loadpoint: str, failed: float, seconds: float) -> None:
         """Wait ``seconds`` clock seconds after a failed command, or less if the wanted current changes.
@@ -602,11 +616,18 @@ class Engine:
         for lpd in decision.loadpoints:
             if lpd.name not in self._desired:
                 continue
-            self._log_change(lpd, decision)
             self._desired[lpd.name] = lpd.current_a
             if lpd.current_a != self._sent[lpd.name]:
                 self._wake[lpd.name].set()
-        self._publish(self._build_snapshot(now_s))
+        # Commands are on their way; a bug in logging or in the snapshot must not stop the next step
+        # (nor, called from a meter's callback, look like a meter failure).
+        try:
+            for lpd in decision.loadpoints:
+                if lpd.name in self._desired:
+                    self._log_change(lpd, decision)
+            self._publish(self._build_snapshot(now_s))
+        except Exception:
+            log.exception("publishing the step at %.1f s failed", now_s)
 
     def _wake_actuators(self) -> None:
         for lp, event in self._wake.items():

@@ -459,3 +459,61 @@ async def test_a_whole_amp_charger_is_never_sent_tenths(tmp_path: Path) -> None:
     sent = [a for _, a in car.timeline]
     assert 10.0 in sent
     assert all(a == int(a) for a in sent), sent
+
+
+async def test_a_failing_snapshot_does_not_end_the_engine(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    engine = Engine(make_config(), ScaledClock(SPEED), sources=scripted_registry(grid_w=-3000))
+    steps = 0
+
+    def count(_: Snapshot) -> None:
+        nonlocal steps
+        steps += 1
+
+    engine.add_listener(count)
+    async with running(engine) as task:
+        await until(lambda: steps > 2)
+        build = engine._build_snapshot
+        failed = 0
+
+        def broken_once(now_s: float) -> Snapshot:
+            nonlocal failed
+            if not failed:
+                failed += 1
+                raise RuntimeError("snapshot bug")
+            return build(now_s)
+
+        monkeypatch.setattr(engine, "_build_snapshot", broken_once)
+        await until(lambda: failed == 1)
+        seen = steps
+        # Still stepping (ticks and meter readings) and publishing, and charging starts.
+        await until(lambda: steps > seen + 3 and engine.snapshot().loadpoint("garage").actual_a > 0)
+        assert not task.done()
+    assert "snapshot bug" in caplog.text
+
+
+async def test_a_bug_in_an_actuator_does_not_end_the_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = Engine(
+        make_config(),
+        ScaledClock(SPEED),
+        sources=scripted_registry(grid_w=-3000),
+        chargers=recording_registry(),
+    )
+    car = charger_of(engine)
+    car.fail_commands = 1
+    backoff = engine._backoff
+    failed = 0
+
+    async def broken_once(loadpoint: str, failed_a: float, seconds: float) -> None:
+        nonlocal failed
+        if not failed:
+            failed += 1
+            raise RuntimeError("actuator bug")
+        await backoff(loadpoint, failed_a, seconds)
+
+    monkeypatch.setattr(engine, "_backoff", broken_once)
+    async with running(engine) as task:
+        await until(lambda: failed == 1)
+        await until(lambda: car.offered_a > 0)  # the actuator carried on and charging starts
+        assert not task.done()

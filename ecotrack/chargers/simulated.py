@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections import deque
 from typing import Any
 
 from ecotrack.chargers.base import Charger, DeviceContext
@@ -25,6 +26,8 @@ log = logging.getLogger(__name__)
 
 #: The car model advances at least this often (clock seconds).
 _MAX_STEP_S = 0.5
+#: How many of the last commands :attr:`SimulatedCharger.commands` keeps.
+COMMAND_HISTORY = 1000
 
 
 class SimulatedCharger(Charger):
@@ -59,8 +62,9 @@ class SimulatedCharger(Charger):
         self.car_connected = car_connected
         #: The current signalled to the car (A), after clamping.
         self.offered_a = 0.0
-        #: Every accepted command, in order (tests check "sent only on change" with it).
-        self.commands: list[float] = []
+        #: The last accepted commands, in order (tests check "sent only on change" with it); bounded, so
+        #: a demo that loops for days does not grow it forever.
+        self.commands: deque[float] = deque(maxlen=COMMAND_HISTORY)
         #: Commands rejected as invalid.
         self.rejected = 0
         self._last_step_s: float | None = None

@@ -34,11 +34,20 @@ async def test_clamps_and_rejects_nonsense(caplog: pytest.LogCaptureFixture) -> 
     charger = SimulatedCharger("car", ManualClock(), max_a=16)
     await charger.set_current(10)
     await charger.set_current(40)
-    assert charger.offered_a == 16 and charger.commands == [10, 16]
+    assert charger.offered_a == 16 and list(charger.commands) == [10, 16]
     for bad in (math.nan, -1.0, math.inf):
         await charger.set_current(bad)
-    assert charger.offered_a == 16 and charger.rejected == 3 and charger.commands == [10, 16]
+    assert charger.offered_a == 16 and charger.rejected == 3 and list(charger.commands) == [10, 16]
     assert "rejected command nan A" in caplog.text
+
+
+async def test_command_history_is_bounded() -> None:
+    charger = SimulatedCharger("car", ManualClock(), max_a=32)
+    for i in range(2500):
+        await charger.set_current(float(i % 17))
+    assert len(charger.commands) == 1000  # a demo looping for days does not grow without bound
+    assert charger.commands[-1] == float(2499 % 17)
+    assert charger.commands[0] == float(1500 % 17)
 
 
 async def test_car_follows_offer_and_power_counts_phases() -> None:

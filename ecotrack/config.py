@@ -7,8 +7,10 @@ user-chosen name to their settings; loadpoints and the site refer to meters and 
 >>> params = cfg.to_site_params()                   # doctest: +SKIP
 
 Every setting can be overridden by an environment variable ``ECOTRACK__<SECTION>__<KEY>`` (nested with
-``__``; names are matched case-insensitively against the keys in the file; values are parsed as YAML
-scalars). Errors are collected, never raised one at a time: :class:`ConfigError` carries every
+``__``; names are matched case-insensitively against the keys in the file). Values that are integer or
+float literals become numbers, ``true``/``false`` bools, ``null``/``~`` None, values starting with ``[``
+or ``{`` YAML flow collections; anything else stays a string for pydantic to convert (so ``off`` is a
+mode, not YAML 1.1's False). An empty value is an error. Errors are collected, never raised one at a time: :class:`ConfigError` carries every
 :class:`ConfigIssue` with file, line, dotted key path and reason.
 
 Defaults for the loadpoint hysteresis and limits and for the control tuning are taken from the core
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -579,14 +582,45 @@ def _dotted(path: Iterable[str | int]) -> str:
 # --------------------------------------------------------------------------------------- environment
 
 
+_INT_RE = re.compile(r"[-+]?\d+")
+_FLOAT_RE = re.compile(r"[-+]?(\d+\.\d*|\.\d+|\d+)([eE][-+]?\d+)?")
+
+
+class _EnvValueError(ValueError):
+    """An environment value that cannot be used at all (reported with the variable's name)."""
+
+
 def _parse_env_value(raw: str) -> Any:
-    try:
-        value = yaml.safe_load(raw)
-    except yaml.YAMLError:
-        return raw
-    if isinstance(value, dict):
-        return raw
-    return value
+    """An environment variable's value as a config value.
+
+    Integer and float literals become numbers; ``true``/``false`` (any case) bools; ``null`` (any case)
+    and ``~`` None; a value starting with ``[`` or ``{`` is a YAML flow collection. Everything else
+    stays the raw string, which pydantic converts in lax mode: unlike YAML 1.1, ``off`` stays a word
+    (a mode), ``07:30`` stays a time, and ``16 # A`` is not the number 16. Raises
+    :class:`_EnvValueError` for an empty value or a broken flow collection.
+    """
+    value = raw.strip()
+    if not value:
+        raise _EnvValueError("empty value; unset the variable or write null explicitly")
+    if _INT_RE.fullmatch(value):
+        return int(value)
+    if _FLOAT_RE.fullmatch(value):
+        return float(value)
+    lower = value.lower()
+    if lower in ("true", "false"):
+        return lower == "true"
+    if lower == "null" or value == "~":
+        return None
+    if value[0] in "[{":
+        try:
+            parsed = yaml.safe_load(value)
+        except yaml.YAMLError as e:
+            problem = getattr(e, "problem", None) or str(e)
+            raise _EnvValueError(f"not a valid YAML flow collection: {problem}") from None
+        if not isinstance(parsed, list | dict):
+            raise _EnvValueError("not a valid YAML flow collection")
+        return parsed
+    return raw
 
 
 def _apply_env(
@@ -613,7 +647,11 @@ def _apply_env(
             key = match if match is not None else seg.lower()
             path.append(str(key))
             if i == len(segments) - 1:
-                node[key] = _parse_env_value(env[var])
+                try:
+                    node[key] = _parse_env_value(env[var])
+                except _EnvValueError as e:
+                    issues.append(ConfigIssue(file, None, _dotted(path), str(e), var))
+                    ok = False
                 break
             child = node.get(key)
             if child is None:

@@ -392,3 +392,73 @@ def test_schema_is_json_with_loadpoint_fields() -> None:
         assert key in lp
         assert lp[key].get("description")
     assert set(schema["required"]) >= {"site", "meters", "chargers", "loadpoints"}
+
+
+def test_empty_env_value_is_an_error_naming_the_variable(tmp_path: Path) -> None:
+    path = write(tmp_path, VALID)
+    for value in ("", "  "):
+        (issue,) = issues_of(path, env={"ECOTRACK__SITE__WIRING_LIMIT_A": value})
+        assert issue.path == "site.wiring_limit_a"
+        assert issue.env_var == "ECOTRACK__SITE__WIRING_LIMIT_A"
+        assert "empty value; unset the variable or write null explicitly" in issue.reason
+        assert "ECOTRACK__SITE__WIRING_LIMIT_A" in str(issue)
+    # null written out still removes the limit
+    cfg = load_config(path, env={"ECOTRACK__SITE__WIRING_LIMIT_A": "null"})
+    assert cfg.site.wiring_limit_a is None
+
+
+@pytest.mark.parametrize("word", ["off", "OFF", "on", "yes", "no", "y", "n"])
+def test_env_words_are_not_yaml_11_booleans(tmp_path: Path, word: str) -> None:
+    path = write(tmp_path, VALID)
+    cfg = load_config(path, env={"ECOTRACK__LOADPOINTS__GARAGE__MODE": "off"})
+    assert cfg.loadpoints["garage"].mode is Mode.OFF
+    # on a bool field, pydantic reads the words in lax mode
+    cfg = load_config(path, env={"ECOTRACK__METERS__GRID__LOOP": word})
+    grid = cfg.meters["grid"]
+    assert isinstance(grid, ReplayMeterConfig)
+    assert grid.loop is (word.lower() in {"on", "yes", "y"})
+    # a string field keeps the word, not True/False
+    assert load_config(path, env={"ECOTRACK__LOG_LEVEL": "debug"}).log_level == "DEBUG"
+
+
+def test_env_values_numbers_bools_null_strings_and_flow_collections(tmp_path: Path) -> None:
+    path = write(tmp_path, VALID)
+    cfg = load_config(
+        path,
+        env={
+            "ECOTRACK__SITE__PHASES": "3",  # Literal[1, 3] needs the number 3
+            "ECOTRACK__SITE__RESIDUAL_W": "-1.5e2",
+            "ECOTRACK__SITE__BATTERY_PRIORITY_SOC_PCT": "~",
+            "ECOTRACK__SITE__PV_METERS": "[grid, pv]",
+            "ECOTRACK__METERS__GRID__LOOP": "False",
+            "ECOTRACK__METERS__GRID__START_TIME": "07:30",  # YAML 1.1 would make this 450
+            "ECOTRACK__LOADPOINTS__CARPORT__STEP_A": "1",
+            "ECOTRACK__CIRCUITS__EXTRA": "{max_a: 50, parent: main}",
+        },
+    )
+    assert cfg.site.phases == 3
+    assert cfg.site.residual_w == -150
+    assert cfg.site.battery_priority_soc_pct is None
+    assert cfg.site.pv_meters == ["grid", "pv"]
+    grid = cfg.meters["grid"]
+    assert isinstance(grid, ReplayMeterConfig)
+    assert grid.loop is False
+    assert grid.start_time == "07:30"
+    assert cfg.loadpoints["carport"].step_a == 1.0
+    assert cfg.circuits["extra"].max_a == 50 and cfg.circuits["extra"].parent == "main"
+
+
+def test_env_value_with_a_yaml_comment_is_not_a_number(tmp_path: Path) -> None:
+    path = write(tmp_path, VALID)
+    found = by_path(issues_of(path, env={"ECOTRACK__LOADPOINTS__GARAGE__MAX_A": "16 # A"}))
+    issue = found["loadpoints.garage.max_a"]
+    assert issue.env_var == "ECOTRACK__LOADPOINTS__GARAGE__MAX_A"
+    assert "number" in issue.reason
+
+
+def test_env_value_bad_flow_collection(tmp_path: Path) -> None:
+    path = write(tmp_path, VALID)
+    (issue,) = issues_of(path, env={"ECOTRACK__SITE__PV_METERS": "[grid, pv"})
+    assert issue.path == "site.pv_meters"
+    assert issue.env_var == "ECOTRACK__SITE__PV_METERS"
+    assert "YAML" in issue.reason

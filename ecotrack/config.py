@@ -29,7 +29,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar, cast
+from typing import Annotated, Any, Literal, TypeVar, cast, get_args
 
 import platformdirs
 import yaml
@@ -129,6 +129,16 @@ class SimulatedChargerConfig(_Model):
 
 #: All charger types, told apart by their ``type`` key. Add new charger configs here.
 ChargerConfig = Annotated[SimulatedChargerConfig, Field(discriminator="type")]
+
+
+def _models_by_type(config: object) -> dict[object, type[BaseModel]]:
+    """``{type key: model}`` of a discriminated ``Annotated[A | B, ...]`` (or single-model) config."""
+    inner = get_args(config)[0]
+    models = get_args(inner) or (inner,)
+    return {tag: model for model in models for tag in get_args(model.model_fields["type"].annotation)}
+
+
+_CHARGER_MODELS = _models_by_type(ChargerConfig)
 
 
 # ------------------------------------------------------------------------------------- site and rest
@@ -445,6 +455,13 @@ def _cross_check(data: Any) -> Iterator[tuple[_Path, str]]:
         max_a = lp.get("max_a", _LP_DEFAULTS["max_a"])
         if _is_number(min_a) and _is_number(max_a) and 0 < max_a < min_a:
             yield ("loadpoints", lp_name, "min_a"), f"min_a ({min_a:g} A) is above max_a ({max_a:g} A)"
+        charger_max = _charger_max_a(chargers.get(charger)) if isinstance(charger, str) else None
+        if _is_number(min_a) and charger_max is not None and 0 < charger_max < min_a:
+            yield (
+                ("loadpoints", lp_name, "min_a"),
+                f"min_a ({min_a:g} A) is above the maximum of charger {charger!r} ({charger_max:g} A); "
+                "it could never charge",
+            )
 
     parents: dict[str, str] = {}
     for c_name, c in circuits.items():
@@ -455,6 +472,38 @@ def _cross_check(data: Any) -> Iterator[tuple[_Path, str]]:
             yield ("circuits", c_name, "parent"), err
         elif isinstance(parent, str):
             parents[str(c_name)] = parent
+    # A circuit (or the wiring) below a loadpoint's minimum current can never let it charge. A loadpoint
+    # is under its circuit and every circuit that feeds it.
+    too_small: dict[_Path, tuple[float, list[str]]] = {}
+
+    def limit(path: _Path, max_a: object, lp_name: str, min_a: float) -> None:
+        if _is_number(max_a) and 0 < cast(float, max_a) < min_a:
+            too_small.setdefault(path, (cast(float, max_a), []))[1].append(f"{lp_name!r} ({min_a:g} A)")
+
+    for lp_name, lp in loadpoints.items():
+        if not isinstance(lp, Mapping):
+            continue
+        min_a = lp.get("min_a", _LP_DEFAULTS["min_a"])
+        if not _is_number(min_a):
+            continue
+        limit(("site", "wiring_limit_a"), site.get("wiring_limit_a"), str(lp_name), min_a)
+        circuit = lp.get("circuit")
+        visited: set[str] = set()
+        while (
+            isinstance(circuit, str) and circuit not in visited and isinstance(circuits.get(circuit), Mapping)
+        ):
+            visited.add(circuit)
+            limit(("circuits", circuit, "max_a"), circuits[circuit].get("max_a"), str(lp_name), min_a)
+            circuit = parents.get(circuit)
+    for path, (max_a, names) in too_small.items():
+        what = "wiring_limit_a" if path[0] == "site" else "max_a"
+        which = "loadpoint" if len(names) == 1 else "loadpoints"
+        yield (
+            path,
+            f"{what} ({max_a:g} A) is below min_a of {which} {', '.join(names)} under it; "
+            "it could never charge",
+        )
+
     reported: set[str] = set()
     for start in parents:
         seen: list[str] = []
@@ -466,6 +515,18 @@ def _cross_check(data: Any) -> Iterator[tuple[_Path, str]]:
             reported.update(seen)
             cycle = " -> ".join([*seen, start])
             yield ("circuits", start, "parent"), f"circuits form a cycle: {cycle}"
+
+
+def _charger_max_a(charger: object) -> float | None:
+    """The ``max_a`` of a raw charger entry (its type's default when unset), or None when unknown."""
+    if not isinstance(charger, Mapping):
+        return None
+    model = _CHARGER_MODELS.get(charger.get("type"))
+    if model is None:
+        return None
+    field = model.model_fields.get("max_a")
+    value = charger.get("max_a", field.default if field is not None else None)
+    return float(value) if _is_number(value) else None
 
 
 def _is_number(v: object) -> bool:

@@ -8,6 +8,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
 
 from ecotrack.config import (
     Config,
@@ -462,3 +463,88 @@ def test_env_value_bad_flow_collection(tmp_path: Path) -> None:
     assert issue.path == "site.pv_meters"
     assert issue.env_var == "ECOTRACK__SITE__PV_METERS"
     assert "YAML" in issue.reason
+
+
+UNREACHABLE_MIN = """\
+site:
+  grid_meter: g
+  wiring_limit_a: 9
+meters:
+  g: {type: replay}
+chargers:
+  small:
+    type: simulated
+    max_a: 8
+  big:
+    type: simulated
+  spare:
+    type: simulated
+loadpoints:
+  a:
+    charger: small
+    min_a: 10
+    circuit: sub
+  b:
+    charger: big
+    min_a: 6
+    circuit: sub
+  c:
+    charger: spare
+    min_a: 40
+    max_a: 40
+circuits:
+  main:
+    max_a: 7
+  sub:
+    max_a: 20
+    parent: main
+"""
+
+
+def test_minimum_current_above_charger_circuit_or_wiring_limit(tmp_path: Path) -> None:
+    path = write(tmp_path, UNREACHABLE_MIN)
+    issues = issues_of(path)
+    found: dict[str, list[ConfigIssue]] = {}
+    for i in issues:
+        found.setdefault(i.path, []).append(i)
+    (a,) = found["loadpoints.a.min_a"]
+    assert a.line == 17
+    assert "charger 'small'" in a.reason and "8 A" in a.reason
+    (c,) = found["loadpoints.c.min_a"]  # the simulated charger's default maximum is 32 A
+    assert c.line == 25 and "32 A" in c.reason
+    (main,) = found["circuits.main.max_a"]  # a is on sub, which is fed from main
+    assert main.line == 29
+    assert "'a'" in main.reason and "'b'" not in main.reason
+    assert "circuits.sub.max_a" not in found
+    (wiring,) = found["site.wiring_limit_a"]
+    assert wiring.line == 3
+    assert "'a'" in wiring.reason and "'c'" in wiring.reason and "'b'" not in wiring.reason
+    assert set(found) == {
+        "loadpoints.a.min_a",
+        "loadpoints.c.min_a",
+        "circuits.main.max_a",
+        "site.wiring_limit_a",
+    }
+    with pytest.raises(ValueError, match="could never charge"):
+        Config.model_validate(yaml.safe_load(UNREACHABLE_MIN))
+
+
+def test_minimum_checks_survive_cycles_and_junk(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """\
+        site: {grid_meter: g, wiring_limit_a: many}
+        meters: {g: {type: replay}}
+        chargers: {c: {type: simulated, max_a: lots}, d: {type: teleporter, max_a: 1}}
+        loadpoints:
+          a: {charger: c, min_a: 10, circuit: x}
+          b: {charger: d, min_a: 10, circuit: y}
+        circuits:
+          x: {max_a: 5, parent: y}
+          y: {max_a: 50, parent: x}
+        """,
+    )
+    found = by_path(issues_of(path))
+    assert "cycle" in (found.get("circuits.x.parent") or found["circuits.y.parent"]).reason
+    assert "could never charge" in found["circuits.x.max_a"].reason
+    assert "loadpoints.a.min_a" not in found and "loadpoints.b.min_a" not in found

@@ -91,6 +91,15 @@ class ReplayMeterConfig(_Model):
         description="CSV file with columns timestamp,pv_w,load_w. Relative paths are relative to the config "
         "file. Empty (null) replays the built-in modelled day.",
     )
+    modelled_kind: Literal["sunny", "cloudy", "overcast"] = Field(
+        "cloudy", description="Weather of the modelled day replayed when trace is null (ignored otherwise)."
+    )
+    seed: int = Field(
+        1,
+        ge=0,
+        le=2**31 - 1,
+        description="Random seed of the modelled day's clouds and household load (ignored with a trace).",
+    )
     interval_s: float = Field(2.0, gt=0, le=3600, description="Seconds between two readings.")
     start_time: str = Field(
         "07:30",
@@ -354,8 +363,8 @@ class Config(_Model):
             }
             values["phases"] = self.loadpoint_phases(name)
             charger = self.chargers.get(lp.charger)
-            if "charger_max_a" in lp_fields and charger is not None:
-                values["charger_max_a"] = getattr(charger, "max_a", None)
+            if charger is not None:
+                values["charger_max_a"] = charger.max_a
             values["mode"] = lp.mode
             loadpoints.append(LoadpointParams(name=name, **values))
         circuits = tuple(

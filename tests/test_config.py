@@ -113,10 +113,8 @@ def test_valid_config_maps_to_site_params(tmp_path: Path) -> None:
 
 
 def test_charger_max_is_passed_to_core(tmp_path: Path) -> None:
-    if "charger_max_a" not in {f.name for f in dataclasses.fields(LoadpointParams)}:
-        pytest.skip("core has no charger_max_a")
     params = load_config(write(tmp_path, VALID), env={}).to_site_params()
-    assert [getattr(lp, "charger_max_a") for lp in params.loadpoints] == [16, 32]  # noqa: B009
+    assert [lp.charger_max_a for lp in params.loadpoints] == [16, 32]
 
 
 def test_defaults_come_from_core() -> None:

@@ -80,7 +80,8 @@ class ReplayMeter(Source):
 
     @classmethod
     def from_config(cls, name: str, config: Any, context: DeviceContext) -> ReplayMeter:
-        """Build from a ``ReplayMeterConfig``: a trace file, or a modelled day when ``trace`` is unset."""
+        """Build from a ``ReplayMeterConfig``: a trace file, or when ``trace`` is unset the modelled day of
+        weather ``modelled_kind`` and random ``seed``."""
         trace_path: Path | None = getattr(config, "trace", None)
         if trace_path is not None:
             path = Path(trace_path)
@@ -90,9 +91,8 @@ class ReplayMeter(Source):
         else:
             from ecotrack.sim.modelled import Kind, modelled_day
 
-            kind = cast(Kind, str(getattr(config, "kind", "cloudy")))
-            seed = int(getattr(config, "seed", 1))
-            trace = modelled_day(kind, seed=seed)
+            kind = cast(Kind, str(getattr(config, "modelled_kind", "cloudy")))
+            trace = modelled_day(kind, seed=int(getattr(config, "seed", 1)))
         return cls(
             name,
             trace,

@@ -121,3 +121,24 @@ def test_from_config_resolves_relative_trace_and_registry(tmp_path: Path) -> Non
         SourceRegistry().create("grid", cfg, ctx)
     with pytest.raises(ValueError):
         ReplayMeter("grid", meter.trace, ctx.clock, interval_s=0)
+
+
+def test_from_config_modelled_day_kind_and_seed() -> None:
+    from ecotrack.sim.modelled import modelled_day
+
+    ctx = DeviceContext(clock=ScaledClock(1.0))
+    default = ReplayMeterConfig(type="replay")
+    assert (default.trace, default.modelled_kind, default.seed) == (None, "cloudy", 1)
+    meter = source_registry.create("grid", default, ctx)
+    assert isinstance(meter, ReplayMeter)
+    np.testing.assert_array_equal(meter.trace.pv_w, modelled_day("cloudy", seed=1).pv_w)
+
+    cfg = ReplayMeterConfig(type="replay", modelled_kind="sunny", seed=7)
+    meter = source_registry.create("grid", cfg, ctx)
+    assert isinstance(meter, ReplayMeter)
+    sunny = modelled_day("sunny", seed=7)
+    np.testing.assert_array_equal(meter.trace.pv_w, sunny.pv_w)
+    np.testing.assert_array_equal(meter.trace.load_w, sunny.load_w)
+    assert not np.array_equal(meter.trace.pv_w, modelled_day("cloudy", seed=7).pv_w)
+    with pytest.raises(ValueError):
+        ReplayMeterConfig(type="replay", modelled_kind="rainy")  # type: ignore[arg-type]

@@ -68,6 +68,8 @@ ENV_PREFIX = "ECOTRACK__"
 _LP_DEFAULTS: dict[str, Any] = {
     f.name: f.default for f in dataclasses.fields(LoadpointParams) if f.default is not dataclasses.MISSING
 }
+#: Site defaults live in the core (one place); the config only describes them.
+_SITE = SiteParams(loadpoints=())
 _TUNING = Tuning()
 
 _MAX_AMPS = 80.0
@@ -168,7 +170,14 @@ class SiteConfig(_Model):
         description="Power kept back from the surplus (W); positive keeps export.",
     )
     max_meter_age_s: float = Field(
-        30.0, gt=0, le=3600, description="A grid reading older than this is stale: failsafe (s)."
+        _SITE.max_meter_age_s, gt=0, le=3600, description="A grid reading older than this is stale: failsafe (s)."
+    )
+    max_charger_age_s: float = Field(
+        _SITE.max_charger_age_s,
+        gt=0,
+        le=3600,
+        description="A charger whose last report is older than this counts as offline: not charged, "
+        "its power not counted as surplus (s).",
     )
     wiring_limit_a: float | None = Field(
         None, gt=0, le=1000, description="Limit for the sum of all loadpoints' currents per phase (A)."
@@ -376,6 +385,7 @@ class Config(_Model):
             voltage_v=self.site.voltage_v,
             residual_w=self.site.residual_w,
             max_meter_age_s=self.site.max_meter_age_s,
+            max_charger_age_s=self.site.max_charger_age_s,
             wiring_limit_a=self.site.wiring_limit_a,
             battery_priority_soc_pct=self.site.battery_priority_soc_pct,
             tuning=self.control.to_tuning(),

@@ -26,7 +26,9 @@ dev: $(VENV)/.stamp-dev
 $(VENV)/.stamp-venv:
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
-	  echo "python3 -m venv failed: on Debian, run: sudo apt-get install python3-venv" >&2; exit 1; }
+	  echo "python3 -m venv failed: installing Debian's python3-venv" >&2; \
+	  scripts/ensure-debian-packages scripts/debian-packages-venv.txt && $(PYTHON) -m venv $(VENV); } || { \
+	  rm -rf $(VENV); echo "cannot create $(VENV): install python3-venv" >&2; exit 1; }
 	touch $@
 
 # Reinstall only when pyproject.toml changes (the install is editable: code changes need nothing).

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import shlex
 import sys
 import time
@@ -45,6 +44,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:  # benchmark this checkout, installed or not
     sys.path.insert(0, str(REPO_ROOT))
 
+from bench import report  # noqa: E402
 from ecotrack.core.model import LoadpointParams  # noqa: E402
 from ecotrack.sim import inputs  # noqa: E402
 from ecotrack.sim.bounds import Dip, FrontierPoint, clairvoyant_frontier, find_dips, min_grid_for_stops  # noqa: E402
@@ -413,30 +413,20 @@ def dominance_lines(bench: FrontierBench) -> list[str]:
     return lines
 
 
+def _left(i: int, h: str) -> bool:
+    return h.startswith("beats")
+
+
+def _left_runs(i: int, h: str) -> bool:
+    return i < 2 or h.startswith("beats")
+
+
 def markdown_table(header: Row, rows: list[Row]) -> str:
-    left = {0, 1} if header and header[0] == "run" else set()
-    left |= {i for i, h in enumerate(header) if h.startswith("beats")}
-    lines = ["| " + " | ".join(header) + " |"]
-    lines.append("|" + "|".join("---" if i in left else "---:" for i in range(len(header))) + "|")
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
+    return report.markdown_table(header, rows, _left_runs if header and header[0] == "run" else _left)
 
 
 def print_table(title: str, header: Row, rows: list[Row]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=title, header_style="bold", title_justify="left")
-    for i, h in enumerate(header):
-        table.add_column(
-            h, justify="left" if (header[0] == "run" and i < 2) or h.startswith("beats") else "right"
-        )
-    for row in rows:
-        table.add_row(*(c.replace("**", "") for c in row))
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=200)
-    console.print(table)
+    report.print_table(title, header, rows, _left_runs if header and header[0] == "run" else _left)
 
 
 FRONTIER_SHOWN_WH = (0.0, 5.0, 10.0, 20.0, SHIPPED_BUDGET_WH, 60.0, 100.0, 200.0, 500.0)
@@ -445,7 +435,7 @@ FRONTIER_SHOWN_WH = (0.0, 5.0, 10.0, 20.0, SHIPPED_BUDGET_WH, 60.0, 100.0, 200.0
 def section_markdown(bench: FrontierBench, command: str, plot_link: str | None) -> str:
     """The text between the markers."""
     lp = bench.settings.loadpoint
-    machine = f"{platform.platform()}, {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+    machine = report.machine_line()
     days = bench.points[0].days if bench.points else 0.0
     rh, rrows = run_rows(bench)
     fh, frows = frontier_rows(bench.frontier, sorted(set(FRONTIER_SHOWN_WH)))
@@ -505,18 +495,8 @@ def section_markdown(bench: FrontierBench, command: str, plot_link: str | None) 
 
 
 def write_section(doc: Path, body: str) -> None:
-    """Replace the text between the markers in ``doc`` (creating the file, heading and markers if needed)."""
-    block = f"{BEGIN}\n{body.rstrip()}\n{END}"
-    text = doc.read_text(encoding="utf-8") if doc.exists() else "# Benchmarks\n"
-    begin, end = text.find(BEGIN), text.find(END)
-    if begin != -1 and end > begin:
-        text = text[:begin] + block + text[end + len(END) :]
-    else:
-        if begin != -1 or end != -1:
-            raise SystemExit(f"{doc}: found only one of the markers {BEGIN} / {END}; fix the file by hand")
-        text = text.rstrip("\n") + f"\n\n{HEADING}\n\n{block}\n"
-    doc.parent.mkdir(parents=True, exist_ok=True)
-    doc.write_text(text, encoding="utf-8")
+    """Replace this benchmark's section of ``doc`` (see :func:`report.write_section`)."""
+    report.write_section(doc, body, begin=BEGIN, end=END, heading=HEADING)
 
 
 # --------------------------------------------------------------------------------------------- plot

@@ -20,8 +20,6 @@ created under a "Tracking benchmark" heading when missing; everything outside th
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import shlex
 import sys
 import time
@@ -34,6 +32,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:  # benchmark this checkout, installed or not
     sys.path.insert(0, str(REPO_ROOT))
 
+from bench import report  # noqa: E402
 from ecotrack.sim import inputs  # noqa: E402
 from ecotrack.sim.cli import Job, run_jobs  # noqa: E402
 from ecotrack.sim.runner import SimResult  # noqa: E402
@@ -217,27 +216,16 @@ def totals_rows(results: Sequence[SimResult], strategies: Sequence[str]) -> tupl
     return header, rows
 
 
+def _left(i: int, h: str) -> bool:
+    return h in ("trace", "strategy") or "beats" in h
+
+
 def markdown_table(header: Row, rows: list[Row]) -> str:
-    right = {i for i, h in enumerate(header) if h not in ("trace", "strategy") and "beats" not in h}
-    lines = ["| " + " | ".join(header) + " |"]
-    lines.append("|" + "|".join("---:" if i in right else "---" for i in range(len(header))) + "|")
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
+    return report.markdown_table(header, rows, _left)
 
 
 def print_table(title: str, header: Row, rows: list[Row]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=title, header_style="bold", title_justify="left")
-    for h in header:
-        table.add_column(h, justify="left" if h in ("trace", "strategy") or "beats" in h else "right")
-    for row in rows:
-        table.add_row(*row)
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=200)
-    console.print(table)
+    report.print_table(title, header, rows, _left)
 
 
 # ------------------------------------------------------------------------------------------- report
@@ -299,7 +287,7 @@ def section_markdown(bench: Bench, command: str) -> str:
     lp = bench.settings.loadpoint
     days = sum(r.duration_h for r in bench.results) / 24.0
     per_day = per_day_seconds(bench)
-    machine = f"{platform.platform()}, {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+    machine = report.machine_line()
     th, trows = trace_rows(bench.results, bench.strategies)
     sh, srows = totals_rows(bench.results, bench.strategies)
     parts = [
@@ -341,18 +329,8 @@ def section_markdown(bench: Bench, command: str) -> str:
 
 
 def write_section(doc: Path, body: str) -> None:
-    """Replace the text between the markers in ``doc`` (creating the file, heading and markers if needed)."""
-    block = f"{BEGIN}\n{body.rstrip()}\n{END}"
-    text = doc.read_text(encoding="utf-8") if doc.exists() else "# Benchmarks\n"
-    begin, end = text.find(BEGIN), text.find(END)
-    if begin != -1 and end > begin:
-        text = text[:begin] + block + text[end + len(END) :]
-    else:
-        if begin != -1 or end != -1:
-            raise SystemExit(f"{doc}: found only one of the markers {BEGIN} / {END}; fix the file by hand")
-        text = text.rstrip("\n") + f"\n\n{HEADING}\n\n{block}\n"
-    doc.parent.mkdir(parents=True, exist_ok=True)
-    doc.write_text(text, encoding="utf-8")
+    """Replace this benchmark's section of ``doc`` (see :func:`report.write_section`)."""
+    report.write_section(doc, body, begin=BEGIN, end=END, heading=HEADING)
 
 
 # --------------------------------------------------------------------------------------------- main

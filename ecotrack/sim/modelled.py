@@ -25,14 +25,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-import numpy.typing as npt
 
-from ecotrack.sim.trace import Trace
+from ecotrack.sim.trace import FloatArray, Trace
 
 __all__ = ["Kind", "clear_sky_pv_w", "household_load_w", "modelled_day", "write_trace_csv"]
 
 Kind = Literal["sunny", "cloudy", "overcast"]
-FloatArray = npt.NDArray[np.float64]
 
 _DAY_S = 86400
 _KINDS: tuple[Kind, ...] = ("sunny", "cloudy", "overcast")

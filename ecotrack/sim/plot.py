@@ -14,9 +14,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ecotrack.sim.trace import FloatArray
+
 __all__ = ["decimate_minmax", "plot_day"]
 
-FloatArray = npt.NDArray[np.float64]
 
 _PV = "#f39c12"
 _LOAD = "#7f8c8d"

@@ -22,15 +22,12 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
 from ecotrack.core.model import ChargerReading, SiteParams
 from ecotrack.core.safety import build_limits, violations
 from ecotrack.sim.car import Car
 from ecotrack.sim.strategies import SimSettings, Strategy
-from ecotrack.sim.trace import Trace
-
-FloatArray = npt.NDArray[np.float64]
+from ecotrack.sim.trace import FloatArray, Trace
 
 
 @dataclass(frozen=True, slots=True)

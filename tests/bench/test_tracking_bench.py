@@ -2,51 +2,31 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import subprocess
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 
-import numpy as np
+import bench_helpers as helpers
 import pytest
+from bench_helpers import REPO_ROOT, load_script
 
 from ecotrack.sim.modelled import write_trace_csv
 from ecotrack.sim.runner import SimResult
 from ecotrack.sim.strategies import STRATEGIES
 from ecotrack.sim.trace import Trace
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = REPO_ROOT / "bench" / "tracking.py"
+CLOUDS = ((40, 46, 0.2), (70, 73, 0.3))
 
 
 @pytest.fixture(scope="module")
 def bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("tracking_bench", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script("tracking")
 
 
 def tiny_trace(name: str, peak_w: float, *, clouds: bool = False) -> Trace:
-    """Two hours at 60 s: a PV bell (optionally with cloud dips) over a constant 400 W load."""
-    n = 120
-    x = (np.arange(n) + 0.5) / n
-    pv = peak_w * np.sin(np.pi * x) ** 2
-    if clouds:
-        pv[40:46] *= 0.2
-        pv[70:73] *= 0.3
-    return Trace(
-        name=name,
-        start=datetime(2024, 6, 21, 10, 0, tzinfo=UTC),
-        step_s=60.0,
-        pv_w=np.round(pv),
-        load_w=np.full(n, 400.0),
-    )
+    return helpers.tiny_trace(name, peak_w, dips=CLOUDS if clouds else ())
 
 
 PREAMBLE = "# Benchmarks\n\nIntro written by hand.\n\n## Tracking benchmark\n\n"
@@ -141,6 +121,10 @@ def test_beats_names_the_failing_figures(bench: ModuleType) -> None:
 
 def test_help_runs_as_a_script() -> None:
     out = subprocess.run(
-        [sys.executable, str(SCRIPT), "--help"], capture_output=True, text=True, check=True, timeout=60
+        [sys.executable, str(REPO_ROOT / "bench" / "tracking.py"), "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
     )
     assert "--write" in out.stdout and "--plot-dir" in out.stdout

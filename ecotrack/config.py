@@ -43,6 +43,7 @@ from pydantic import (
     model_validator,
 )
 
+from ecotrack.config_base import ConfigModel
 from ecotrack.core.model import CircuitParams, LoadpointParams, Mode, SiteParams, Tuning
 
 __all__ = [
@@ -77,14 +78,10 @@ _MIN_V = 100.0
 _MAX_V = 480.0
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-
-
 # --------------------------------------------------------------------------------------------- meters
 
 
-class ReplayMeterConfig(_Model):
+class ReplayMeterConfig(ConfigModel):
     """Replays a recorded (or the modelled) day as grid/PV/load readings."""
 
     type: Literal["replay"] = Field(description="Meter type.")
@@ -120,7 +117,7 @@ MeterConfig = Annotated[ReplayMeterConfig, Field(discriminator="type")]
 # ------------------------------------------------------------------------------------------- chargers
 
 
-class SimulatedChargerConfig(_Model):
+class SimulatedChargerConfig(ConfigModel):
     """A charger and car simulated in-process (for the demo and tests)."""
 
     type: Literal["simulated"] = Field(description="Charger type.")
@@ -155,7 +152,7 @@ _CHARGER_MODELS = _models_by_type(ChargerConfig)
 # ------------------------------------------------------------------------------------- site and rest
 
 
-class SiteConfig(_Model):
+class SiteConfig(ConfigModel):
     """The house: which meters to read and site-wide limits."""
 
     grid_meter: str = Field(description="Name of the meter that measures the grid connection (+ import).")
@@ -190,7 +187,7 @@ class SiteConfig(_Model):
     )
 
 
-class LoadpointConfig(_Model):
+class LoadpointConfig(ConfigModel):
     """A charger with a car behind it, and how to charge it."""
 
     charger: str = Field(description="Name of the charger of this loadpoint.")
@@ -269,14 +266,14 @@ class LoadpointConfig(_Model):
         return v
 
 
-class CircuitConfig(_Model):
+class CircuitConfig(ConfigModel):
     """A fuse or cable limiting the sum of the currents below it (per phase)."""
 
     max_a: float = Field(gt=0, le=1000, description="Highest total current per phase (A).")
     parent: str | None = Field(None, description="Name of the circuit this one is fed from.")
 
 
-class ControlConfig(_Model):
+class ControlConfig(ConfigModel):
     """Tuning of the control law (defaults measured in the simulator) and the engine's tick."""
 
     settle_s: float = Field(
@@ -318,7 +315,7 @@ class ControlConfig(_Model):
         return Tuning(**values)
 
 
-class Config(_Model):
+class Config(ConfigModel):
     """The whole configuration file."""
 
     model_config = ConfigDict(

@@ -43,8 +43,16 @@ from pydantic import (
     model_validator,
 )
 
+from ecotrack.chargers.prism.config import PrismChargerConfig, PrismUbusChargerConfig
 from ecotrack.config_base import ConfigModel
 from ecotrack.core.model import CircuitParams, LoadpointParams, Mode, SiteParams, Tuning
+from ecotrack.mqtt.config import (
+    DsmrReaderMeterConfig,
+    EcotrackMonitorMeterConfig,
+    EmonhubMeterConfig,
+    MqttConfig,
+    MqttMeterConfig,
+)
 
 __all__ = [
     "ENV_PREFIX",
@@ -111,7 +119,14 @@ class ReplayMeterConfig(ConfigModel):
 
 
 #: All meter types, told apart by their ``type`` key. Add new meter configs here.
-MeterConfig = Annotated[ReplayMeterConfig, Field(discriminator="type")]
+MeterConfig = Annotated[
+    ReplayMeterConfig
+    | EcotrackMonitorMeterConfig
+    | EmonhubMeterConfig
+    | DsmrReaderMeterConfig
+    | MqttMeterConfig,
+    Field(discriminator="type"),
+]
 
 
 # ------------------------------------------------------------------------------------------- chargers
@@ -136,7 +151,9 @@ class SimulatedChargerConfig(ConfigModel):
 
 
 #: All charger types, told apart by their ``type`` key. Add new charger configs here.
-ChargerConfig = Annotated[SimulatedChargerConfig, Field(discriminator="type")]
+ChargerConfig = Annotated[
+    SimulatedChargerConfig | PrismChargerConfig | PrismUbusChargerConfig, Field(discriminator="type")
+]
 
 
 def _models_by_type(config: object) -> dict[object, type[BaseModel]]:
@@ -336,6 +353,9 @@ class Config(ConfigModel):
         default_factory=dict, description="Circuits (fuses, cables) by name; a tree via parent."
     )
     control: ControlConfig = Field(default_factory=ControlConfig, description="Control tuning.")
+    mqtt: MqttConfig | None = Field(
+        None, description="MQTT broker: MQTT meters and the Prism, control topics, status, Home Assistant."
+    )
 
     @field_validator("log_level")
     @classmethod

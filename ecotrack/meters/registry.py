@@ -19,3 +19,7 @@ class SourceRegistry(Registry[Source]):
 #: The default registry the engine uses.
 source_registry = SourceRegistry()
 source_registry.register_lazy("replay", "ecotrack.meters.replay:ReplayMeter.from_config")
+source_registry.register_lazy("ecotrack-monitor", "ecotrack.mqtt.sources:EcotrackMonitorSource.from_config")
+source_registry.register_lazy("emonhub", "ecotrack.mqtt.sources:EmonhubSource.from_config")
+source_registry.register_lazy("dsmr-reader", "ecotrack.mqtt.sources:DsmrReaderSource.from_config")
+source_registry.register_lazy("mqtt", "ecotrack.mqtt.sources:GenericMqttSource.from_config")

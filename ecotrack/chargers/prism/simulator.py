@@ -78,6 +78,8 @@ class PrismSimulator:
         #: Commands received: (clock time, name, payload text).
         self.commands: list[tuple[float, str, str]] = []
         self.connected = asyncio.Event()
+        #: When True the simulator publishes nothing (a hung Prism, for offline tests).
+        self.silent = False
         self._published: dict[str, str] = {}
         self._client: aiomqtt.Client | None = None
         self._last_s: float | None = None
@@ -206,6 +208,8 @@ class PrismSimulator:
 
     # ------------------------------------------------------------------ MQTT
     async def _publish_status(self, client: aiomqtt.Client, force: bool = False) -> None:
+        if self.silent:
+            return
         now = self.clock.now()
         periodic = self.state == PrismState.CHARGING and now - self._last_report_s >= self.config.report_s
         if periodic:

@@ -47,8 +47,10 @@ elif method == "set_mode":
     port["mode"] = int(msg["mode"])
 else:
     sys.exit(2)
-with open(state_file, "w") as f:
-    json.dump(state, f)
+if method != "get_status":
+    with open(state_file + ".tmp", "w") as f:
+        json.dump(state, f)
+    os.replace(state_file + ".tmp", state_file)
 '''
 
 PORT = {
@@ -76,7 +78,9 @@ def write(state: Path, **changes: object) -> None:
     behaviour = changes.pop("behaviour", data.get("behaviour"))
     data["port"].update(changes)
     data["behaviour"] = behaviour
-    state.write_text(json.dumps(data))
+    tmp = state.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data))
+    tmp.replace(state)  # atomic: a concurrent poll never reads half a file
 
 
 def calls(state: Path) -> list[list[str]]:

@@ -81,6 +81,14 @@ def parse_status(answer: Any, port: int) -> dict[str, Any] | Bad:
     return out
 
 
+async def _reap(proc: asyncio.subprocess.Process) -> None:
+    """Kill ``proc`` if it still runs and wait for it."""
+    with contextlib.suppress(ProcessLookupError):
+        proc.kill()
+    with contextlib.suppress(Exception):
+        await proc.wait()
+
+
 class PrismUbusCharger(PrismChargerBase):
     """A Prism controlled with ``ubus call evse.control`` (see the module docstring)."""
 
@@ -110,10 +118,11 @@ class PrismUbusCharger(PrismChargerBase):
             async with asyncio.timeout(cfg.call_timeout_s):
                 out, err = await proc.communicate()
         except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
-            await proc.wait()
+            await _reap(proc)
             raise UbusError(f"ubus call {method} timed out after {cfg.call_timeout_s:g} s") from None
+        except asyncio.CancelledError:  # never leave a child behind (nor its transport to a closed loop)
+            await asyncio.shield(_reap(proc))
+            raise
         if proc.returncode != 0:
             reason = err.decode("utf-8", "replace").strip()[:200] or f"exit code {proc.returncode}"
             raise UbusError(f"ubus call {method} failed: {reason}")

@@ -33,7 +33,7 @@ import aiomqtt
 from ecotrack.mqtt.config import MqttConfig
 from ecotrack.mqtt.topics import matches, validate_filter, validate_topic
 
-__all__ = ["Handler", "MqttConnection", "NotConnected", "Subscription"]
+__all__ = ["Handler", "MqttConnection", "NotConnected", "Subscription", "raise_if_cancelling"]
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,18 @@ OnConnect = Callable[[], Awaitable[None]]
 
 #: Incoming messages queued at most (a flood beyond this is dropped by the client, with a warning).
 _MAX_QUEUED = 10_000
+
+
+def raise_if_cancelling() -> None:
+    """Re-raise a cancellation that aiomqtt's ``asyncio.wait_for`` swallowed.
+
+    On Python 3.11 ``wait_for`` returns the result instead of raising when the awaited operation
+    completes in the same moment the task is cancelled. The task then carries on and may wait forever
+    (the engine waits for the service to end on shutdown). The request is still counted, so check it.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 class NotConnected(ConnectionError):
@@ -105,6 +117,25 @@ class MqttConnection:
             self._spawn(self._subscribe_one(client, topic_filter), f"subscribe {topic_filter}")
         return sub
 
+    async def subscribe_acked(self, topic_filter: str, handler: Handler) -> Subscription:
+        """:meth:`subscribe`, returning once the broker acknowledged it (its retained messages follow at once).
+
+        :class:`NotConnected` (and nothing registered) when there is no connection.
+        """
+        client = self._client
+        if client is None or not self._connected.is_set():
+            raise NotConnected("not connected to the MQTT broker")
+        validate_filter(topic_filter)
+        sub = Subscription(topic_filter, handler, self)
+        self._subs.append(sub)
+        try:
+            await client.subscribe(topic_filter, qos=0, timeout=self.timeout_s)
+        except aiomqtt.MqttError as e:
+            self._remove(sub)
+            raise NotConnected(f"subscribing {topic_filter} failed: {e}") from e
+        raise_if_cancelling()
+        return sub
+
     def add_on_connect(self, callback: OnConnect) -> None:
         """Run ``await callback()`` after every successful (re)connect, once the subscriptions are made."""
         self._on_connect.append(callback)
@@ -119,6 +150,7 @@ class MqttConnection:
             await client.publish(topic, payload, qos=qos, retain=retain, timeout=self.timeout_s)
         except aiomqtt.MqttError as e:
             raise NotConnected(f"publishing to {topic} failed: {e}") from e
+        raise_if_cancelling()
 
     async def run(self) -> None:
         """Stay connected until cancelled (never returns otherwise; broker errors are retried)."""
@@ -185,6 +217,7 @@ class MqttConnection:
                 await client.publish(cfg.availability_topic, b"online", qos=1, retain=True)
                 for topic_filter in dict.fromkeys(s.topic_filter for s in self._subs):
                     await client.subscribe(topic_filter, qos=0)
+                raise_if_cancelling()
                 self._client = client
                 self._connected.set()
                 self._was_up = True

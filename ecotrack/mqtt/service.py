@@ -94,10 +94,13 @@ class MqttService:
     # ------------------------------------------------------------------ running
     async def run(self) -> None:
         """Connection, status publisher and flusher, until cancelled."""
-        async with asyncio.TaskGroup() as tg:
-            tg.create_task(self.connection.run(), name="mqtt:connection")
-            tg.create_task(self._follow_snapshots(), name="mqtt:status")
-            tg.create_task(self._flusher(), name="mqtt:flush")
+        try:
+            async with asyncio.TaskGroup() as tg:
+                tg.create_task(self.connection.run(), name="mqtt:connection")
+                tg.create_task(self._follow_snapshots(), name="mqtt:status")
+                tg.create_task(self._flusher(), name="mqtt:flush")
+        finally:
+            await self.connection.close()  # on-connect helpers (discovery) must not outlive the service
 
     async def _follow_snapshots(self) -> None:
         self._snapshot = self.engine.snapshot()
@@ -155,7 +158,11 @@ class MqttService:
             if payload:
                 found.add(topic)
 
-        sub = self.connection.subscribe(discovery_filter(self.config), collect)
+        try:
+            sub = await self.connection.subscribe_acked(discovery_filter(self.config), collect)
+        except NotConnected as e:
+            log.debug("discovery skipped: %s", e)
+            return
         try:
             await asyncio.sleep(self.config.homeassistant.cleanup_wait_s)
         finally:

@@ -33,10 +33,9 @@ async def running(conn: MqttConnection):  # type: ignore[no-untyped-def]
 
 async def test_online_retained_then_offline_on_clean_stop(broker: Broker) -> None:
     conn = MqttConnection(config(broker, client_id="eco-a"))
-    async with running(conn):
-        async with Recorder(broker.port, ("ecotrack/status",)) as rec:
-            await rec.wait_for(lambda: rec.last("ecotrack/status") == "online", what="online")
-            assert rec.messages[0][2] is True  # retained
+    async with running(conn), Recorder(broker.port, ("ecotrack/status",)) as rec:
+        await rec.wait_for(lambda: rec.last("ecotrack/status") == "online", what="online")
+        assert rec.messages[0][2] is True  # retained
     async with Recorder(broker.port, ("ecotrack/status",)) as rec:
         await rec.wait_for(lambda: rec.last("ecotrack/status") == "offline", what="offline after stop")
 

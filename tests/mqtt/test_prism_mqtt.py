@@ -93,17 +93,16 @@ async def test_unstaged_cut_trips_the_slow_car(broker: Broker) -> None:
 
 
 async def test_command_error_is_a_fault_until_success(broker: Broker) -> None:
-    async with setup(broker) as (charger, sim, readings):
-        async with Recorder(broker.port, ()) as rec:
-            await rec.publish("prism/commandresult/set_current_limit/error", "Bad syntax, current must be a number")
-            await until(lambda: charger.error is not None and not readings[-1].online, what="fault")
-            assert "set_current_limit" in (charger.error or "")
-            await charger.set_current(12.0)  # sent again despite the fault; the simulator acknowledges it
-            await until(lambda: charger.error is None and readings[-1].online, what="fault cleared")
+    async with setup(broker) as (charger, _sim, readings), Recorder(broker.port, ()) as rec:
+        await rec.publish("prism/commandresult/set_current_limit/error", "Bad syntax, current must be a number")
+        await until(lambda: charger.error is not None and not readings[-1].online, what="fault")
+        assert "set_current_limit" in (charger.error or "")
+        await charger.set_current(12.0)  # sent again despite the fault; the simulator acknowledges it
+        await until(lambda: charger.error is None and readings[-1].online, what="fault cleared")
 
 
 async def test_bad_status_values_change_nothing(broker: Broker) -> None:
-    async with setup(broker) as (charger, sim, _):
+    async with setup(broker) as (charger, _sim, _):
         await until(lambda: charger.status.state is not None, what="status")
         state = charger.status.state
         async with Recorder(broker.port, ()) as rec:

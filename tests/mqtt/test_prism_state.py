@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -19,7 +21,7 @@ def test_stage_bounds(limit: float, target: float, actual: float) -> None:
     else:
         assert target <= stage <= limit
         # Either the target, or high enough that the car is within 10 % of the new limit.
-        assert stage == target or stage == limit or actual <= stage * 1.08 + 1e-9
+        assert stage in (target, limit) or actual <= stage * 1.08 + 1e-09
 
 
 def test_stages_from_16_to_6_with_a_car_that_follows() -> None:
@@ -29,7 +31,7 @@ def test_stages_from_16_to_6_with_a_car_that_follows() -> None:
         stages.append(limit)
         actual = limit  # the car follows each stage
     assert stages[0] == 14.9 and stages[-1] == 6.0
-    assert all(b < a for a, b in zip(stages, stages[1:], strict=False))
+    assert all(b < a for a, b in itertools.pairwise(stages))
     assert next_stage(16.0, 6.0, 5.0, 1.08) == 6.0  # a car drawing little gets the cut at once
     assert next_stage(None, 6.0, 16.0, 1.08) == 6.0  # unknown limit: no staging possible
 

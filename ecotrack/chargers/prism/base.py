@@ -60,6 +60,9 @@ class PrismChargerBase(Charger):
         self.sent: list[tuple[str, float]] = []
         self._mode_sent: tuple[int, float] | None = None
         self._stage_since: float | None = None
+        #: When the limit was last raised, and when the last measurement of the current arrived.
+        self._raised_at = -math.inf
+        self._measured_at = -math.inf
         self._last_status_s: float | None = None
         self._last_emit_s: float | None = None
         self._fault: str | None = None
@@ -120,7 +123,7 @@ class PrismChargerBase(Charger):
             status = self.status
             stage = target
             if self.config.staged_step_down and status.charging:
-                stage = next_stage(self.limit_sent_a, target, status.actual_a, self.config.step_down_ratio)
+                stage = next_stage(self.limit_sent_a, target, self._assumed_draw_a(), self.config.step_down_ratio)
                 timed_out = (
                     self._stage_since is not None and now - self._stage_since >= self.config.stage_timeout_s
                 )
@@ -134,6 +137,8 @@ class PrismChargerBase(Charger):
                     )
                     stage = target
             if stage != self.limit_sent_a:
+                if self.limit_sent_a is None or stage > self.limit_sent_a:
+                    self._raised_at = now
                 if self.limit_sent_a is not None and stage < self.limit_sent_a and stage > target:
                     log.info(
                         "charger %s: stepping down %.1f -> %.1f A (car draws %.1f A, target %.1f A)",
@@ -186,6 +191,21 @@ class PrismChargerBase(Charger):
             log.info("charger %s: fault cleared", self.name)
         self._fault = fault
         self.error = fault
+
+    def _assumed_draw_a(self) -> float:
+        """What the car may be drawing: the measurement, or the limit when the limit was raised since.
+
+        A measurement older than the last raise may show a car that has ramped up in the meantime;
+        staging from it could cut so far that the car trips the Prism.
+        """
+        measured = self.status.actual_a
+        if self._measured_at < self._raised_at and self.limit_sent_a is not None:
+            return max(measured, self.limit_sent_a)
+        return measured
+
+    def _measured(self) -> None:
+        """A new measurement of the current arrived (the transport calls this)."""
+        self._measured_at = self.clock.now()
 
     def _status_changed(self) -> None:
         """Call after new status values arrived: report them and continue a cut in progress."""

@@ -96,6 +96,8 @@ class PrismMqttCharger(PrismChargerBase):
         if isinstance(result, Bad):
             self._reject(topic, payload, result.reason)
             return
+        if key == "amp":
+            self._measured()
         if key == "error":
             code = self.status.error
             self._set_fault(f"Prism reports error {code}" if code else self._command_fault())

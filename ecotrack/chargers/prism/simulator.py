@@ -23,6 +23,7 @@ import aiomqtt
 
 from ecotrack.chargers.prism.state import PRISM_MAX_A, PRISM_MIN_A, PrismMode, PrismState, format_amps
 from ecotrack.clock import Clock, RealClock
+from ecotrack.mqtt.connection import raise_if_cancelling
 from ecotrack.sim.car import Car, CarParams
 
 __all__ = ["PrismSimulator", "SimulatedPrismConfig"]
@@ -218,6 +219,7 @@ class PrismSimulator:
             if force or self._published.get(key) != value or (periodic and key in ("amp", "w")):
                 self._published[key] = value
                 await client.publish(f"{self.base}/{key}", value, qos=0, retain=True)
+                raise_if_cancelling()
 
     async def run(self) -> None:
         """Connect and simulate until cancelled; reconnects when the broker goes away."""
@@ -240,6 +242,7 @@ class PrismSimulator:
                             ok, text = self.handle_command(name, payload)
                             result = "success" if ok else "error"
                             await client.publish(f"{cfg.base_topic}/commandresult/{name}/{result}", text)
+                            raise_if_cancelling()
                             await self._publish_status(client)
                     finally:
                         ticker.cancel()

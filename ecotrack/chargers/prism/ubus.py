@@ -155,6 +155,7 @@ class PrismUbusCharger(PrismChargerBase):
         st.limit_a = parsed["limit_a"]
         actual = parsed["actual_a"]
         st.amp_ma = actual * 1000.0 if actual is not None else None
+        self._measured()
         st.volt, st.w, st.wh, st.wh_total = parsed["volt"], parsed["w"], parsed["wh"], parsed["wh_total"]
         st.session_time_s = parsed["session_time_s"]
         st.error = int(parsed["error"])

@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import socket
 import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -187,6 +188,8 @@ class MqttConnection:
             timeout=self.timeout_s,
             clean_session=True,
             max_queued_incoming_messages=_MAX_QUEUED,
+            # Commands are tiny and latency matters: no Nagle delay on our side of the socket.
+            socket_options=((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),),
         )
 
     def _tls_context(self) -> ssl.SSLContext | None:

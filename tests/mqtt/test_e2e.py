@@ -235,3 +235,23 @@ def test_config_without_mqtt_section_is_refused_for_mqtt_devices() -> None:
     data["mqtt"] = None
     with pytest.raises(ValueError, match="no mqtt: section"):
         build_engine(Config.model_validate(data))
+
+
+async def test_example_prism_emon_runs_as_is_with_env_overrides(broker: Broker) -> None:
+    """examples/prism-emon.yaml with only ECOTRACK__MQTT__HOST/PORT set drives the Prism from emon/data."""
+    from ecotrack.config import load_config
+
+    repo = __import__("pathlib").Path(__file__).resolve().parents[2]
+    env = {"ECOTRACK__MQTT__HOST": "127.0.0.1", "ECOTRACK__MQTT__PORT": str(broker.port)}
+    cfg = load_config(repo / "examples" / "prism-emon.yaml", env=env)
+    assert cfg.mqtt is not None and cfg.mqtt.port == broker.port
+    async with Recorder(broker.port) as rec, site(broker, cfg) as (engine, sim, _house):
+        await until(
+            lambda: any(n == "set_current_limit" for _, n, _ in sim.commands) and 11.0 <= sim.limit_a <= 13.0,
+            timeout=20,
+            what="Prism follows the surplus",
+        )
+        await rec.publish("cmnd/prism/mode", "min")
+        await until(lambda: sim.limit_a == 6.0, timeout=20, what="min -> 6 A")
+        await rec.wait_for(lambda: rec.last("stat/prism/cA") == "6", what="stat/prism/cA")
+        assert engine.snapshot().loadpoint("garage").active_rule == "charge-now"

@@ -35,6 +35,9 @@ def parse_state(data: Any, entity: str, unit_override: str | None = None) -> tup
 class HomeAssistantSource(MappedHttpSource):
     """Reads the configured entities from Home Assistant."""
 
+    #: An entity without unit_of_measurement could be W or kW: the user must say (``unit``).
+    default_unit = None
+
     async def read_value(self, role: str, spec: HaEntity) -> tuple[float, str | None]:
         data = await self.get_json(f"/api/states/{spec.entity}")
         return parse_state(data, spec.entity, spec.unit)

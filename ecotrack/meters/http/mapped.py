@@ -24,6 +24,9 @@ __all__ = ["MappedHttpSource"]
 class MappedHttpSource(HttpSource):
     """An HTTP source whose values are mapped one by one from the configuration's roles."""
 
+    #: Unit of a power that arrives without one (None: that is an error).
+    default_unit: str | None = "W"
+
     def __init__(self, *args: Any, mapping: dict[str, MappedValue], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.mapping = {role: spec for role, spec in mapping.items() if role in ROLES}
@@ -47,6 +50,7 @@ class MappedHttpSource(HttpSource):
                 self.label(self.mapping[role]),
                 invert=self.mapping[role].invert,
                 scale=self.mapping[role].scale,
+                default_unit=self.default_unit,
             )
             for role, (value, unit) in zip(roles, raw, strict=True)
         }

@@ -134,6 +134,7 @@ def _fmt(value: float | None, unit: str, digits: int = 0) -> str:
 def _print_table(results: list[MeterResult]) -> None:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title="Meters (grid + import / - export, battery + discharge)")
     for col in ("meter", "type", "role", "grid", "pv", "battery", "soc", "volts", "amps", "status"):
@@ -156,9 +157,15 @@ def _print_table(results: list[MeterResult]) -> None:
             _fmt(r.battery_soc_pct if r else None, "%", 1),
             volts,
             amps,
-            "[green]ok[/green]" if res.error is None and r else f"[red]{res.error}[/red]",
+            "[green]ok[/green]" if res.error is None and r else "[red]failed[/red]",
         )
-    Console().print(table)
+    console = Console()
+    console.print(table)
+    for res in results:  # in full below the table: errors are long and must not be cut to a column
+        if res.error is not None or res.reading is None:
+            console.print(
+                Text.assemble((res.name, "bold red"), ": ", res.error or "no reading"), soft_wrap=True
+            )
 
 
 @meters_app.command("read")

@@ -18,6 +18,7 @@ import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
+from ecotrack.chargers.twc.clockutil import wall_seconds
 from ecotrack.chargers.twc.codec import FrameError, Message, encode_frame
 from ecotrack.chargers.twc.deframer import Deframer
 from ecotrack.chargers.twc.link import Link, PortLost, open_serial
@@ -76,7 +77,9 @@ class TwcBus:
             raise ValueError(
                 f"chargers on {self.port} name different master IDs ({s.master_id:04X} and {master_id:04X})"
             )
-        if target.twc_id is not None and any(t.twc_id == target.twc_id for t in self.protocol.targets.values()):
+        if target.twc_id is not None and any(
+            t.twc_id == target.twc_id for t in self.protocol.targets.values()
+        ):
             raise ValueError(f"two chargers on {self.port} are pinned to TWC {target.twc_id:04X}")
         limits = [x for x in (s.bus_max_a, bus_max_a) if x is not None]
         self.protocol.settings = replace(s, master_id=master_id, bus_max_a=min(limits) if limits else None)
@@ -100,7 +103,7 @@ class TwcBus:
                 return False
             self._sent.clear()
             try:
-                async with asyncio.timeout(_wall(self.clock, remaining)):
+                async with asyncio.timeout(wall_seconds(self.clock, remaining)):
                     await self._sent.wait()
             except TimeoutError:
                 return False
@@ -173,12 +176,6 @@ class TwcBus:
                 continue
             wait = self.protocol.next_tx_s() - now
             await self.clock.sleep(wait if wait > 0 else idle_s)
-
-
-def _wall(clock: Clock, clock_s: float) -> float:
-    """Wall seconds for ``clock_s`` of ``clock`` (a ScaledClock runs faster than the wall)."""
-    speed = getattr(clock, "speed", 1.0)
-    return clock_s / speed if isinstance(speed, int | float) and speed > 0 else clock_s
 
 
 _BUSES: weakref.WeakValueDictionary[tuple[int, str], TwcBus] = weakref.WeakValueDictionary()

@@ -592,7 +592,10 @@ def decode_payload(payload: bytes) -> Message:
         if size == 19:
             raise FrameError("slave linkready must be 13 (protocol 1) or 15 (protocol 2) bytes, not 19")
         return SlaveLinkReady(
-            slave_id=_u16(payload, 2), sign=payload[4], max_amps_ca=_u16(payload, 5), size=13 if size == 13 else 15
+            slave_id=_u16(payload, 2),
+            sign=payload[4],
+            max_amps_ca=_u16(payload, 5),
+            size=13 if size == 13 else 15,
         )
     if code == MASTER_HEARTBEAT:
         if size not in (13, 15):
@@ -606,7 +609,9 @@ def decode_payload(payload: bytes) -> Message:
             size=13 if size == 13 else 15,
         )
     if size == 14 and not (
-        code in (POWER_QUERY, START_CHARGING, STOP_CHARGING) or code in _VIN_QUERY_PART or code in _INFO_QUERY_KIND
+        code in (POWER_QUERY, START_CHARGING, STOP_CHARGING)
+        or code in _VIN_QUERY_PART
+        or code in _INFO_QUERY_KIND
     ):
         raise FrameError(f"bad length: only master requests come as 14 bytes, not {code:04X}")
     if code == SLAVE_HEARTBEAT:
@@ -618,7 +623,11 @@ def decode_payload(payload: bytes) -> Message:
             actual_amps_ca=_u16(payload, 9),
             size=_size(size),
         )
-    if code in (POWER_QUERY, START_CHARGING, STOP_CHARGING) or code in _VIN_QUERY_PART or code in _INFO_QUERY_KIND:
+    if (
+        code in (POWER_QUERY, START_CHARGING, STOP_CHARGING)
+        or code in _VIN_QUERY_PART
+        or code in _INFO_QUERY_KIND
+    ):
         if size not in (14, 15):
             raise FrameError(f"master request {code:04X} must be 14 or 15 bytes, not {size}")
         mid, sid = _u16(payload, 2), _u16(payload, 4)

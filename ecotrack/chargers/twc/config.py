@@ -55,14 +55,18 @@ class TwcChargerConfig(ConfigModel):
         "could fault the car), 'fc-b2' (send the stop command; the car may fault unless DIP switch 2 is "
         "down) or 'none' (it keeps charging at 6 A until the car stops).",
     )
-    withhold_s: float = Field(60.0, ge=15, le=600, description="How long heartbeats are withheld to stop (s).")
+    withhold_s: float = Field(
+        60.0, ge=15, le=600, description="How long heartbeats are withheld to stop (s)."
+    )
     spike: bool = Field(
         False,
         description="Work around Tesla firmware stuck at 6 A: briefly offer 21 A (80 A units) or 16 A, "
         "never above max_a or bus_max_a. The offer then exceeds the controller's command for ~5 s, so only "
         "enable it when the circuit feeding the TWC carries max_a.",
     )
-    master_id: str = Field("7777", pattern=_HEX_ID, description="ID ecotrack uses as the master (4 hex digits).")
+    master_id: str = Field(
+        "7777", pattern=_HEX_ID, description="ID ecotrack uses as the master (4 hex digits)."
+    )
     report_interval_s: float = Field(
         10.0, gt=0, le=60, description="The state is re-reported to the controller at least this often (s)."
     )

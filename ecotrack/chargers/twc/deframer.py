@@ -4,8 +4,8 @@ The line is noisy in practice: stray ``FE`` bytes after a frame, a slave powerin
 collisions on the half-duplex bus. The deframer therefore
 
 * ignores (and counts) bytes outside frames;
-* treats ``C0 C0`` as "the end of one frame and the start of the next", so a lost byte costs at most
-  the frame it was in and the stream resyncs on the next delimiter;
+* treats ``C0 C0`` as "the end of one frame and the start of the next", and the ``C0`` that ends a
+  *bad* frame as the opening of the next one, so a frame cut short costs only itself;
 * drops a partial frame older than ``timeout_s`` (the sender stopped in the middle);
 * caps a frame's length, so a missing closing ``C0`` cannot grow a buffer without bound;
 * never raises, whatever it is fed: bad frames come back as :class:`~ecotrack.chargers.twc.codec.FrameError`
@@ -52,15 +52,21 @@ class Deframer:
         out: list[Message | FrameError] = []
         if self._in_frame and self._buf and now - self._started_s > self.timeout_s:
             self.stats.timeouts += 1
-            out.append(FrameError(f"partial frame of {len(self._buf)} bytes dropped after {self.timeout_s:g} s"))
+            out.append(
+                FrameError(f"partial frame of {len(self._buf)} bytes dropped after {self.timeout_s:g} s")
+            )
             self._buf.clear()
             self._in_frame = False
         for b in data:
             if b == END:
                 if self._in_frame and self._buf:
-                    out.append(self._finish(bytes(self._buf)))
+                    result = self._finish(bytes(self._buf))
+                    out.append(result)
                     self._buf.clear()
-                    self._in_frame = False
+                    # After a bad frame this C0 was more likely the opening of the next frame (the
+                    # broken one lost its end): stay in a frame, so the next good frame is not lost.
+                    self._in_frame = isinstance(result, FrameError)
+                    self._started_s = now
                 else:
                     # An opening delimiter, or "C0 C0": the start of the next frame.
                     self._in_frame = True

@@ -52,7 +52,9 @@ class TwcCharger(Charger):
     ) -> None:
         super().__init__(name)
         if not 0 < report_interval_s <= 60:
-            raise ValueError(f"charger {name!r}: report_interval_s must be in (0, 60], not {report_interval_s}")
+            raise ValueError(
+                f"charger {name!r}: report_interval_s must be in (0, 60], not {report_interval_s}"
+            )
         self.bus = bus
         self.clock = clock
         self.max_a = float(max_a)
@@ -72,7 +74,9 @@ class TwcCharger(Charger):
         bus = shared_bus(
             context,
             port,
-            lambda: TwcBus(port, MasterSettings(master_id=master_id, withhold_s=float(config.withhold_s)), context.clock),
+            lambda: TwcBus(
+                port, MasterSettings(master_id=master_id, withhold_s=float(config.withhold_s)), context.clock
+            ),
         )
         target = TwcTarget(
             name=name,
@@ -126,7 +130,9 @@ class TwcCharger(Charger):
                 "twc_id": f"{slave.twc_id:04X}",
                 "protocol": slave.protocol,
                 "unit_max_a": slave.unit_max_a,
-                "state": STATE_NAMES.get(slave.state, f"0x{slave.state:02X}") if slave.state is not None else None,
+                "state": STATE_NAMES.get(slave.state, f"0x{slave.state:02X}")
+                if slave.state is not None
+                else None,
                 "offered_a": slave.echo_a,
                 "granted_a": slave.sent_a,
                 "actual_a": slave.actual_a,
@@ -149,7 +155,11 @@ class TwcCharger(Charger):
             self.error = self.bus.port_error if self.bus.port_error not in (None, "not opened yet") else None
             if self._last_report_s is None or now - self._last_report_s >= self.report_interval_s:
                 self._report(now)
-            wait = self.report_interval_s if self._last_report_s is None else self._last_report_s + self.report_interval_s - now
+            wait = (
+                self.report_interval_s
+                if self._last_report_s is None
+                else self._last_report_s + self.report_interval_s - now
+            )
             await self.clock.sleep(max(min(wait, self.report_interval_s), self.report_interval_s / 10))
 
     def _on_slave(self, target: str | None, slave: SlaveState) -> None:

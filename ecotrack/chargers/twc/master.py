@@ -349,7 +349,9 @@ class MasterProtocol:
         s = self.settings
         if msg.slave_id == s.master_id:
             self.counters.id_collisions += 1
-            log.warning("a TWC uses the master's own ID %04X: sending linkready so it picks another", s.master_id)
+            log.warning(
+                "a TWC uses the master's own ID %04X: sending linkready so it picks another", s.master_id
+            )
             self._queue_linkready()
             return
         slave = self.slaves.get(msg.slave_id)
@@ -500,7 +502,9 @@ class MasterProtocol:
                 elif slave.withhold_until_s is None:
                     slave.withhold_until_s = now + s.withhold_s
                     log.info(
-                        "TWC %04X: withholding heartbeats for %.0f s to stop the charge", slave.twc_id, s.withhold_s
+                        "TWC %04X: withholding heartbeats for %.0f s to stop the charge",
+                        slave.twc_id,
+                        s.withhold_s,
                     )
                     return None
             if amps > 0 and slave.stopped_by_b2:
@@ -548,7 +552,12 @@ class MasterProtocol:
         if slave.stuck_since_s is not None and now - slave.stuck_since_s >= s.spike_after_s and not recently:
             slave.spike_until_s = now + s.spike_s
             slave.last_spike_s = now
-            log.info("TWC %04X: car stuck at %.1f A, spiking the offer for %.0f s", slave.twc_id, slave.actual_a, s.spike_s)
+            log.info(
+                "TWC %04X: car stuck at %.1f A, spiking the offer for %.0f s",
+                slave.twc_id,
+                slave.actual_a,
+                s.spike_s,
+            )
             return True
         return False
 

@@ -74,14 +74,18 @@ class SlaveParams:
 class SimulatedSlave:
     """One simulated TWC slave with its car (see the module docstring)."""
 
-    def __init__(self, params: SlaveParams | None = None, car: CarParams | None = None, *, plugged: bool = True) -> None:
+    def __init__(
+        self, params: SlaveParams | None = None, car: CarParams | None = None, *, plugged: bool = True
+    ) -> None:
         self.params = params if params is not None else SlaveParams()
         p = self.params
         if p.protocol not in (1, 2):
             raise ValueError(f"protocol must be 1 or 2, not {p.protocol}")
         self.twc_id = p.twc_id
         min_a = 5.0 if p.protocol == 1 else 6.0
-        self.car = Car(car if car is not None else CarParams(max_a=p.unit_max_a, min_a=min_a, start_delay_s=1.0))
+        self.car = Car(
+            car if car is not None else CarParams(max_a=p.unit_max_a, min_a=min_a, start_delay_s=1.0)
+        )
         self.plugged = plugged
         self.powered = True
         self.error = False
@@ -141,7 +145,11 @@ class SimulatedSlave:
         if not self.powered:
             return []
         p = self.params
-        if self.master_id is not None and self.last_hb_s is not None and now - self.last_hb_s > p.fallback_after_s:
+        if (
+            self.master_id is not None
+            and self.last_hb_s is not None
+            and now - self.last_hb_s > p.fallback_after_s
+        ):
             self.master_id = None  # no heartbeat for too long: fall back, stop charging
             self.limit_a = 0.0
             self.fallbacks += 1

@@ -146,9 +146,16 @@ class TwcBus:
     async def _session(self, link: Link) -> None:
         self.protocol.start()
         self.deframer = Deframer(self.deframer.timeout_s)
-        async with asyncio.TaskGroup() as tg:
-            tg.create_task(self._reader(link))
-            tg.create_task(self._writer(link))
+        lost: PortLost | None = None
+        try:
+            async with asyncio.TaskGroup() as tg:
+                tg.create_task(self._reader(link))
+                tg.create_task(self._writer(link))
+        except* PortLost as group:  # the task group wraps it; unwrap so the caller can reopen
+            first = group.exceptions[0]
+            lost = first if isinstance(first, PortLost) else PortLost(str(first))
+        if lost is not None:
+            raise lost
 
     async def _reader(self, link: Link) -> None:
         while True:

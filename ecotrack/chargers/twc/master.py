@@ -13,8 +13,9 @@ What it does (``specs/twc-gen2.md``):
 * **Slots**: one transmission per ``tx_interval_s`` (>= 1 s on a real bus, half duplex). Slots go to
   heartbeats in round-robin; a slave whose current must be *cut*, or that just linked, jumps the queue.
   A query (``FB EB`` at most every ``power_query_every_s`` per slave, VIN parts when a charge starts,
-  a bounded number of tries) may take the one slot between two rounds, never two slots in a row, so no
-  slave ever waits more than (number of slaves + 1) slots for its heartbeat.
+  a bounded number of tries) may take the one slot between two rounds, and only every
+  ``query_every_rounds`` rounds, so no slave ever waits more than (number of slaves + 1) slots for its
+  heartbeat and most rounds are not stretched at all. (A ``FC B1``/``FC B2`` takes its TWC's slot.)
 * **Limits**: the heartbeat carries ``05`` (protocol 1) or ``09`` (protocol 2) with the granted amps when
   they differ from what the slave echoes or are 0 (the explicit-zero rule), else "no change". The
   grant is the request, capped by the TWC's own maximum, its wiring limit and the bus's wiring limit
@@ -124,6 +125,8 @@ class MasterSettings:
     power_query_every_s: float = 60.0
     vin_tries: int = 3
     withhold_s: float = 60.0
+    #: A query may take the slot between two rounds only when this many rounds passed since the last one.
+    query_every_rounds: int = 2
     spike_after_s: float = 10.0
     spike_s: float = 5.0
     #: Wiring limit of all TWCs on this bus together (A); None: only each TWC's own limit.
@@ -228,6 +231,7 @@ class MasterProtocol:
         self._round: deque[int] = deque()
         self._last_tx_s: float | None = None
         self._last_was_query = False
+        self._rounds_since_query = 0
 
     # ------------------------------------------------------------------ inputs
     def start(self) -> None:
@@ -469,13 +473,15 @@ class MasterProtocol:
                 msg = self._heartbeat_slot(slave, now)
                 if msg is not None:
                     return msg
-        # Between two rounds: at most one query, never two in a row.
-        if not self._last_was_query:
+        # Between two rounds: at most one query, never two in a row, and only every few rounds.
+        if not self._last_was_query and self._rounds_since_query >= self.settings.query_every_rounds:
             query = self._next_query(now)
             if query is not None:
                 self._last_was_query = True
+                self._rounds_since_query = 0
                 self.counters.queries += 1
                 return query
+        self._rounds_since_query += 1
         self._round.extend(sorted(self.slaves))
         while self._round:
             slave = self.slaves.get(self._round.popleft())
@@ -563,6 +569,11 @@ class MasterProtocol:
 
     def _next_query(self, now: float) -> Message | None:
         s = self.settings
+        for sid in sorted(self.slaves):  # a TWC never asked yet: its kWh and voltages first
+            slave = self.slaves[sid]
+            if slave.last_power_query_s is None and not slave.withheld(now):
+                slave.last_power_query_s = now
+                return PowerQuery(s.master_id, sid)
         for sid in sorted(self.slaves):
             slave = self.slaves[sid]
             if slave.withheld(now):

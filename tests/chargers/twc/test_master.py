@@ -173,7 +173,7 @@ def test_queries_never_starve_heartbeats() -> None:
     bus.run(3)
     for n in "abc":
         bus.master.request(n, 10)
-    bus.run(150)
+    bus.run(250)
     sent = [m for t, m in bus.sent if t > 3]
     queries = [isinstance(m, PowerQuery | VinQuery) for m in sent]
     assert not any(a and b for a, b in zip(queries, queries[1:], strict=False))  # never two in a row

@@ -121,6 +121,7 @@ async def test_engine_drives_slaves_over_a_pty(line: Callable[..., Line], kinds:
             details = engine.chargers[f"twc_{name}"].details()
             assert details["vin"] is None or details["vin"] == "5YJ3E1EA7KF000001"
         await until(lambda: all(engine.chargers[f"twc_{n}"].details()["vin"] for n in wants), 5)
+        await until(lambda: engine.chargers["twc_a"].details()["lifetime_kwh"] == 924, 5)
         d = engine.chargers["twc_a"].details()
         assert d["lifetime_kwh"] == 924 and d["voltages_v"] == [244, 240, 245] and d["linked"] is True
         assert ln.sim is not None and ln.sim.max_total_limit_a <= 40

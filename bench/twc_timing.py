@@ -27,15 +27,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import report  # noqa: E402
+import itertools
 
-from ecotrack.chargers.twc.bus import TwcBus  # noqa: E402
-from ecotrack.chargers.twc.codec import MasterHeartbeat, Message, PowerQuery, VinQuery  # noqa: E402
-from ecotrack.chargers.twc.driver import TwcCharger  # noqa: E402
-from ecotrack.chargers.twc.master import MasterSettings, TwcTarget  # noqa: E402
-from ecotrack.chargers.twc.simbus import SimulatedBus, open_pty  # noqa: E402
-from ecotrack.chargers.twc.slave import SimulatedSlave, SlaveParams  # noqa: E402
-from ecotrack.clock import Clock, RealClock, ScaledClock  # noqa: E402
+import report
+
+from ecotrack.chargers.twc.bus import TwcBus
+from ecotrack.chargers.twc.codec import MasterHeartbeat, Message, PowerQuery, VinQuery
+from ecotrack.chargers.twc.driver import TwcCharger
+from ecotrack.chargers.twc.master import MasterSettings, TwcTarget
+from ecotrack.chargers.twc.simbus import SimulatedBus, open_pty
+from ecotrack.chargers.twc.slave import SimulatedSlave, SlaveParams
+from ecotrack.clock import Clock, RealClock, ScaledClock
 
 BEGIN, END = "<!-- twc-timing:begin -->", "<!-- twc-timing:end -->"
 HEADING = "## TWC bus timing"
@@ -92,16 +94,27 @@ async def measure(seconds: float, clock: Clock, change_every_s: float, seed: int
     intervals: dict[int, list[float]] = {}
     for sid, _, _ in SLAVES:
         times = [t for t, m in sent if isinstance(m, MasterHeartbeat) and m.slave_id == sid and t >= start]
-        intervals[sid] = [b - a for a, b in zip(times, times[1:], strict=False)]
+        intervals[sid] = [b - a for a, b in itertools.pairwise(times)]
     cut_lat: list[float] = []
     raise_lat: list[float] = []
-    for t, sid, amps, cut in changes:
+    for t, sid, _amps, cut in changes:
         for ts, m in sent:
             if ts >= t and isinstance(m, MasterHeartbeat) and m.slave_id == sid:
                 (cut_lat if cut else raise_lat).append(ts - t)
                 break
     queries = sum(1 for t, m in sent if t >= start and isinstance(m, PowerQuery | VinQuery))
-    return {"intervals": intervals, "cut": cut_lat, "raise": raise_lat, "queries": queries, "seconds": seconds}
+    return {
+        "intervals": intervals,
+        "cut": cut_lat,
+        "raise": raise_lat,
+        "queries": queries,
+        "seconds": seconds,
+    }
+
+
+def median(values: Sequence[float]) -> float:
+    """The median; NaN when empty."""
+    return statistics.median(values) if values else float("nan")
 
 
 def rows(result: dict[str, object]) -> list[list[str]]:
@@ -111,16 +124,26 @@ def rows(result: dict[str, object]) -> list[list[str]]:
     assert isinstance(intervals, dict)
     for (sid, proto, unit), vals in zip(SLAVES, intervals.values(), strict=True):
         out.append(
-            [f"heartbeat interval, TWC {sid:04X} (p{proto}, {unit:.0f} A)", str(len(vals)),
-             f"{statistics.median(vals):.2f}", f"{pct(vals, 0.99):.2f}", f"{max(vals):.2f}"]
+            [
+                f"heartbeat interval, TWC {sid:04X} (p{proto}, {unit:.0f} A)",
+                str(len(vals)),
+                f"{median(vals):.2f}",
+                f"{pct(vals, 0.99):.2f}",
+                f"{max(vals, default=float('nan')):.2f}",
+            ]
         )
     for kind in ("cut", "raise"):
         vals = result[kind]
         assert isinstance(vals, list)
         if vals:
             out.append(
-                [f"command -> heartbeat carrying it ({kind})", str(len(vals)), f"{statistics.median(vals):.2f}",
-                 f"{pct(vals, 0.99):.2f}", f"{max(vals):.2f}"]
+                [
+                    f"command -> heartbeat carrying it ({kind})",
+                    str(len(vals)),
+                    f"{median(vals):.2f}",
+                    f"{pct(vals, 0.99):.2f}",
+                    f"{max(vals, default=float('nan')):.2f}",
+                ]
             )
     return out
 
@@ -132,7 +155,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     p.add_argument("--seconds", type=float, default=60.0, help="Clock seconds to measure (default 60).")
     p.add_argument("--speed", type=float, default=1.0, help="Clock speed (1 = real time, the honest figure).")
-    p.add_argument("--change-every", type=float, default=5.0, help="Mean clock seconds between command changes.")
+    p.add_argument(
+        "--change-every", type=float, default=5.0, help="Mean clock seconds between command changes."
+    )
     p.add_argument("--write", type=Path, default=None, help="Rewrite this benchmark's section of FILE.")
     args = p.parse_args(argv)
     clock: Clock = RealClock() if args.speed == 1 else ScaledClock(args.speed)
@@ -141,7 +166,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     report.print_table("TWC bus timing (3 slaves over a pty)", HEADER, table_rows, lambda i, h: i == 0)
     print(f"queries on the bus: {result['queries']} in {args.seconds:g} s")
     if args.write is not None:
-        command = "python bench/twc_timing.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
+        command = "python bench/twc_timing.py " + " ".join(
+            shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])
+        )
         body = "\n".join(
             [
                 "Three simulated TWCs (protocol 1 US, protocol 2 EU, protocol 2 US) on a pty pair; the real master "

@@ -63,4 +63,6 @@ class MemoryBus:
 
 
 def slave(twc_id: int, protocol: int = 2, unit_max_a: float = 32.0, **kw: object) -> SimulatedSlave:
-    return SimulatedSlave(SlaveParams(twc_id=twc_id, protocol=protocol, unit_max_a=unit_max_a, seed=twc_id, **kw))  # type: ignore[arg-type]
+    return SimulatedSlave(
+        SlaveParams(twc_id=twc_id, protocol=protocol, unit_max_a=unit_max_a, seed=twc_id, **kw)
+    )  # type: ignore[arg-type]

@@ -19,16 +19,31 @@ runner = CliRunner()
 def test_decode_json_fields() -> None:
     result = runner.invoke(
         app,
-        ["twc", "decode", "--json", "C0 FB E0 77 77 02 2C 05 08 98 00 00 00 00 00 00 A1 C0",
-         "FD E0 20 19 77 77 08 02 58 02 10 00 00 00 00 7B", "FDEB 2019 0000039C 00F4 00F0 00F5 0000000000 9C"],
+        [
+            "twc",
+            "decode",
+            "--json",
+            "C0 FB E0 77 77 02 2C 05 08 98 00 00 00 00 00 00 A1 C0",
+            "FD E0 20 19 77 77 08 02 58 02 10 00 00 00 00 7B",
+            "FDEB 2019 0000039C 00F4 00F0 00F5 0000000000 9C",
+        ],
     )
     assert result.exit_code == 0, result.output
     objs = [json.loads(line) for line in result.stdout.splitlines()]
     assert objs[0] | {} == objs[0] and objs[0]["code"] == "FBE0"
-    assert (objs[0]["master_id"], objs[0]["slave_id"], objs[0]["command"], objs[0]["amps"], objs[0]["protocol"]) == (
-        "7777", "022C", "05", 22.0, 1
+    assert (
+        objs[0]["master_id"],
+        objs[0]["slave_id"],
+        objs[0]["command"],
+        objs[0]["amps"],
+        objs[0]["protocol"],
+    ) == ("7777", "022C", "05", 22.0, 1)
+    assert (objs[1]["state"], objs[1]["max_amps"], objs[1]["actual_amps"], objs[1]["protocol"]) == (
+        "08",
+        6.0,
+        5.28,
+        2,
     )
-    assert (objs[1]["state"], objs[1]["max_amps"], objs[1]["actual_amps"], objs[1]["protocol"]) == ("08", 6.0, 5.28, 2)
     assert (objs[2]["lifetime_kwh"], objs[2]["volts"]) == (924, [244, 240, 245])
 
 
@@ -49,7 +64,22 @@ def test_decode_invalid_frame_names_the_reason_and_fails() -> None:
 
 
 def test_encode_heartbeat_matches_the_spec_vector() -> None:
-    result = runner.invoke(app, ["twc", "encode", "heartbeat", "--master", "7777", "--slave", "022C", "--amps", "22", "--protocol", "1"])
+    result = runner.invoke(
+        app,
+        [
+            "twc",
+            "encode",
+            "heartbeat",
+            "--master",
+            "7777",
+            "--slave",
+            "022C",
+            "--amps",
+            "22",
+            "--protocol",
+            "1",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == "C0 FB E0 77 77 02 2C 05 08 98 00 00 00 00 00 00 A1 C0"
     result = runner.invoke(app, ["twc", "encode", "heartbeat", "--slave", "022C", "--amps", "6.97", "--json"])

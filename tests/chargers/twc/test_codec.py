@@ -42,7 +42,10 @@ VECTORS: list[tuple[str, Message]] = [
     ("C0 FB E0 77 77 02 2C 05 08 98 00 00 00 00 00 00 A1 C0", MasterHeartbeat(0x7777, 0x022C, 0x05, 2200)),
     ("C0 FB E0 77 77 20 19 00 00 00 00 00 00 00 00 00 07 C0", MasterHeartbeat(0x7777, 0x2019, 0x00, 0)),
     ("FD E0 02 2C 77 77 02 00 00 06 96 00 00 9A", SlaveHeartbeat(0x022C, 0x7777, 0x02, 0, 1686, size=13)),
-    ("FD E0 20 19 77 77 08 02 58 02 10 00 00 00 00 7B", SlaveHeartbeat(0x2019, 0x7777, 0x08, 600, 528, size=15)),
+    (
+        "FD E0 20 19 77 77 08 02 58 02 10 00 00 00 00 7B",
+        SlaveHeartbeat(0x2019, 0x7777, 0x08, 600, 528, size=15),
+    ),
     ("C0 FB EE 77 77 20 19 00 00 00 00 00 00 00 00 15 C0", VinQuery(0x7777, 0x2019, 1, size=14)),
     ("C0 FC B2 77 77 02 2C 00 00 00 00 00 00 00 00 00 CE C0", StopCharging(0x7777, 0x022C)),
     ("C0 FB E0 77 77 DB DD 12 09 06 40 00 00 00 00 00 00 0A C0", MasterHeartbeat(0x7777, 0xDB12, 0x09, 1600)),
@@ -138,9 +141,7 @@ messages = st.one_of(
     st.builds(MasterHeartbeat, u16, u16, u8, u16, st.booleans(), st.sampled_from([13, 15])),
     st.builds(SlaveHeartbeat, u16, u16, u8, u16, u16, st.sampled_from([13, 15, 19])),
     st.builds(PowerQuery, u16, u16, st.sampled_from([14, 15])),
-    st.builds(
-        PowerReport, u16, st.integers(0, 2**32 - 1), u16, u16, u16, st.sampled_from([15, 19])
-    ),
+    st.builds(PowerReport, u16, st.integers(0, 2**32 - 1), u16, u16, u16, st.sampled_from([15, 19])),
     st.builds(VinQuery, u16, u16, part, st.sampled_from([14, 15])),
     st.builds(VinReply, u16, part, st.binary(min_size=7, max_size=7), st.sampled_from([15, 19])),
     st.builds(StartCharging, u16, u16, st.sampled_from([14, 15])),

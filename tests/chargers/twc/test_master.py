@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 from hypothesis import HealthCheck, given, settings
@@ -17,8 +18,8 @@ from ecotrack.chargers.twc.codec import (
     VinQuery,
 )
 from ecotrack.chargers.twc.master import MasterSettings, TwcTarget, grant_amps
-from ecotrack.sim.car import CarParams
 from ecotrack.chargers.twc.slave import SimulatedSlave, SlaveParams
+from ecotrack.sim.car import CarParams
 
 from .harness import MemoryBus, slave
 
@@ -33,10 +34,10 @@ def test_linkready_sequence_then_heartbeats_at_least_1s_apart() -> None:
     kinds = [type(m) for _, m in bus.sent[:10]]
     assert kinds == [MasterLinkReady1] * 5 + [MasterLinkReady2] * 5
     times = [t for t, _ in bus.sent]
-    assert all(b - a >= 0.1 - 1e-9 for a, b in zip(times[:10], times[1:10], strict=False))
+    assert all(b - a >= 0.1 - 1e-9 for a, b in itertools.pairwise(times))
     after = times[10:]
     assert len(after) > 10
-    assert all(b - a >= 1.0 - 1e-9 for a, b in zip(after, after[1:], strict=False))
+    assert all(b - a >= 1.0 - 1e-9 for a, b in itertools.pairwise(after))
     assert bus.master.slave_of("a") is not None
 
 
@@ -83,7 +84,9 @@ def test_minimum_offer_per_protocol() -> None:
 
 def test_per_twc_limit_and_unit_maximum() -> None:
     slaves = [slave(0x1111, 2, 32.0), slave(0x2222, 1, 80.0)]
-    bus = MemoryBus(slaves, [TwcTarget("a", twc_id=0x1111, max_a=40), TwcTarget("b", twc_id=0x2222, max_a=16)])
+    bus = MemoryBus(
+        slaves, [TwcTarget("a", twc_id=0x1111, max_a=40), TwcTarget("b", twc_id=0x2222, max_a=16)]
+    )
     bus.run(3)
     bus.master.request("a", 79)
     bus.master.request("b", 79)
@@ -95,7 +98,11 @@ def test_per_twc_limit_and_unit_maximum() -> None:
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     steps=st.lists(
-        st.tuples(st.sampled_from(["a", "b", "c"]), st.one_of(st.floats(-10, 100), st.just(math.nan), st.just(math.inf)), st.floats(0.1, 4)),
+        st.tuples(
+            st.sampled_from(["a", "b", "c"]),
+            st.one_of(st.floats(-10, 100), st.just(math.nan), st.just(math.inf)),
+            st.floats(0.1, 4),
+        ),
         min_size=1,
         max_size=12,
     ),
@@ -106,7 +113,10 @@ def test_wiring_limits_hold_for_any_requests(
     steps: list[tuple[str, float, float]], bus_max: int, per_twc: tuple[int, int, int]
 ) -> None:
     slaves = [slave(0x1111, 1, 80.0), slave(0x2222, 2, 32.0), slave(0x3333, 2, 80.0)]
-    targets = [TwcTarget(n, twc_id=sid, max_a=lim) for n, sid, lim in zip("abc", (0x1111, 0x2222, 0x3333), per_twc, strict=True)]
+    targets = [
+        TwcTarget(n, twc_id=sid, max_a=lim)
+        for n, sid, lim in zip("abc", (0x1111, 0x2222, 0x3333), per_twc, strict=True)
+    ]
     bus = MemoryBus(slaves, targets, MasterSettings(bus_max_a=bus_max), dt=0.1)
     bus.run(3)
     for name, amps, wait in steps:
@@ -122,7 +132,9 @@ def test_wiring_limits_hold_for_any_requests(
 
 def test_bus_limit_shifts_current_only_after_the_cut_is_confirmed() -> None:
     slaves = [slave(0x1111, 2), slave(0x2222, 2)]
-    bus = MemoryBus(slaves, [TwcTarget("a", twc_id=0x1111), TwcTarget("b", twc_id=0x2222)], MasterSettings(bus_max_a=32))
+    bus = MemoryBus(
+        slaves, [TwcTarget("a", twc_id=0x1111), TwcTarget("b", twc_id=0x2222)], MasterSettings(bus_max_a=32)
+    )
     bus.run(3)
     bus.master.request("a", 20)
     bus.master.request("b", 12)
@@ -176,13 +188,13 @@ def test_queries_never_starve_heartbeats() -> None:
     bus.run(250)
     sent = [m for t, m in bus.sent if t > 3]
     queries = [isinstance(m, PowerQuery | VinQuery) for m in sent]
-    assert not any(a and b for a, b in zip(queries, queries[1:], strict=False))  # never two in a row
+    assert not any(a and b for a, b in itertools.pairwise(queries))  # never two in a row
     for sid in (0x1111, 0x2222, 0x3333):
         times = [t for t, _ in heartbeats_to(bus, sid) if t > 5]
-        gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+        gaps = [b - a for a, b in itertools.pairwise(times)]
         assert max(gaps) <= 4 * (1.0 + bus.dt) + 1e-6  # n + 1 slots at most (slots fall on dt steps)
         polls = [t for t, m in bus.sent if isinstance(m, PowerQuery) and m.slave_id == sid]
-        assert len(polls) >= 2 and all(b - a >= 60 - 1e-6 for a, b in zip(polls, polls[1:], strict=False))
+        assert len(polls) >= 2 and all(b - a >= 60 - 1e-6 for a, b in itertools.pairwise(polls))
     st = bus.master.slaves
     assert all(s.vin == "5YJ3E1EA7KF000001" for s in st.values())
     assert all(s.lifetime_kwh == 924 and s.volts == (244, 240, 245) for s in st.values())
@@ -243,7 +255,9 @@ def test_protocol2_stop_by_withholding_heartbeats() -> None:
 
 
 def test_spike_unsticks_a_car_at_6a_within_the_limits() -> None:
-    stuck = SimulatedSlave(SlaveParams(twc_id=0x2222, protocol=2, seed=1), CarParams(max_a=6, min_a=6, start_delay_s=1))
+    stuck = SimulatedSlave(
+        SlaveParams(twc_id=0x2222, protocol=2, seed=1), CarParams(max_a=6, min_a=6, start_delay_s=1)
+    )
     bus = MemoryBus([stuck], [TwcTarget("a", max_a=14, spike=True)])
     bus.run(3)
     bus.master.request("a", 10)

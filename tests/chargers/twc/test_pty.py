@@ -75,14 +75,18 @@ def sl(twc_id: int, protocol: int, unit: float = 32.0) -> SimulatedSlave:
     return SimulatedSlave(SlaveParams(twc_id=twc_id, protocol=protocol, unit_max_a=unit, seed=twc_id))
 
 
-def config(port: Path, lps: dict[str, float], wiring: float | None, twc: dict[str, Any] | None = None) -> Config:
+def config(
+    port: Path, lps: dict[str, float], wiring: float | None, twc: dict[str, Any] | None = None
+) -> Config:
     chargers = {f"twc_{n}": {"type": "twc", "port": str(port), "max_a": 32, **(twc or {})} for n in lps}
     return Config.model_validate(
         {
             "site": {"grid_meter": "grid", "wiring_limit_a": wiring},
             "meters": {"grid": {"type": "replay", "interval_s": 2}},
             "chargers": chargers,
-            "loadpoints": {n: {"charger": f"twc_{n}", "mode": "now", "min_a": 6, "max_a": a} for n, a in lps.items()},
+            "loadpoints": {
+                n: {"charger": f"twc_{n}", "mode": "now", "min_a": 6, "max_a": a} for n, a in lps.items()
+            },
         }
     )
 
@@ -103,7 +107,9 @@ async def until(cond: Callable[[], bool], wall_s: float = 5.0) -> None:
     ],
     ids=["1 slave", "2 slaves", "3 slaves"],
 )
-async def test_engine_drives_slaves_over_a_pty(line: Callable[..., Line], kinds: list[tuple[int, int, float]]) -> None:
+async def test_engine_drives_slaves_over_a_pty(
+    line: Callable[..., Line], kinds: list[tuple[int, int, float]]
+) -> None:
     ln = line([sl(*k) for k in kinds])
     wants = dict(zip(["a", "b", "c"][: len(kinds)], [16.0, 13.0, 10.0], strict=False))
     cfg = config(ln.link, wants, wiring=40, twc={"bus_max_a": 40, "stop_method": "fc-b2"})
@@ -151,7 +157,9 @@ async def test_wiring_limit_holds_on_the_wire_for_random_commands(line: Callable
     try:
         await until(lambda: len(bus.protocol.slaves) == 3, 5)
         for _ in range(25):
-            await rng.choice(chargers).set_current(rng.choice([0, 6, 7.5, 10, 16, 20, 32, 80, -1, float("nan")]))
+            await rng.choice(chargers).set_current(
+                rng.choice([0, 6, 7.5, 10, 16, 20, 32, 80, -1, float("nan")])
+            )
             await asyncio.sleep(rng.uniform(0, 0.1))
         await asyncio.sleep(0.5)
         assert ln.sim is not None

@@ -59,6 +59,8 @@ class TwcBus:
         self.port_losses = 0
         #: ``listener(message, clock_time)`` after every transmission (the timing benchmark uses it).
         self.tx_listeners: list[TxListener] = []
+        #: What the bus was made for (see :func:`shared_bus`).
+        self.owner: object | None = None
         self._opener: Opener = opener if opener is not None else open_serial
         self._lock = asyncio.Lock()
         self._sent = asyncio.Event()
@@ -192,7 +194,8 @@ def shared_bus(owner: object, port: str, factory: Callable[[], TwcBus]) -> TwcBu
     """The bus on ``port`` for ``owner`` (one engine's device context), made by ``factory`` on first use."""
     key = (id(owner), port)
     bus = _BUSES.get(key)
-    if bus is None:
+    if bus is None or bus.owner is not owner:
         bus = factory()
+        bus.owner = owner  # keeps the owner alive with the bus, so its id cannot be reused meanwhile
         _BUSES[key] = bus
     return bus

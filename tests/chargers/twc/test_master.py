@@ -95,7 +95,7 @@ def test_per_twc_limit_and_unit_maximum() -> None:
     assert slaves[1].limit_a == 16  # the configured wiring limit of that TWC
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     steps=st.lists(
         st.tuples(

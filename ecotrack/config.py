@@ -44,8 +44,10 @@ from pydantic import (
 )
 
 from ecotrack.chargers.prism.config import PrismChargerConfig, PrismUbusChargerConfig
+from ecotrack.chargers.twc.config import TwcChargerConfig
 from ecotrack.config_base import ConfigModel
 from ecotrack.core.model import CircuitParams, LoadpointParams, Mode, SiteParams, Tuning
+from ecotrack.meters.device_configs import DeviceMeterConfig
 from ecotrack.mqtt.config import (
     DsmrReaderMeterConfig,
     EcotrackMonitorMeterConfig,
@@ -121,6 +123,7 @@ class ReplayMeterConfig(ConfigModel):
 #: All meter types, told apart by their ``type`` key. Add new meter configs here.
 MeterConfig = Annotated[
     ReplayMeterConfig
+    | DeviceMeterConfig
     | EcotrackMonitorMeterConfig
     | EmonhubMeterConfig
     | DsmrReaderMeterConfig
@@ -152,7 +155,8 @@ class SimulatedChargerConfig(ConfigModel):
 
 #: All charger types, told apart by their ``type`` key. Add new charger configs here.
 ChargerConfig = Annotated[
-    SimulatedChargerConfig | PrismChargerConfig | PrismUbusChargerConfig, Field(discriminator="type")
+    SimulatedChargerConfig | TwcChargerConfig | PrismChargerConfig | PrismUbusChargerConfig,
+    Field(discriminator="type"),
 ]
 
 

@@ -153,10 +153,10 @@ def migrate(engine: sa.Engine, target: int = LATEST) -> tuple[int, int]:
 
     Raises :class:`SchemaError` when the database is newer than this program knows.
     """
-    with engine.begin() as conn:
-        schema_version.create(conn, checkfirst=True)
     with engine.connect() as conn:
         before = current_version(conn)
+    with engine.begin() as conn:
+        schema_version.create(conn, checkfirst=True)
     if before > LATEST:
         raise SchemaError(
             f"the database has schema version {before}, newer than this ecotrack knows ({LATEST}): "

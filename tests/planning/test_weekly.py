@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -85,7 +86,7 @@ def test_occurrences_are_ordered_disjoint_and_last_nominal_length_plus_the_dst_s
         # (gap/overlap edge cases clip it further, never lengthen it beyond one DST shift)
         assert abs((e - s) - (nominal - shift)) <= abs(shift), (s, e, nominal, shift)
         assert e - s <= nominal + timedelta(hours=1)
-    for (_s1, e1), (s2, _e2) in zip(occ, occ[1:], strict=False):
+    for (_s1, e1), (s2, _e2) in itertools.pairwise(occ):
         assert e1 <= s2
 
 

@@ -40,4 +40,6 @@ def build_engine(
 
 def attach_services(engine: Engine, config: Config) -> None:
     """Register the services ``config`` enables (one line per feature)."""
-    del engine, config  # no service is part of the foundation; features add their attach_* calls here
+    from ecotrack.store.service import attach_store
+
+    attach_store(engine, config)  # tariff, planning rules, history store (issue 6)

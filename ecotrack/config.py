@@ -45,6 +45,9 @@ from pydantic import (
 
 from ecotrack.config_base import ConfigModel
 from ecotrack.core.model import CircuitParams, LoadpointParams, Mode, SiteParams, Tuning
+from ecotrack.planning.config import PlanConfig, RulesConfig, ScheduleConfig
+from ecotrack.store.config import StoreConfig
+from ecotrack.tariffs.config import TariffConfig
 
 __all__ = [
     "ENV_PREFIX",
@@ -336,6 +339,11 @@ class Config(ConfigModel):
         default_factory=dict, description="Circuits (fuses, cables) by name; a tree via parent."
     )
     control: ControlConfig = Field(default_factory=ControlConfig, description="Control tuning.")
+    store: StoreConfig = Field(default_factory=StoreConfig, description="History database (issue 6).")
+    tariff: TariffConfig | None = Field(None, description="Electricity prices for cost and plans.")
+    schedules: dict[str, ScheduleConfig] = Field(default_factory=dict, description="Charging schedules by name.")
+    plans: dict[str, PlanConfig] = Field(default_factory=dict, description="Charging plans by name.")
+    rules: RulesConfig | None = Field(None, description="Rule order, daylight and non-scheduled action.")
 
     @field_validator("log_level")
     @classmethod

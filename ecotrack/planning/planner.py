@@ -14,6 +14,7 @@ with the shortfall and a sentence saying so; it then uses every slot (charge as 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -87,7 +88,7 @@ def split_slots(
         t += step
     cuts = sorted(edges)
     out: list[PriceSlot] = []
-    for a, b in zip(cuts, cuts[1:], strict=False):
+    for a, b in itertools.pairwise(cuts):
         price = fallback_price
         for p in prices:
             if p.start <= a < p.end:

@@ -140,6 +140,16 @@ def _register_simulate_command() -> None:
 _register_simulate_command()
 
 
+def _register_history_commands() -> None:
+    """``sessions`` and ``history`` live in :mod:`ecotrack.store.cli`."""
+    from ecotrack.store.cli import register
+
+    register(app)
+
+
+_register_history_commands()
+
+
 def main() -> None:
     """Entry point of the ``ecotrack`` console script."""
     app()

@@ -9,7 +9,8 @@ Daylight saving time is handled on wall-clock time, as a person reading a clock 
 * a start or end inside the spring-forward gap (02:30 on the day clocks jump 02:00→03:00) happens at the
   jump, the first moment the wall clock shows a time at or past it;
 * a start inside the repeated autumn hour happens at its first occurrence, an end at its last, so a window
-  never has a hole and never ends early.
+  never has a hole and never ends early — except that an occurrence always ends where the next one starts
+  (a 24-hour window across the change would otherwise overlap itself).
 
 Every occurrence is returned as an interval of aware UTC datetimes; :meth:`WeeklyWindow.active` is defined
 through them, so the absolute length of a window changes by the DST shift on transition days, never more.
@@ -111,17 +112,20 @@ class WeeklyWindow:
     def occurrences(self, begin: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
         """Occurrences ``[start, end)`` (UTC) that overlap ``[begin, end)``, in order."""
         first = begin.astimezone(self.tz).date() - timedelta(days=1)
-        last = end.astimezone(self.tz).date()
-        out: list[tuple[datetime, datetime]] = []
+        last = end.astimezone(self.tz).date() + timedelta(days=1)
+        every: list[tuple[datetime, datetime]] = []
         d = first
         while d <= last:
             if d.weekday() in self.days:
                 s = localize(d, self.start, self.tz)
                 e = localize(d + timedelta(days=1) if self.crosses_midnight else d, self.end, self.tz, last=True)
-                if e > s and e > begin and s < end:
-                    out.append((s, e))
+                if every and every[-1][1] > s:
+                    # an end in the repeated autumn hour (its last occurrence) would overlap the next start
+                    # (its first): the earlier occurrence ends where the next begins
+                    every[-1] = (every[-1][0], s)
+                every.append((s, e))
             d += timedelta(days=1)
-        return out
+        return [(s, e) for s, e in every if e > s and e > begin and s < end]
 
     def current(self, now: datetime) -> tuple[datetime, datetime] | None:
         """The occurrence containing ``now``, or None."""

@@ -181,6 +181,8 @@ async def test_csv_files_in_twcmanagers_layout(tmp_path: Path) -> None:
     assert green and all(len(r) == 5 for r in green)
     epoch, stamp, gen, con, chg = green[-1]
     assert int(epoch) > 0 and len(stamp) == 19 and float(gen) == 6000.0
+    # consumption = grid + PV: the house's 500 W plus the car; the chargers' load is part of it
+    assert float(con) >= 500.0 - 1 and 0.0 <= float(chg) <= float(con) - 500.0 + 1
     assert (folder / "greenenergy.csv").read_text().startswith('"')  # every column quoted, as TWCManager
     [session] = list(csv.reader((folder / "chargesessions.csv").open()))
     assert session[0] == "car" and len(session) == 8 and int(session[4]) >= int(session[1])

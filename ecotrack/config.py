@@ -48,6 +48,7 @@ from ecotrack.core.model import CircuitParams, LoadpointParams, Mode, SiteParams
 from ecotrack.planning.config import PlanConfig, RulesConfig, ScheduleConfig
 from ecotrack.store.config import StoreConfig
 from ecotrack.tariffs.config import TariffConfig
+from ecotrack.meters.device_configs import DeviceMeterConfig
 
 __all__ = [
     "ENV_PREFIX",
@@ -114,7 +115,7 @@ class ReplayMeterConfig(ConfigModel):
 
 
 #: All meter types, told apart by their ``type`` key. Add new meter configs here.
-MeterConfig = Annotated[ReplayMeterConfig, Field(discriminator="type")]
+MeterConfig = Annotated[ReplayMeterConfig | DeviceMeterConfig, Field(discriminator="type")]
 
 
 # ------------------------------------------------------------------------------------------- chargers

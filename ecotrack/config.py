@@ -45,10 +45,10 @@ from pydantic import (
 
 from ecotrack.config_base import ConfigModel
 from ecotrack.core.model import CircuitParams, LoadpointParams, Mode, SiteParams, Tuning
+from ecotrack.meters.device_configs import DeviceMeterConfig
 from ecotrack.planning.config import PlanConfig, RulesConfig, ScheduleConfig
 from ecotrack.store.config import StoreConfig
 from ecotrack.tariffs.config import TariffConfig
-from ecotrack.meters.device_configs import DeviceMeterConfig
 
 __all__ = [
     "ENV_PREFIX",

@@ -98,9 +98,10 @@ class Store:
             if self.url.database and self.url.database != ":memory:":
                 Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 5}
-        else:
+        else:  # a server that does not answer must not hang the start for minutes
             kwargs["pool_pre_ping"] = True
             kwargs["pool_recycle"] = 1800
+            kwargs["connect_args"] = {"connect_timeout": 10}
         self.engine = sa.create_engine(self.url, **kwargs)
         if self.url.get_backend_name() == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)

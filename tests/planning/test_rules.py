@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, date, datetime, time, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -100,7 +101,12 @@ def test_a_plan_charges_in_its_cheapest_slots_and_passes_between_them() -> None:
     assert rule.evaluate(ctx(session=None)) is None and rule.status == "no car connected"
 
 
-def test_a_plan_that_cannot_be_met_charges_all_the_time_and_says_so(caplog: pytest.LogCaptureFixture) -> None:
+def test_a_plan_that_cannot_be_met_charges_all_the_time_and_says_so(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # other tests may configure logging (dictConfig disables existing loggers); make sure this one logs
+    monkeypatch.setattr(logging.getLogger("ecotrack.planning.rules"), "disabled", False)
+    caplog.set_level(logging.WARNING, logger="ecotrack.planning.rules")
     rule = plan_rule(PlanTarget(energy_wh=60_000), [0.3] * 8)
     outcome = rule.evaluate(ctx())
     assert outcome == RuleOutcome(Mode.NOW, rule="plan:commute (cannot be met)")

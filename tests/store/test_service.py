@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -156,7 +157,11 @@ def test_recovery_resumes_the_newest_open_session_and_closes_the_others(tmp_path
         store.close()
 
 
-def test_an_unreachable_database_does_not_stop_the_engine(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_an_unreachable_database_does_not_stop_the_engine(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(logging.getLogger("ecotrack.store.service"), "disabled", False)
+    caplog.set_level(logging.ERROR, logger="ecotrack.store.service")
     cfg = config(tmp_path, store={"url": "postgresql+psycopg://nobody@127.0.0.1:1/none"})
     engine = build_engine(cfg, data_dir=tmp_path)
     assert "cannot open the database" in caplog.text

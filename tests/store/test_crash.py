@@ -31,14 +31,16 @@ def demo(data_dir: Path, log: Path, *extra: str) -> subprocess.Popen[bytes]:
         )
 
 
-def sessions(db: Path) -> dict[str, tuple[str | None, float]]:
-    """``{id: (ended, energy_wh)}`` read straight from the SQLite file (as another process would)."""
+def sessions(db: Path, loadpoint: str = "garage") -> dict[str, tuple[str | None, float]]:
+    """``{id: (ended, energy_wh)}`` of one loadpoint, read straight from the SQLite file (as another
+    process would). The demo's ``garage`` car is the one ``--plug-cycle`` unplugs."""
     if not db.exists():
         return {}
     try:
         con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
         try:
-            return {r[0]: (r[1], r[2]) for r in con.execute("SELECT id, ended, energy_wh FROM sessions")}
+            query = "SELECT id, ended, energy_wh FROM sessions WHERE loadpoint = ?"
+            return {r[0]: (r[1], r[2]) for r in con.execute(query, (loadpoint,))}
         finally:
             con.close()
     except sqlite3.OperationalError:  # the schema is being created

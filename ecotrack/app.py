@@ -43,3 +43,7 @@ def attach_services(engine: Engine, config: Config) -> None:
     from ecotrack.mqtt.service import attach_mqtt
 
     attach_mqtt(engine, config)
+
+    from ecotrack.store.service import attach_store
+
+    attach_store(engine, config)  # tariff, planning rules, history store (issue 6)

@@ -140,6 +140,16 @@ def _register_simulate_command() -> None:
 _register_simulate_command()
 
 
+def _register_history_commands() -> None:
+    """``sessions`` and ``history`` live in :mod:`ecotrack.store.cli`."""
+    from ecotrack.store.cli import register
+
+    register(app)
+
+
+_register_history_commands()
+
+
 def _register_meters_commands() -> None:
     """``meters read`` lives in :mod:`ecotrack.meters.cli`."""
     from ecotrack.meters.cli import meters_app

@@ -55,6 +55,9 @@ from ecotrack.mqtt.config import (
     MqttConfig,
     MqttMeterConfig,
 )
+from ecotrack.planning.config import PlanConfig, RulesConfig, ScheduleConfig
+from ecotrack.store.config import StoreConfig
+from ecotrack.tariffs.config import TariffConfig
 
 __all__ = [
     "ENV_PREFIX",
@@ -360,6 +363,11 @@ class Config(ConfigModel):
     mqtt: MqttConfig | None = Field(
         None, description="MQTT broker: MQTT meters and the Prism, control topics, status, Home Assistant."
     )
+    store: StoreConfig = Field(default_factory=StoreConfig, description="History database (issue 6).")
+    tariff: TariffConfig | None = Field(None, description="Electricity prices for cost and plans.")
+    schedules: dict[str, ScheduleConfig] = Field(default_factory=dict, description="Charging schedules by name.")
+    plans: dict[str, PlanConfig] = Field(default_factory=dict, description="Charging plans by name.")
+    rules: RulesConfig | None = Field(None, description="Rule order, daylight and non-scheduled action.")
 
     @field_validator("log_level")
     @classmethod

@@ -109,8 +109,13 @@ async def run_demo(
     data_dir: Path | None = None,
     duration_s: float | None = None,
     clock: Clock | None = None,
+    plug_cycle_s: float | None = None,
 ) -> Engine:
-    """Run the demo until SIGINT/SIGTERM, or for ``duration_s`` **wall** seconds; returns the stopped engine."""
+    """Run the demo until SIGINT/SIGTERM, or for ``duration_s`` **wall** seconds; returns the stopped engine.
+
+    ``plug_cycle_s`` (demo seconds): the car is unplugged for a tenth of it, every time, so the history
+    shows finished charging sessions.
+    """
     from ecotrack.app import build_engine
     from ecotrack.chargers.twc.demo import DemoTwc
 
@@ -132,7 +137,20 @@ async def run_demo(
         log.info("demo duration of %g s reached", seconds)
         engine.stop()
 
+    async def plug_cycle(every_s: float) -> None:
+        from ecotrack.chargers.simulated import SimulatedCharger
+
+        car = engine.chargers["car"]
+        assert isinstance(car, SimulatedCharger)
+        while True:
+            await engine.clock.sleep(every_s * 0.9)
+            car.plug(False)
+            await engine.clock.sleep(every_s * 0.1)
+            car.plug(True)
+
     helpers = [asyncio.create_task(status())]
+    if plug_cycle_s is not None:
+        helpers.append(asyncio.create_task(plug_cycle(plug_cycle_s)))
     if duration_s is not None:
         helpers.append(asyncio.create_task(stop_after(duration_s)))
     try:
@@ -235,6 +253,14 @@ def register_commands(app: typer.Typer) -> None:
             float | None,
             typer.Option(min=0, help="Stop by itself after this many [bold]wall-clock[/bold] seconds."),
         ] = None,
+        plug_cycle: Annotated[
+            float | None,
+            typer.Option(
+                min=10,
+                help="Unplug the car for a tenth of every this many [bold]demo[/bold] seconds, so "
+                "[bold]ecotrack sessions list[/bold] shows finished sessions.",
+            ),
+        ] = None,
     ) -> None:
         """Run a simulated house: a replayed day, a simulated car, the real control engine.
 
@@ -258,7 +284,9 @@ def register_commands(app: typer.Typer) -> None:
             directory,
         )
         try:
-            asyncio.run(run_demo(speed=speed, trace=trace, data_dir=directory, duration_s=duration))
+            asyncio.run(run_demo(
+                    speed=speed, trace=trace, data_dir=directory, duration_s=duration, plug_cycle_s=plug_cycle
+                ))
         except (OSError, ValueError) as e:  # e.g. an unreadable or malformed trace file
             log.error("cannot run the demo: %s", e)
             raise typer.Exit(2) from None

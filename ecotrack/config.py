@@ -45,6 +45,7 @@ from pydantic import (
 
 from ecotrack.config_base import ConfigModel
 from ecotrack.core.model import CircuitParams, LoadpointParams, Mode, SiteParams, Tuning
+from ecotrack.web.config import HttpConfig
 
 __all__ = [
     "ENV_PREFIX",
@@ -336,6 +337,7 @@ class Config(ConfigModel):
         default_factory=dict, description="Circuits (fuses, cables) by name; a tree via parent."
     )
     control: ControlConfig = Field(default_factory=ControlConfig, description="Control tuning.")
+    http: HttpConfig = Field(default_factory=HttpConfig, description="Web dashboard, REST API and WebSocket.")
 
     @field_validator("log_level")
     @classmethod

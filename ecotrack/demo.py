@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -27,7 +29,7 @@ if TYPE_CHECKING:
     from ecotrack.config import Config
     from ecotrack.engine import Engine
 
-__all__ = ["demo_config", "register_commands", "run_demo", "run_engine"]
+__all__ = ["DEMO_START", "demo_config", "demo_wall", "register_commands", "run_demo", "run_engine"]
 
 log = logging.getLogger("ecotrack.demo")
 
@@ -39,7 +41,11 @@ STATUS_EVERY_S = 60.0
 STATUS_MIN_WALL_S = 5.0
 
 
-def demo_config(trace: Path | None = None, data_dir: Path | None = None, start_time: str = "09:15") -> Config:
+#: Local time of day at which the demo's replayed day starts.
+DEMO_START = "09:15"
+
+
+def demo_config(trace: Path | None = None, data_dir: Path | None = None, start_time: str = DEMO_START) -> Config:
     """The demo's in-memory configuration (see the module docstring)."""
     from ecotrack.config import Config
 
@@ -92,10 +98,11 @@ async def run_demo(
     clock: Clock | None = None,
 ) -> Engine:
     """Run the demo until SIGINT/SIGTERM, or for ``duration_s`` **wall** seconds; returns the stopped engine."""
-    from ecotrack.engine import Engine
+    from ecotrack.app import build_engine
 
     config = demo_config(trace, data_dir)
-    engine = Engine(config, clock if clock is not None else ScaledClock(speed))
+    clock = clock if clock is not None else ScaledClock(speed)
+    engine = build_engine(config, clock=clock, data_dir=data_dir, wall=demo_wall(clock))
     every_s = max(STATUS_EVERY_S, STATUS_MIN_WALL_S * speed)
 
     async def status() -> None:
@@ -120,11 +127,24 @@ async def run_demo(
     return engine
 
 
-async def run_engine(config: Config, base_dir: Path | None = None) -> None:
-    """Run ``config`` with the real clock until SIGINT/SIGTERM."""
-    from ecotrack.engine import Engine
+def demo_wall(clock: Clock, start_time: str = DEMO_START) -> Callable[[], datetime]:
+    """The demo's wall time: today at ``start_time`` (local) plus the demo clock's seconds.
 
-    await Engine(config, base_dir=base_dir).run_until_signal()
+    Schedules, daylight rules and stored timestamps then follow the simulated day, not the real one.
+    """
+    hours, minutes = (int(part) for part in start_time.split(":"))
+    local_now = datetime.now().astimezone()
+    origin = local_now.replace(hour=hours, minute=minutes, second=0, microsecond=0) - timedelta(
+        seconds=clock.now()
+    )
+    return lambda: (origin + timedelta(seconds=clock.now())).astimezone(UTC)
+
+
+async def run_engine(config: Config, base_dir: Path | None = None, data_dir: Path | None = None) -> None:
+    """Run ``config`` with the real clock until SIGINT/SIGTERM."""
+    from ecotrack.app import build_engine
+
+    await build_engine(config, base_dir=base_dir, data_dir=data_dir).run_until_signal()
 
 
 # --------------------------------------------------------------------------- CLI
@@ -166,7 +186,7 @@ def register_commands(app: typer.Typer) -> None:
         directory = resolve_data_dir(cfg, data_dir)
         log.info("data directory: %s", directory)
         try:
-            asyncio.run(run_engine(cfg, base_dir=config.parent))
+            asyncio.run(run_engine(cfg, base_dir=config.parent, data_dir=directory))
         except Exception as e:  # a device that cannot even be built (bad trace file, ...)
             log.error("cannot run: %s", e)
             raise typer.Exit(2) from None

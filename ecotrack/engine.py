@@ -32,7 +32,7 @@ import dataclasses
 import logging
 import math
 import signal
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,15 +52,34 @@ from ecotrack.core.model import (
 )
 from ecotrack.meters.base import Source, SourceReading
 from ecotrack.meters.registry import SourceRegistry, source_registry
+from ecotrack.rules import ChargeNow, Rule, RuleContext, default_rules, evaluate
+from ecotrack.sessions import Session, SessionEvent, SessionTracker
 
 if TYPE_CHECKING:
     from ecotrack.config import Config
 
-__all__ = ["DeviceStatus", "Engine", "LoadpointSnapshot", "Snapshot"]
+__all__ = ["DeviceStatus", "Engine", "Event", "LoadpointSnapshot", "Snapshot"]
 
 log = logging.getLogger(__name__)
 
 SnapshotListener = Callable[["Snapshot"], None]
+SessionListener = Callable[[SessionEvent, Session], None]
+EventListener = Callable[["Event"], None]
+ServiceFactory = Callable[[], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Something worth a line in the history: a mode or rule change, a fault, the failsafe, charge now.
+
+    ``kind`` is one of ``mode``, ``rule``, ``fault``, ``recovered``, ``failsafe``, ``charge-now``,
+    ``energy-limit``, ``current-range``.
+    """
+
+    time: datetime
+    kind: str
+    loadpoint: str | None
+    message: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,14 +106,30 @@ class LoadpointSnapshot:
     #: The charger driver runs without error and has reported.
     charger_online: bool
     charger_error: str | None
+    #: The mode the user chose (``mode`` is the one in force, which a rule may have changed).
+    user_mode: Mode = Mode.PV
+    #: Label of the rule that decided ``mode`` (``manual``, ``charge-now``, ``energy-limit``, ...).
+    active_rule: str = "manual"
+    #: The user's current range (A), within the configured ``limit_min_a``..``limit_max_a``.
+    min_a: float = 0.0
+    max_a: float = 0.0
+    limit_min_a: float = 0.0
+    limit_max_a: float = 0.0
+    phases: int = 1
+    energy_limit_wh: float | None = None
+    charge_now: ChargeNow | None = None
+    #: The open session (car connected), or None.
+    session: Session | None = None
+    #: Driver-specific facts (``vin``, ``lifetime_kwh``, ``voltages_v``, ...).
+    details: dict[str, object] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
 class DeviceStatus:
-    """Health of one meter source or charger driver."""
+    """Health of one meter source, charger driver or service (MQTT, HTTP, store)."""
 
     name: str
-    kind: str  #: ``"meter"`` or ``"charger"``
+    kind: str  #: ``"meter"``, ``"charger"`` or ``"service"``
     online: bool
     error: str | None
     #: Clock time of the device's last reading, or None.
@@ -153,8 +188,9 @@ class Engine:
     ``clock`` defaults to :class:`~ecotrack.clock.RealClock`; the demo passes a
     :class:`~ecotrack.clock.ScaledClock`. The registries default to the global
     ones; tests pass their own to inject failing devices. ``base_dir`` resolves
-    relative paths (trace files) in the configuration. ``wall`` gives the wall
-    time stamped on snapshots.
+    relative paths (trace files) in the configuration. ``data_dir`` is where
+    services keep their files. ``wall`` gives the wall time stamped on snapshots
+    and seen by the rules (the demo passes its simulated time of day).
 
     Timeouts (``command_timeout_s``, ``shutdown_timeout_s``) are wall seconds,
     because they guard real I/O; backoffs are clock seconds, because they pace
@@ -169,6 +205,7 @@ class Engine:
         sources: SourceRegistry | None = None,
         chargers: ChargerRegistry | None = None,
         base_dir: Path | None = None,
+        data_dir: Path | None = None,
         wall: Callable[[], datetime] | None = None,
         command_timeout_s: float = 5.0,
         shutdown_timeout_s: float = 5.0,
@@ -179,6 +216,8 @@ class Engine:
         self.clock: Clock = clock if clock is not None else RealClock()
         self.world = SimulatedWorld()
         self.context = DeviceContext(clock=self.clock, world=self.world, base_dir=base_dir)
+        #: Where services keep their files (database, token); None in tests that need none.
+        self.data_dir = data_dir
         self._wall = wall if wall is not None else (lambda: datetime.now(UTC))
         self.command_timeout_s = command_timeout_s
         self.shutdown_timeout_s = shutdown_timeout_s
@@ -233,6 +272,27 @@ class Engine:
         self._deciding = False
         self._left_safe = False
 
+        #: The rule list, evaluated in order on every step (see :mod:`ecotrack.rules`).
+        self.rules: list[Rule] = default_rules()
+        by_lp = {lp.name: lp for lp in self.site_params.loadpoints}
+        self._user_mode: dict[str, Mode] = {lp: by_lp[lp].mode for lp in self.loadpoint_charger}
+        self._limit_range: dict[str, tuple[float, float]] = {
+            lp: (by_lp[lp].min_a, by_lp[lp].max_a) for lp in self.loadpoint_charger
+        }
+        self._user_range: dict[str, tuple[float, float]] = dict(self._limit_range)
+        self._charge_now: dict[str, ChargeNow | None] = dict.fromkeys(self.loadpoint_charger)
+        self._energy_limit_wh: dict[str, float | None] = dict.fromkeys(self.loadpoint_charger)
+        self._active_rule: dict[str, str] = dict.fromkeys(self.loadpoint_charger, "manual")
+        self._trackers: dict[str, SessionTracker] = {
+            lp: SessionTracker(lp, ch) for lp, ch in self.loadpoint_charger.items()
+        }
+        self._session_listeners: list[SessionListener] = []
+        self._event_listeners: list[EventListener] = []
+        self._services: dict[str, ServiceFactory] = {}
+        self._service_errors: dict[str, str | None] = {}
+        self._was_failsafe = False
+        self._faults: dict[str, str | None] = dict.fromkeys(self.loadpoint_charger)
+
         for charger in self.chargers.values():
             charger.add_listener(self._on_charger_reading)
 
@@ -274,23 +334,171 @@ class Engine:
         """Call ``listener(snapshot)`` synchronously after every step (keep it quick)."""
         self._listeners.append(listener)
 
+    def wall(self) -> datetime:
+        """The engine's wall time (aware): real time, or the demo's simulated time of day."""
+        return self._wall()
+
     def set_mode(self, loadpoint: str, mode: Mode | str) -> None:
-        """Change a loadpoint's mode (user intent); KeyError for an unknown loadpoint, ValueError for a bad mode."""
-        if loadpoint not in self.loadpoint_charger:
-            raise KeyError(loadpoint)
+        """Change a loadpoint's mode (user intent); KeyError for an unknown loadpoint, ValueError for a bad mode.
+
+        The mode in force follows at once unless a rule ranks above the user's choice (charge now, an
+        energy limit reached, a schedule): :meth:`mode_of` tells the mode in force, :meth:`user_mode_of`
+        the choice.
+        """
+        self._check(loadpoint)
         new = Mode(mode)
-        old = self.controller.mode_of(loadpoint)
-        self.controller.set_mode(loadpoint, new)
+        old = self._user_mode[loadpoint]
+        self._user_mode[loadpoint] = new
         if new != old:
             log.info("%s: mode %s -> %s", loadpoint, old.value, new.value)
-        if self._deciding:
-            self._step(self.clock.now())
+            self._emit_event("mode", loadpoint, f"mode {old.value} -> {new.value}")
+        self._changed()
 
     def mode_of(self, loadpoint: str) -> Mode:
-        """Current mode of ``loadpoint`` (KeyError when unknown)."""
+        """The mode in force for ``loadpoint`` (KeyError when unknown)."""
+        self._check(loadpoint)
+        return self.controller.mode_of(loadpoint)
+
+    def user_mode_of(self, loadpoint: str) -> Mode:
+        """The mode the user chose for ``loadpoint`` (KeyError when unknown)."""
+        self._check(loadpoint)
+        return self._user_mode[loadpoint]
+
+    def current_range(self, loadpoint: str) -> tuple[float, float]:
+        """The user's ``(min_a, max_a)`` for ``loadpoint``."""
+        self._check(loadpoint)
+        return self._user_range[loadpoint]
+
+    def set_current_range(self, loadpoint: str, min_a: float | None = None, max_a: float | None = None) -> None:
+        """Set the user's minimum and/or maximum current (A) of a loadpoint.
+
+        Only inside the configured range (the configuration is where the wiring's limits live);
+        ValueError naming the bound otherwise, KeyError for an unknown loadpoint.
+        """
+        self._check(loadpoint)
+        lo_cfg, hi_cfg = self._limit_range[loadpoint]
+        lo_old, hi_old = self._user_range[loadpoint]
+        lo = lo_old if min_a is None else float(min_a)
+        hi = hi_old if max_a is None else float(max_a)
+        if max_a is not None and min_a is None and lo > hi:
+            lo = max(lo_cfg, hi)  # lowering the maximum below the minimum takes the minimum along
+        if min_a is not None and max_a is None and lo > hi:
+            hi = min(hi_cfg, lo)
+        for name, value in (("min_a", lo), ("max_a", hi)):
+            if not math.isfinite(value):
+                raise ValueError(f"{name} must be a finite number of amps, got {value!r}")
+        if lo < lo_cfg - 1e-9:
+            raise ValueError(f"min_a {lo:g} A is below the configured minimum {lo_cfg:g} A")
+        if hi > hi_cfg + 1e-9:
+            raise ValueError(f"max_a {hi:g} A is above the configured maximum {hi_cfg:g} A")
+        if lo > hi + 1e-9:
+            raise ValueError(f"min_a {lo:g} A is above max_a {hi:g} A")
+        if (lo, hi) != (lo_old, hi_old):
+            self._user_range[loadpoint] = (lo, hi)
+            self._emit_event("current-range", loadpoint, f"current range {lo:g}-{hi:g} A")
+        self._changed()
+
+    def charge_now(self, loadpoint: str, amps: float | None = None, until: datetime | None = None) -> ChargeNow:
+        """Charge at full power (or ``amps``, within the configured range) until ``until`` or cancelled.
+
+        ``until`` must be timezone-aware and in the future. Returns the request in force.
+        """
+        self._check(loadpoint)
+        lo_cfg, hi_cfg = self._limit_range[loadpoint]
+        if amps is not None:
+            amps = float(amps)
+            if not math.isfinite(amps) or not lo_cfg - 1e-9 <= amps <= hi_cfg + 1e-9:
+                raise ValueError(f"amps must be between {lo_cfg:g} and {hi_cfg:g} A, got {amps!r}")
+        now = self._wall()
+        if until is not None:
+            if until.tzinfo is None:
+                raise ValueError("until must carry a timezone")
+            if until <= now:
+                raise ValueError(f"until {until.isoformat()} is not in the future")
+        request = ChargeNow(started=now, amps=amps, until=until)
+        self._charge_now[loadpoint] = request
+        what = f"{amps:g} A" if amps is not None else "full power"
+        self._emit_event(
+            "charge-now", loadpoint, f"charge now at {what}" + (f" until {until.isoformat()}" if until else "")
+        )
+        self._changed()
+        return request
+
+    def cancel_charge_now(self, loadpoint: str) -> bool:
+        """End a charge-now request; False when there was none."""
+        self._check(loadpoint)
+        had = self._charge_now[loadpoint] is not None
+        self._charge_now[loadpoint] = None
+        if had:
+            self._emit_event("charge-now", loadpoint, "charge now cancelled")
+        self._changed()
+        return had
+
+    def set_energy_limit(self, loadpoint: str, kwh: float | None) -> None:
+        """Stop the session's charge once it has taken ``kwh`` (None or 0: no limit)."""
+        self._check(loadpoint)
+        if kwh is not None and (not math.isfinite(kwh) or kwh < 0 or kwh > 1000):
+            raise ValueError(f"energy limit must be between 0 and 1000 kWh, got {kwh!r}")
+        wh = None if not kwh else float(kwh) * 1000.0
+        if wh != self._energy_limit_wh[loadpoint]:
+            self._energy_limit_wh[loadpoint] = wh
+            self._emit_event(
+                "energy-limit", loadpoint, "energy limit removed" if wh is None else f"energy limit {kwh:g} kWh"
+            )
+        self._changed()
+
+    def add_session_listener(self, listener: SessionListener) -> None:
+        """Call ``listener(kind, session)`` on session start, periodic update and end (keep it quick)."""
+        self._session_listeners.append(listener)
+
+    def add_event_listener(self, listener: EventListener) -> None:
+        """Call ``listener(event)`` for mode/rule changes, faults, failsafe and charge-now (keep it quick)."""
+        self._event_listeners.append(listener)
+
+    def restore_session(self, session: Session) -> None:
+        """Hand back an open session recorded before a restart (crash recovery by the store).
+
+        It continues when the car is still connected at the next report, else it ends with the energy
+        counted so far. ValueError for an ended session, KeyError for an unknown loadpoint.
+        """
+        self._check(session.loadpoint)
+        self._trackers[session.loadpoint].restore(session)
+
+    def session_of(self, loadpoint: str) -> Session | None:
+        """The loadpoint's open session, or None."""
+        self._check(loadpoint)
+        return self._trackers[loadpoint].session
+
+    def add_service(self, name: str, factory: ServiceFactory) -> None:
+        """Run ``factory()`` alongside the devices (MQTT, HTTP, the store), restarted with backoff on failure.
+
+        Services are cancelled when the engine stops, after every charger was left at its safe
+        current, so they can still report that. Add them before :meth:`run`.
+        """
+        if self._running:
+            raise RuntimeError("services must be added before the engine runs")
+        if name in self._services:
+            raise ValueError(f"a service called {name!r} exists already")
+        self._services[name] = factory
+        self._service_errors[name] = None
+        self._devices[("service", name)] = _DeviceState("service")
+
+    def report_service_error(self, name: str, error: str | None) -> None:
+        """A running service tells its health (e.g. MQTT broker unreachable); shown in the devices."""
+        if name not in self._service_errors:
+            raise KeyError(name)
+        self._service_errors[name] = error
+
+    def _check(self, loadpoint: str) -> None:
         if loadpoint not in self.loadpoint_charger:
             raise KeyError(loadpoint)
-        return self.controller.mode_of(loadpoint)
+
+    def _changed(self) -> None:
+        """A user setting changed: decide again now (or on the next step when not running)."""
+        if self._deciding:
+            self._step(self.clock.now())
+        else:
+            self._apply_rules()
 
     def stop(self) -> None:
         """Ask :meth:`run` to shut down cleanly (safe to call from a signal handler, or twice)."""
@@ -323,6 +531,10 @@ class Engine:
         log.info("engine starting: %s", self.config.summary())
         try:
             async with asyncio.TaskGroup() as tg:
+                service_tasks = [
+                    tg.create_task(self._supervise("service", n, f), name=f"service:{n}")
+                    for n, f in self._services.items()
+                ]
                 charger_tasks = [
                     tg.create_task(self._supervise("charger", n, c.run), name=f"charger:{n}")
                     for n, c in self.chargers.items()
@@ -344,6 +556,9 @@ class Engine:
                 await asyncio.gather(*control_tasks, return_exceptions=True)
                 await self._leave_safe()
                 for t in charger_tasks:
+                    t.cancel()
+                await asyncio.gather(*charger_tasks, return_exceptions=True)
+                for t in service_tasks:
                     t.cancel()
         finally:
             self._deciding = False
@@ -372,11 +587,12 @@ class Engine:
         report never stays live.
         """
         state = self._devices[(kind, name)]
-        device: Source | Charger = self.sources[name] if kind == "meter" else self.chargers[name]
         backoff = self.backoff_initial_s
         while True:
             started = self.clock.now()
             state.running = True
+            if kind == "service":
+                self._service_errors[name] = None
             try:
                 await start()
             except asyncio.CancelledError:
@@ -384,14 +600,14 @@ class Engine:
                 raise
             except Exception as exc:
                 state.running = False
-                device.error = f"{type(exc).__name__}: {exc}"
+                self._set_error(kind, name, f"{type(exc).__name__}: {exc}")
                 if self.clock.now() - started > 2 * self.backoff_max_s:
                     backoff = self.backoff_initial_s  # it had been working for a while
                 log.error(
                     "%s %s failed (%s); retrying in %.0f s",
                     kind,
                     name,
-                    device.error,
+                    self._error_of(kind, name),
                     backoff,
                     exc_info=log.isEnabledFor(logging.DEBUG),
                 )
@@ -400,7 +616,7 @@ class Engine:
                 if kind != "charger":
                     log.info("%s %s finished", kind, name)
                     return
-                device.error = "driver stopped (run() returned)"
+                self._set_error(kind, name, "driver stopped (run() returned)")
                 if self.clock.now() - started > 2 * self.backoff_max_s:
                     backoff = self.backoff_initial_s
                 log.warning("charger %s stopped unexpectedly; restarting in %.0f s", name, backoff)
@@ -413,6 +629,19 @@ class Engine:
                 # A restarted driver may have lost its state: send the command again.
                 self._sent[lp] = None
                 self._wake_actuators()
+
+    def _error_of(self, kind: str, name: str) -> str | None:
+        if kind == "service":
+            return self._service_errors[name]
+        return self.sources[name].error if kind == "meter" else self.chargers[name].error
+
+    def _set_error(self, kind: str, name: str, error: str | None) -> None:
+        if kind == "service":
+            self._service_errors[name] = error
+        elif kind == "meter":
+            self.sources[name].error = error
+        else:
+            self.chargers[name].error = error
 
     async def _ticker(self) -> None:
         """Step the core every ``tick_s`` clock seconds (timers, stale-data failsafe)."""
@@ -580,6 +809,52 @@ class Engine:
         lp = self._charger_loadpoint.get(charger)
         if lp is not None:
             self.controller.on_charger_reading(lp, reading)
+            try:
+                self._track_session(lp, reading)
+            except Exception:  # bookkeeping must never look like a charger failure
+                log.exception("%s: session accounting failed", lp)
+
+    def _track_session(self, loadpoint: str, reading: ChargerReading) -> None:
+        if not reading.online:  # an offline charger tells nothing about the car: keep the session open
+            return
+        charger = self.chargers[self.loadpoint_charger[loadpoint]]
+        details = charger.details()
+        vin = details.get("vin")
+        lifetime = details.get("lifetime_kwh")
+        site = self._site
+        events = self._trackers[loadpoint].update(
+            t_s=reading.t_s,
+            now=self._wall(),
+            connected=reading.connected,
+            power_w=self._power_w(loadpoint, reading),
+            grid_w=site.grid_w if site is not None else None,
+            battery_w=site.battery_w if site is not None else None,
+            vehicle=vin if isinstance(vin, str) and vin else None,
+            meter_wh=float(lifetime) * 1000.0 if isinstance(lifetime, int | float) else None,
+        )
+        for kind, session in events:
+            if kind != "update":
+                log.info(
+                    "%s: session %s %s (%.2f kWh, %.2f kWh solar)",
+                    loadpoint,
+                    session.id[:8],
+                    "started" if kind == "start" else "ended",
+                    session.energy_wh / 1000,
+                    session.solar_wh / 1000,
+                )
+            for listener in self._session_listeners:
+                try:
+                    listener(kind, session)
+                except Exception:
+                    log.exception("session listener failed")
+
+    def _power_w(self, loadpoint: str, reading: ChargerReading) -> float:
+        """The charger's power: measured when it reports one, else amps x volts x phases."""
+        if reading.power_w is not None and math.isfinite(reading.power_w):
+            return max(0.0, reading.power_w)
+        volts = reading.voltage_v if reading.voltage_v and math.isfinite(reading.voltage_v) else None
+        amps = reading.actual_a if math.isfinite(reading.actual_a) else 0.0
+        return max(0.0, amps) * (volts or self.site_params.voltage_v) * self.config.loadpoint_phases(loadpoint)
 
     def _charger_lost(self, charger: str) -> None:
         """Tell the core that a charger's driver is down, so it stops counting on its measurements."""
@@ -605,6 +880,10 @@ class Engine:
         current rather than left at the last command, and the engine keeps running.
         """
         try:
+            self._apply_rules()
+        except Exception:  # a rule bug falls back to the modes already in force
+            log.exception("applying the rules failed")
+        try:
             decision = self.controller.step(now_s)
         except Exception:
             log.exception("control core failed; sending every charger to its safe current")
@@ -625,9 +904,70 @@ class Engine:
             for lpd in decision.loadpoints:
                 if lpd.name in self._desired:
                     self._log_change(lpd, decision)
-            self._publish(self._build_snapshot(now_s))
+            snap = self._build_snapshot(now_s)
+            self._watch_for_events(snap)
+            self._publish(snap)
         except Exception:
             log.exception("publishing the step at %.1f s failed", now_s)
+
+    def _apply_rules(self) -> None:
+        """Evaluate the rule list for every loadpoint and hand the outcome to the core."""
+        now = self._wall()
+        snap = self._snapshot
+        for lp in self.loadpoint_charger:
+            request = self._charge_now[lp]
+            if request is not None and not request.active(now):
+                self._charge_now[lp] = None
+                request = None
+                self._emit_event("charge-now", lp, "charge now ended")
+            ctx = RuleContext(
+                loadpoint=lp,
+                now=now,
+                user_mode=self._user_mode[lp],
+                charge_now=request,
+                session=self._trackers[lp].session,
+                energy_limit_wh=self._energy_limit_wh[lp],
+                snapshot=snap,
+            )
+            outcome = evaluate(self.rules, ctx)
+            lo_cfg, hi_cfg = self._limit_range[lp]
+            lo, hi = self._user_range[lp]
+            if outcome.max_a is not None and math.isfinite(outcome.max_a):
+                hi = min(max(outcome.max_a, lo_cfg), hi_cfg)
+                lo = min(lo, hi)
+            self.controller.set_current_range(lp, lo, hi)
+            if self.controller.mode_of(lp) is not outcome.mode:
+                self.controller.set_mode(lp, outcome.mode)
+            if outcome.rule != self._active_rule[lp]:
+                log.info("%s: rule %s -> %s (%s)", lp, self._active_rule[lp], outcome.rule, outcome.mode.value)
+                self._emit_event(
+                    "rule", lp, f"rule {self._active_rule[lp]} -> {outcome.rule} ({outcome.mode.value})"
+                )
+                self._active_rule[lp] = outcome.rule
+
+    def _watch_for_events(self, snap: Snapshot) -> None:
+        """Turn failsafe and fault transitions into events."""
+        if snap.failsafe != self._was_failsafe:
+            self._was_failsafe = snap.failsafe
+            self._emit_event(
+                "failsafe", None, "failsafe: no recent grid reading" if snap.failsafe else "failsafe cleared"
+            )
+        for lp in snap.loadpoints:
+            if lp.charger_error != self._faults.get(lp.name):
+                old = self._faults.get(lp.name)
+                self._faults[lp.name] = lp.charger_error
+                if lp.charger_error is not None:
+                    self._emit_event("fault", lp.name, f"charger {lp.charger}: {lp.charger_error}")
+                elif old is not None:
+                    self._emit_event("recovered", lp.name, f"charger {lp.charger} recovered")
+
+    def _emit_event(self, kind: str, loadpoint: str | None, message: str) -> None:
+        event = Event(self._wall(), kind, loadpoint, message)
+        for listener in self._event_listeners:
+            try:
+                listener(event)
+            except Exception:
+                log.exception("event listener failed")
 
     def _wake_actuators(self) -> None:
         for lp, event in self._wake.items():
@@ -689,10 +1029,25 @@ class Engine:
                     charging=reading.charging if reading is not None else False,
                     charger_online=online,
                     charger_error=charger.error or self._command_error[lp_name],
+                    user_mode=self._user_mode[lp_name],
+                    active_rule=self._active_rule[lp_name],
+                    min_a=self._user_range[lp_name][0],
+                    max_a=self._user_range[lp_name][1],
+                    limit_min_a=self._limit_range[lp_name][0],
+                    limit_max_a=self._limit_range[lp_name][1],
+                    phases=self.config.loadpoint_phases(lp_name),
+                    energy_limit_wh=self._energy_limit_wh[lp_name],
+                    charge_now=self._charge_now[lp_name],
+                    session=self._trackers[lp_name].session,
+                    details=_safe_details(charger),
                 )
             )
         devices = []
         for (kind, name), state in self._devices.items():
+            if kind == "service":
+                error = self._service_errors[name]
+                devices.append(DeviceStatus(name, kind, state.running and error is None, error, None, state.failures))
+                continue
             dev: Source | Charger = self.sources[name] if kind == "meter" else self.chargers[name]
             if kind == "meter":
                 last = self._latest.get(name)
@@ -747,6 +1102,15 @@ class Engine:
             with contextlib.suppress(asyncio.QueueEmpty):
                 queue.get_nowait()
         queue.put_nowait(item)
+
+
+def _safe_details(charger: Charger) -> dict[str, object]:
+    """The driver's details; a driver bug shows as an empty dict, not a failed step."""
+    try:
+        return dict(charger.details())
+    except Exception:
+        log.exception("charger %s: details() failed", charger.name)
+        return {}
 
 
 def _fmt_w(value: float | None) -> str:

@@ -105,6 +105,14 @@ class Charger(ABC):
     async def set_current(self, amps: float) -> None:
         """Offer ``amps`` to the car (0 = stop charging). May raise on a link error."""
 
+    def details(self) -> dict[str, object]:
+        """Driver-specific facts for the state and the API (e.g. ``vin``, ``lifetime_kwh``, ``voltages_v``).
+
+        Values must be JSON-friendly (str, numbers, bools, None, lists). The engine takes ``vin`` as the
+        session's vehicle and ``lifetime_kwh`` as its meter reading. The base class knows none.
+        """
+        return {}
+
     def reading(self) -> ChargerReading | None:
         """The latest report, or None before the first one."""
         return self._reading

@@ -29,6 +29,7 @@ The law, per loadpoint in ``pv``/``minpv`` mode:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 
@@ -103,6 +104,8 @@ class Controller:
         #: maximum. Sharing uses it so that power a capped loadpoint cannot take goes to the others.
         self._ceiling_a = static_ceilings(self._limits)
         self._lps: dict[str, _LoadpointState] = {lp.name: _LoadpointState(lp, lp.mode) for lp in site.loadpoints}
+        #: The configured parameters: run-time ranges may only narrow these.
+        self._base: dict[str, LoadpointParams] = {lp.name: lp for lp in site.loadpoints}
         self._reading: SiteReading | None = None
         self._new_reading = False
         self._dirty = True
@@ -134,6 +137,37 @@ class Controller:
     def mode_of(self, loadpoint: str) -> Mode:
         """The loadpoint's current mode."""
         return self._lps[loadpoint].mode
+
+    def current_range(self, loadpoint: str) -> tuple[float, float]:
+        """The loadpoint's ``(min_a, max_a)`` as currently in force."""
+        p = self._lps[loadpoint].params
+        return p.min_a, p.max_a
+
+    def set_current_range(self, loadpoint: str, min_a: float, max_a: float) -> None:
+        """Narrow a loadpoint's current range at run time (a user setting, a charge-now amps).
+
+        The range can only be narrowed inside the configured one: a user or a rule can never raise a
+        loadpoint above what the configuration (and with it the wiring) allows. The safety clamp and
+        the sharing ceilings are rebuilt from the new range, so the lower maximum is a hard limit.
+        Raises ValueError (naming the bound) for a range outside the configured one or min > max.
+        """
+        state = self._lps[loadpoint]
+        base = self._base[loadpoint]
+        if not (math.isfinite(min_a) and math.isfinite(max_a)):
+            raise ValueError(f"current range must be finite numbers, got {min_a!r}..{max_a!r}")
+        if min_a < base.min_a - 1e-9:
+            raise ValueError(f"min_a {min_a:g} A is below the configured minimum {base.min_a:g} A")
+        if max_a > base.max_a + 1e-9:
+            raise ValueError(f"max_a {max_a:g} A is above the configured maximum {base.max_a:g} A")
+        if min_a > max_a + 1e-9:
+            raise ValueError(f"min_a {min_a:g} A is above max_a {max_a:g} A")
+        if (state.params.min_a, state.params.max_a) == (min_a, max_a):
+            return
+        state.params = dataclasses.replace(state.params, min_a=min_a, max_a=max_a)
+        live = dataclasses.replace(self._site, loadpoints=tuple(s.params for s in self._lps.values()))
+        self._limits = build_limits(live)
+        self._ceiling_a = static_ceilings(self._limits)
+        self._dirty = True
 
     def on_site_reading(self, reading: SiteReading) -> bool:
         """Take a new site reading; returns False when it was unusable and ignored.

@@ -134,11 +134,20 @@ class SetMode:
 
 
 @dataclass(frozen=True)
+class SetRange:
+    """A user (or rule) asking for a current range; may be outside the configured one (then refused)."""
+
+    index: int
+    min_a: float
+    max_a: float
+
+
+@dataclass(frozen=True)
 class Step:
     pass
 
 
-Event = Advance | Site | Charger | SetMode | Step
+Event = Advance | Site | Charger | SetMode | SetRange | Step
 
 events = st.one_of(
     st.builds(Advance, st.sampled_from([0.0, 0.5, 1.0, 2.0, 5.0, 29.0, 31.0, 120.0]) | st.floats(0.0, 400.0)),
@@ -162,6 +171,7 @@ events = st.one_of(
         volts,
     ),
     st.builds(SetMode, st.integers(0, 3), st.sampled_from(list(Mode))),
+    st.builds(SetRange, st.integers(0, 3), amps, amps),
     st.just(Step()),
 )
 
@@ -230,6 +240,17 @@ def check(site: SiteParams, events_: list[Event]) -> None:
         if isinstance(ev, SetMode):
             c.set_mode(names[ev.index % len(names)], ev.mode)
             continue
+        if isinstance(ev, SetRange):
+            name = names[ev.index % len(names)]
+            before = c.current_range(name)
+            try:
+                c.set_current_range(name, ev.min_a, ev.max_a)
+            except ValueError:
+                assert c.current_range(name) == before  # a refused range changes nothing
+            else:
+                base = by_name[name]
+                assert base.min_a - 1e-9 <= ev.min_a <= ev.max_a + 1e-9 <= base.max_a + 2e-9
+            continue
         d = c.step(now)
         commands = {x.name: x.current_a for x in d.loadpoints}
         assert set(commands) == set(names)
@@ -242,6 +263,8 @@ def check(site: SiteParams, events_: list[Event]) -> None:
                 continue
             ceiling = p.max_a if p.charger_max_a is None else min(p.max_a, p.charger_max_a)
             assert p.min_a - 1e-9 <= a <= ceiling + 1e-9, (name, a, p)
+            _run_min, run_max = c.current_range(name)  # the run-time range is a hard limit too
+            assert a <= run_max + 1e-9, (name, a, run_max)
             assert abs(a / p.step_a - round(a / p.step_a)) < 1e-6, (name, a, p.step_a)
             # Mode rules: nothing for 'off', unplugged or offline chargers; failsafe stops 'pv'
             # and holds 'minpv' at its minimum.
@@ -293,8 +316,11 @@ def plausible_events(rng: random.Random, n_lp: int, n: int) -> list[Event]:
             out.append(Charger(i, 0.0, rng.random() < 0.95, True, drawn[i], None, None))
         elif r < 0.97:
             out.append(Step())
-        else:
+        elif r < 0.985:
             out.append(SetMode(rng.randrange(n_lp), rng.choice(list(Mode))))
+        else:
+            lo = rng.uniform(0.0, 20.0)
+            out.append(SetRange(rng.randrange(n_lp), lo, lo + rng.uniform(0.0, 20.0)))
     return out
 
 

@@ -1,0 +1,173 @@
+"""The engine's control surface: current range, charge now, energy limit, rules, sessions, events, services."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from test_engine import SPEED, charger_of, make_config, recording_registry, running, until, write_trace
+
+from ecotrack.clock import ScaledClock
+from ecotrack.core.model import Mode
+from ecotrack.engine import Engine, Event
+from ecotrack.rules import RuleContext, RuleOutcome
+from ecotrack.sessions import Session
+
+
+def sunny_engine(tmp_path: Path, pv_w: float = 6000, **lp: object) -> Engine:
+    trace = write_trace(tmp_path / "sunny.csv", pv_w=pv_w, load_w=500)
+    return Engine(make_config(trace, loadpoint=dict(lp)), ScaledClock(SPEED), chargers=recording_registry())
+
+
+async def test_the_user_maximum_caps_the_charge_at_once(tmp_path: Path) -> None:
+    engine = sunny_engine(tmp_path)
+    async with running(engine):
+        await until(lambda: engine.snapshot().loadpoint("garage").commanded_a == 16, 5)
+        engine.set_current_range("garage", max_a=10)
+        assert engine.snapshot().loadpoint("garage").commanded_a == 10  # decided in the same call
+        await until(lambda: charger_of(engine).timeline[-1][1] == 10)
+        lp = engine.snapshot().loadpoint("garage")
+        assert (lp.min_a, lp.max_a, lp.limit_min_a, lp.limit_max_a) == (6, 10, 6, 16)
+
+
+def test_ranges_outside_the_configuration_are_refused_and_change_nothing(tmp_path: Path) -> None:
+    engine = sunny_engine(tmp_path)
+    with pytest.raises(ValueError, match="above the configured maximum 16"):
+        engine.set_current_range("garage", max_a=20)
+    with pytest.raises(ValueError, match="below the configured minimum 6"):
+        engine.set_current_range("garage", min_a=5)
+    with pytest.raises(ValueError, match="min_a 12 A is above max_a 8 A"):
+        engine.set_current_range("garage", min_a=12, max_a=8)
+    with pytest.raises(ValueError, match="finite"):
+        engine.set_current_range("garage", max_a=float("nan"))
+    with pytest.raises(KeyError):
+        engine.set_current_range("nope", max_a=10)
+    assert engine.current_range("garage") == (6, 16)
+    engine.set_current_range("garage", min_a=10)
+    engine.set_current_range("garage", max_a=8)  # lowering the max takes the min along
+    assert engine.current_range("garage") == (8, 8)
+
+
+async def test_charge_now_overrides_off_then_expires_back_to_the_users_mode(tmp_path: Path) -> None:
+    engine = sunny_engine(tmp_path, pv_w=0, mode="off")
+    events: list[Event] = []
+    engine.add_event_listener(events.append)
+    async with running(engine):
+        await until(lambda: engine.snapshot().loadpoint("garage").connected)
+        until_t = engine.wall() + timedelta(seconds=0.5)  # wall time: half a second
+        engine.charge_now("garage", amps=12, until=until_t)
+        lp = engine.snapshot().loadpoint("garage")
+        assert (lp.mode, lp.user_mode, lp.active_rule, lp.commanded_a) == (Mode.NOW, Mode.OFF, "charge-now", 12)
+        assert lp.charge_now is not None and lp.charge_now.amps == 12
+        await until(lambda: engine.snapshot().loadpoint("garage").active_rule == "manual", 5)
+        lp = engine.snapshot().loadpoint("garage")
+        assert lp.mode is Mode.OFF and lp.commanded_a == 0 and lp.charge_now is None
+    kinds = [(e.kind, e.message) for e in events]
+    assert ("rule", "rule manual -> charge-now (now)") in kinds
+    assert any(k == "charge-now" and m == "charge now ended" for k, m in kinds)
+
+
+async def test_charge_now_validation_and_cancel(tmp_path: Path) -> None:
+    engine = sunny_engine(tmp_path)
+    with pytest.raises(ValueError, match="between 6 and 16 A"):
+        engine.charge_now("garage", amps=32)
+    with pytest.raises(ValueError, match="timezone"):
+        engine.charge_now("garage", until=datetime(2030, 1, 1))
+    with pytest.raises(ValueError, match="not in the future"):
+        engine.charge_now("garage", until=engine.wall() - timedelta(seconds=1))
+    engine.charge_now("garage")
+    assert engine.mode_of("garage") is Mode.NOW
+    assert engine.cancel_charge_now("garage") is True
+    assert engine.cancel_charge_now("garage") is False
+    assert engine.mode_of("garage") is Mode.PV
+
+
+async def test_energy_limit_stops_the_session_and_a_new_car_starts_again(tmp_path: Path) -> None:
+    engine = sunny_engine(tmp_path, mode="now")
+    sessions: list[tuple[str, Session]] = []
+    engine.add_session_listener(lambda kind, s: sessions.append((kind, s)))
+    engine.set_energy_limit("garage", 0.05)  # 50 Wh: ~16 s at 16 A x 230 V
+    with pytest.raises(ValueError):
+        engine.set_energy_limit("garage", -1)
+    async with running(engine):
+        await until(lambda: engine.snapshot().loadpoint("garage").active_rule == "energy-limit", 5)
+        lp = engine.snapshot().loadpoint("garage")
+        assert lp.mode is Mode.OFF and lp.user_mode is Mode.NOW and lp.commanded_a == 0
+        assert lp.session is not None and lp.session.energy_wh >= 50
+        assert lp.session.energy_wh < 50 + 16 * 230 * 5 / 3600  # stopped within a few seconds
+        charger = charger_of(engine)
+        charger.car_connected = False
+        await until(lambda: any(kind == "end" for kind, _ in sessions), 5)
+        await until(lambda: engine.snapshot().loadpoint("garage").active_rule == "manual", 5)
+    kinds = [kind for kind, _ in sessions]
+    assert kinds[0] == "start" and "end" in kinds
+    ended = next(s for kind, s in sessions if kind == "end")
+    assert ended.ended is not None and ended.energy_wh >= 50
+    assert ended.solar_wh == pytest.approx(ended.energy_wh, rel=0.05)  # 6 kW sun covers 3.7 kW
+
+
+class NightOff:
+    """A custom rule: everything off, labelled."""
+
+    name = "test-night"
+
+    def evaluate(self, ctx: RuleContext) -> RuleOutcome | None:
+        return RuleOutcome(Mode.OFF, rule="test-night") if ctx.user_mode is Mode.NOW else None
+
+
+async def test_custom_rules_slot_in_before_manual(tmp_path: Path) -> None:
+    engine = sunny_engine(tmp_path, mode="now")
+    engine.rules.insert(-1, NightOff())
+    async with running(engine):
+        await until(lambda: engine.snapshot().loadpoint("garage").connected)
+        assert engine.snapshot().loadpoint("garage").active_rule == "test-night"
+        assert engine.mode_of("garage") is Mode.OFF
+        engine.set_mode("garage", "pv")
+        assert engine.snapshot().loadpoint("garage").active_rule == "manual"
+        assert engine.mode_of("garage") is Mode.PV
+
+
+async def test_a_failing_service_is_restarted_and_cancelled_after_the_chargers_are_safe(tmp_path: Path) -> None:
+    engine = Engine(
+        make_config(write_trace(tmp_path / "t.csv", 3000, 500)),
+        ScaledClock(SPEED),
+        chargers=recording_registry(),
+        backoff_initial_s=0.5,
+    )
+    starts: list[float] = []
+    seen_at_cancel: list[float | None] = []
+
+    async def flaky() -> None:
+        starts.append(engine.clock.now())
+        if len(starts) < 3:
+            raise ConnectionError("broker down")
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            seen_at_cancel.append(engine.snapshot().loadpoint("garage").sent_a)
+            raise
+
+    engine.add_service("mqtt", flaky)
+    with pytest.raises(ValueError, match="exists already"):
+        engine.add_service("mqtt", flaky)
+    async with running(engine):
+        await until(lambda: len(starts) >= 3, 5)
+        dev = engine.snapshot().device("mqtt", "service")
+        assert dev.failures == 2
+        engine.report_service_error("mqtt", "broker unreachable")
+        engine.set_mode("garage", "now")
+        assert engine.snapshot().device("mqtt").error == "broker unreachable"
+    assert seen_at_cancel == [0.0]  # the charger had been left at 0 A before services were stopped
+
+
+async def test_restored_session_resumes(tmp_path: Path) -> None:
+    engine = sunny_engine(tmp_path, mode="now")
+    old = Session(id="before-crash", loadpoint="garage", charger="car", started=engine.wall(), energy_wh=1234)
+    engine.restore_session(old)
+    got: list[tuple[str, Session]] = []
+    engine.add_session_listener(lambda kind, s: got.append((kind, s)))
+    async with running(engine):
+        await until(lambda: bool(got), 5)
+    assert got[0][0] == "update" and got[0][1].id == "before-crash" and got[0][1].energy_wh >= 1234

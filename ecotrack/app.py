@@ -40,4 +40,6 @@ def build_engine(
 
 def attach_services(engine: Engine, config: Config) -> None:
     """Register the services ``config`` enables (one line per feature)."""
-    del engine, config  # no service is part of the foundation; features add their attach_* calls here
+    from ecotrack.web.server import attach_http
+
+    attach_http(engine, config)

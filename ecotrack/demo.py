@@ -45,8 +45,10 @@ STATUS_MIN_WALL_S = 5.0
 DEMO_START = "09:15"
 
 
-def demo_config(trace: Path | None = None, data_dir: Path | None = None, start_time: str = DEMO_START) -> Config:
-    """The demo's in-memory configuration (see the module docstring)."""
+def demo_config(
+    trace: Path | None = None, data_dir: Path | None = None, start_time: str = DEMO_START, port: int = 8080
+) -> Config:
+    """The demo's in-memory configuration (see the module docstring); the dashboard listens on ``port``."""
     from ecotrack.config import Config
 
     data: dict[str, Any] = {
@@ -63,6 +65,7 @@ def demo_config(trace: Path | None = None, data_dir: Path | None = None, start_t
         },
         "chargers": {"car": {"type": "simulated", "max_a": 32, "phases": 1, "car_max_a": 32}},
         "loadpoints": {"garage": {"charger": "car", "mode": "pv", "min_a": 6, "max_a": 16}},
+        "http": {"port": port},
     }
     return Config.model_validate(data)
 
@@ -96,11 +99,16 @@ async def run_demo(
     data_dir: Path | None = None,
     duration_s: float | None = None,
     clock: Clock | None = None,
+    port: int = 8080,
 ) -> Engine:
-    """Run the demo until SIGINT/SIGTERM, or for ``duration_s`` **wall** seconds; returns the stopped engine."""
-    from ecotrack.app import build_engine
+    """Run the demo until SIGINT/SIGTERM, or for ``duration_s`` **wall** seconds; returns the stopped engine.
 
-    config = demo_config(trace, data_dir)
+    The dashboard is served on ``port`` (0: any free port); its URL is logged once it listens.
+    """
+    from ecotrack.app import build_engine
+    from ecotrack.web.server import service_of
+
+    config = demo_config(trace, data_dir, port=port)
     clock = clock if clock is not None else ScaledClock(speed)
     engine = build_engine(config, clock=clock, data_dir=data_dir, wall=demo_wall(clock))
     every_s = max(STATUS_EVERY_S, STATUS_MIN_WALL_S * speed)
@@ -115,7 +123,13 @@ async def run_demo(
         log.info("demo duration of %g s reached", seconds)
         engine.stop()
 
-    helpers = [asyncio.create_task(status())]
+    async def announce_url() -> None:
+        web = service_of(engine)
+        if web is not None:
+            await web.started.wait()
+            log.info("dashboard: %s", web.dashboard_url())
+
+    helpers = [asyncio.create_task(status()), asyncio.create_task(announce_url())]
     if duration_s is not None:
         helpers.append(asyncio.create_task(stop_after(duration_s)))
     try:
@@ -196,8 +210,10 @@ def register_commands(app: typer.Typer) -> None:
         port: Annotated[
             int,
             typer.Option(
-                help="Port for the web dashboard. Accepted for forward compatibility: the dashboard is "
-                "not part of this version, so nothing listens on it yet.",
+                min=0,
+                max=65535,
+                help="Port of the web dashboard on 127.0.0.1 (0: any free port). The URL to open, with "
+                "the API token in it, is printed once the dashboard listens.",
             ),
         ] = 8080,
         speed: Annotated[
@@ -221,7 +237,8 @@ def register_commands(app: typer.Typer) -> None:
         """Run a simulated house: a replayed day, a simulated car, the real control engine.
 
         The day starts at 09:15 and loops; the car in the garage charges from the solar surplus
-        (pv mode, 6-16 A). Stop it with Ctrl-C: the charger is left at 0 A.
+        (pv mode, 6-16 A). The web dashboard shows it live on http://127.0.0.1:PORT/ (the full URL,
+        with the API token, is printed). Stop it with Ctrl-C: the charger is left at 0 A.
 
         Example: [bold]ecotrack demo --speed 30[/bold]
         """
@@ -229,9 +246,6 @@ def register_commands(app: typer.Typer) -> None:
         from ecotrack.config import resolve_data_dir
 
         setup_logging("INFO")
-        log.info(
-            "the web dashboard (--port %d) is not part of this version; this demo logs to the terminal", port
-        )
         directory = resolve_data_dir(None, data_dir)
         log.info(
             "demo: %s from 09:15, speed x%g, data directory %s",
@@ -240,7 +254,7 @@ def register_commands(app: typer.Typer) -> None:
             directory,
         )
         try:
-            asyncio.run(run_demo(speed=speed, trace=trace, data_dir=directory, duration_s=duration))
+            asyncio.run(run_demo(speed=speed, trace=trace, data_dir=directory, duration_s=duration, port=port))
         except (OSError, ValueError) as e:  # e.g. an unreadable or malformed trace file
             log.error("cannot run the demo: %s", e)
             raise typer.Exit(2) from None

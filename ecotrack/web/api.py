@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
@@ -102,8 +102,8 @@ def charge_now(loadpoint: str, body: ChargeNowBody, ctx: Write) -> LoadpointStat
     ctx.check_loadpoint(loadpoint)
     until = body.until
     if body.duration_s is not None:
-        until = datetime.now(UTC) + timedelta(seconds=body.duration_s)
-    if until is not None and until <= datetime.now(UTC):
+        until = ctx.engine.wall() + timedelta(seconds=body.duration_s)
+    if until is not None and until <= ctx.engine.wall():
         raise _invalid("until", "is in the past", body.until.isoformat() if body.until else None)
     lp = _loadpoint_state(ctx, loadpoint)
     if body.amps is not None and not lp.limit_min_a <= body.amps <= lp.limit_max_a:

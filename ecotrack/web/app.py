@@ -57,9 +57,7 @@ def create_app(engine: Engine, settings: HttpConfig | None = None, token: str = 
     )
     engine.add_listener(ctx.hub.on_snapshot)
     engine.add_listener(ctx.history.add)
-    add_sessions = getattr(engine, "add_session_listener", None)
-    if callable(add_sessions):
-        add_sessions(ctx.sessions.on_session)
+    engine.add_session_listener(ctx.sessions.on_session)
 
     app = FastAPI(
         title="ecotrack",

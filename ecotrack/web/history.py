@@ -22,6 +22,7 @@ from ecotrack.web.state import house_w
 
 if TYPE_CHECKING:
     from ecotrack.engine import Snapshot
+    from ecotrack.sessions import Session
 
 __all__ = ["FIELDS", "HistoryBuffer", "Sample", "SessionLog"]
 
@@ -132,19 +133,18 @@ class SessionLog:
     """Open sessions by id and the last ``keep`` ended ones (fed by the engine's session listener)."""
 
     def __init__(self, keep: int = 500) -> None:
-        self._open: dict[str, Any] = {}
-        self._ended: deque[Any] = deque(maxlen=keep)
+        self._open: dict[str, Session] = {}
+        self._ended: deque[Session] = deque(maxlen=keep)
 
-    def on_session(self, kind: str, session: Any) -> None:
+    def on_session(self, kind: str, session: Session) -> None:
         """Engine callback: ``kind`` is ``start``, ``update`` or ``end``."""
-        key = str(session.id)
         if kind == "end":
-            self._open.pop(key, None)
+            self._open.pop(session.id, None)
             self._ended.append(session)
         else:
-            self._open[key] = session
+            self._open[session.id] = session
 
-    def sessions(self) -> list[Any]:
+    def sessions(self) -> list[Session]:
         """Open sessions first, then ended ones, newest first."""
         open_ = sorted(self._open.values(), key=lambda s: s.started, reverse=True)
         return open_ + list(reversed(self._ended))

@@ -24,6 +24,7 @@ __all__ = [
     "LoadpointState",
     "MeterState",
     "ModeBody",
+    "ServiceState",
     "SessionState",
     "SessionsResponse",
     "SiteState",
@@ -147,7 +148,7 @@ class LoadpointState(BaseModel):
     #: The mode the user chose.
     user_mode: Mode
     #: The rule that decided the mode (e.g. manual, charge-now, energy-limit).
-    active_rule: str | None
+    active_rule: str
     status: str
     reason: str
     commanded_a: float
@@ -194,6 +195,15 @@ class MeterState(BaseModel):
     failures: int
 
 
+class ServiceState(BaseModel):
+    """Health of a service the daemon runs (web server, MQTT, history store)."""
+
+    id: str
+    online: bool
+    error: str | None
+    failures: int
+
+
 class StateResponse(BaseModel):
     """``GET /api/state`` and every WebSocket message's ``data``."""
 
@@ -202,6 +212,7 @@ class StateResponse(BaseModel):
     loadpoints: list[LoadpointState]
     chargers: list[ChargerState]
     meters: list[MeterState]
+    services: list[ServiceState]
 
 
 class HealthResponse(BaseModel):

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import socket
+import weakref
 from collections.abc import Generator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,9 +32,11 @@ if TYPE_CHECKING:
     from ecotrack.config import Config
     from ecotrack.engine import Engine
 
-__all__ = ["HttpService", "attach_http", "bind_socket"]
+__all__ = ["HttpService", "announce_token", "attach_http", "bind_socket", "service_of"]
 
 log = logging.getLogger(__name__)
+
+_services: weakref.WeakKeyDictionary[Engine, HttpService] = weakref.WeakKeyDictionary()
 
 
 class _Server(uvicorn.Server):
@@ -69,6 +72,8 @@ class HttpService:
         #: The bound port once serving (useful with port 0).
         self.port: int | None = None
         self.started = asyncio.Event()
+        #: Where the token came from (set by :func:`attach_http`).
+        self.token_source: TokenSource | None = None
 
     @property
     def context(self) -> WebContext:
@@ -84,6 +89,15 @@ class HttpService:
         if ":" in h:
             h = f"[{h}]"
         return f"http://{h}:{self.port if self.port is not None else self.settings.port}/"
+
+    def dashboard_url(self) -> str:
+        """:meth:`url` with the token in the fragment, so a click opens a dashboard that can also change things.
+
+        The fragment never leaves the browser (it is not sent to the server, so not logged by proxies);
+        the page moves it into local storage and removes it from the address bar.
+        """
+        token = self.context.auth.token
+        return f"{self.url()}#token={token}"
 
     async def run(self) -> None:
         """Serve until cancelled (then shut down gracefully); raises OSError when the port is taken."""
@@ -129,14 +143,23 @@ def attach_http(engine: Engine, config: Config, data_dir: Path | None = None) ->
         log.info("web dashboard and API disabled (http.enabled: false)")
         return None
     if data_dir is None:
+        data_dir = engine.data_dir
+    if data_dir is None:
         from ecotrack.config import resolve_data_dir
 
         data_dir = resolve_data_dir(config)
     source = load_or_create_token(settings.token, data_dir)
     announce_token(source)
     service = HttpService(create_app(engine, settings, source.token), settings)
+    service.token_source = source
     engine.add_service("http", service.run)
+    _services[engine] = service
     return service
+
+
+def service_of(engine: Engine) -> HttpService | None:
+    """The web service :func:`attach_http` added to ``engine`` (the demo prints its URL), or None."""
+    return _services.get(engine)
 
 
 def announce_token(source: TokenSource) -> None:

@@ -8,13 +8,14 @@ so a snapshot that stopped coming (engine stuck, meter gone) shows growing ages 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ecotrack.web.schemas import (
     ChargeNowState,
     ChargerState,
     LoadpointState,
     MeterState,
+    ServiceState,
     SessionState,
     SiteState,
     StateResponse,
@@ -22,6 +23,7 @@ from ecotrack.web.schemas import (
 
 if TYPE_CHECKING:
     from ecotrack.engine import Engine, LoadpointSnapshot, Snapshot
+    from ecotrack.sessions import Session
 
 __all__ = ["build_state", "house_w", "session_state"]
 
@@ -40,48 +42,32 @@ def house_w(snap: Snapshot) -> float | None:
     return grid + (_finite(snap.pv_w) or 0.0) + (_finite(snap.battery_w) or 0.0) - cars
 
 
-def session_state(session: Any) -> SessionState:
+def session_state(session: Session) -> SessionState:
     """The API's view of an :class:`ecotrack.sessions.Session`."""
-    energy = float(session.energy_wh)
-    solar = float(session.solar_wh)
+    share = session.solar_share
     return SessionState(
-        id=str(session.id),
+        id=session.id,
         loadpoint=session.loadpoint,
         charger=session.charger,
         started=session.started,
         ended=session.ended,
-        energy_wh=energy,
-        solar_wh=solar,
-        grid_wh=float(session.grid_wh),
-        solar_share=min(1.0, max(0.0, solar / energy)) if energy > 0 else None,
-        max_power_w=float(session.max_power_w),
+        energy_wh=session.energy_wh,
+        solar_wh=session.solar_wh,
+        grid_wh=session.grid_wh,
+        solar_share=None if share is None else min(1.0, max(0.0, share)),
+        max_power_w=session.max_power_w,
         vehicle=session.vehicle,
     )
 
 
-def _loadpoint(engine: Engine, lp: LoadpointSnapshot) -> LoadpointState:
-    cfg = engine.config.loadpoints[lp.name]
-    extra: dict[str, Any] = {
-        name: getattr(lp, name, default)
-        for name, default in (
-            ("user_mode", lp.mode),
-            ("active_rule", None),
-            ("min_a", cfg.min_a),
-            ("max_a", cfg.max_a),
-            ("limit_min_a", cfg.min_a),
-            ("limit_max_a", cfg.max_a),
-            ("energy_limit_wh", None),
-            ("charge_now", None),
-            ("session", None),
-            ("phases", engine.config.loadpoint_phases(lp.name)),
-        )
-    }
-    cn = extra.pop("charge_now")
-    session = extra.pop("session")
+def _loadpoint(lp: LoadpointSnapshot) -> LoadpointState:
+    cn = lp.charge_now
     return LoadpointState(
         id=lp.name,
         charger=lp.charger,
         mode=lp.mode,
+        user_mode=lp.user_mode,
+        active_rule=lp.active_rule,
         status=lp.status,
         reason=lp.reason,
         commanded_a=lp.commanded_a,
@@ -93,9 +79,14 @@ def _loadpoint(engine: Engine, lp: LoadpointSnapshot) -> LoadpointState:
         charging=lp.charging,
         charger_online=lp.charger_online,
         charger_error=lp.charger_error,
+        min_a=lp.min_a,
+        max_a=lp.max_a,
+        limit_min_a=lp.limit_min_a,
+        limit_max_a=lp.limit_max_a,
+        phases=lp.phases,
+        energy_limit_wh=lp.energy_limit_wh,
         charge_now=ChargeNowState(amps=cn.amps, until=cn.until) if cn is not None else None,
-        session=session_state(session) if session is not None else None,
-        **extra,
+        session=session_state(lp.session) if lp.session is not None else None,
     )
 
 
@@ -118,25 +109,28 @@ def build_state(engine: Engine, snap: Snapshot) -> StateResponse:
         stale=age is None or age > max_age,
         failsafe=snap.failsafe,
     )
-    by_charger = {lp.charger: lp.name for lp in snap.loadpoints}
+    by_charger = {lp.charger: lp for lp in snap.loadpoints}
     chargers: list[ChargerState] = []
     meters: list[MeterState] = []
+    services: list[ServiceState] = []
     for dev in snap.devices:
         dev_age = None if dev.last_t_s is None else max(0.0, now_s - dev.last_t_s)
         if dev.kind == "charger":
-            driver = engine.chargers.get(dev.name)
-            details_fn = getattr(driver, "details", None)
-            details = _jsonable(details_fn()) if callable(details_fn) else {}
+            lp = by_charger.get(dev.name)
             chargers.append(
                 ChargerState(
                     id=dev.name,
-                    loadpoint=by_charger.get(dev.name),
+                    loadpoint=lp.name if lp is not None else None,
                     online=dev.online,
                     error=dev.error,
                     last_report_age_s=dev_age,
                     failures=dev.failures,
-                    details=details,
+                    details=_jsonable(lp.details) if lp is not None else {},
                 )
+            )
+        elif dev.kind == "service":
+            services.append(
+                ServiceState(id=dev.name, online=dev.online, error=dev.error, failures=dev.failures)
             )
         else:
             meters.append(
@@ -151,9 +145,10 @@ def build_state(engine: Engine, snap: Snapshot) -> StateResponse:
     return StateResponse(
         time=snap.time,
         site=site,
-        loadpoints=[_loadpoint(engine, lp) for lp in snap.loadpoints],
+        loadpoints=[_loadpoint(lp) for lp in snap.loadpoints],
         chargers=chargers,
         meters=meters,
+        services=services,
     )
 
 

@@ -17,7 +17,7 @@ naming the field (TWCManager answered 400).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter
@@ -144,7 +144,7 @@ def charge_now(body: TwcChargeNowBody, ctx: Write) -> dict[str, Any]:
                 }
             ]
         )
-    until = datetime.now(UTC) + timedelta(seconds=body.chargeNowDuration)
+    until = ctx.engine.wall() + timedelta(seconds=body.chargeNowDuration)
     for lp in state.loadpoints:
         ctx.engine.charge_now(lp.id, amps=min(float(body.chargeNowRate), lp.limit_max_a), until=until)
     return {"status": "success", "rate": body.chargeNowRate, "duration": body.chargeNowDuration}

@@ -5,6 +5,10 @@ in ``GET /api/state`` carries it), answers 404 for an unknown one, 422 naming th
 (also when the engine refuses a value, e.g. a current outside the configured range), and returns the
 loadpoint's state after the change. The engine takes the change synchronously and steps at once, so
 the returned state already shows it.
+
+Every handler is ``async def`` on purpose: FastAPI runs plain ``def`` handlers in a thread pool, and
+the engine is not thread-safe. On the event loop each handler runs to completion between two engine
+steps, so concurrent clients can never see or leave a half-applied change.
 """
 
 from __future__ import annotations
@@ -54,20 +58,20 @@ def _loadpoint_state(ctx: WebContext, loadpoint: str) -> LoadpointState:
 
 
 @router.get("/api/state", response_model=StateResponse, tags=["state"])
-def get_state(ctx: Read) -> StateResponse:
+async def get_state(ctx: Read) -> StateResponse:
     """The whole site: meters, every loadpoint (with its id, mode, currents, session), chargers and meters' health."""
     return build_state(ctx.engine, ctx.engine.snapshot())
 
 
 @router.get("/api/loadpoints/{loadpoint}", response_model=LoadpointState, tags=["loadpoints"])
-def get_loadpoint(loadpoint: str, ctx: Read) -> LoadpointState:
+async def get_loadpoint(loadpoint: str, ctx: Read) -> LoadpointState:
     """One loadpoint's state."""
     ctx.check_loadpoint(loadpoint)
     return _loadpoint_state(ctx, loadpoint)
 
 
 @router.post("/api/loadpoints/{loadpoint}/mode", response_model=LoadpointState, tags=["loadpoints"])
-def set_mode(loadpoint: str, body: ModeBody, ctx: Write) -> LoadpointState:
+async def set_mode(loadpoint: str, body: ModeBody, ctx: Write) -> LoadpointState:
     """Set the user's mode: off, pv (surplus only), minpv (minimum plus surplus) or now (full speed)."""
     ctx.check_loadpoint(loadpoint)
     ctx.engine.set_mode(loadpoint, body.mode)
@@ -75,19 +79,19 @@ def set_mode(loadpoint: str, body: ModeBody, ctx: Write) -> LoadpointState:
 
 
 @router.post("/api/loadpoints/{loadpoint}/current", response_model=LoadpointState, tags=["loadpoints"])
-def set_current(loadpoint: str, body: CurrentBody, ctx: Write) -> LoadpointState:
-    """Set the user's minimum and/or maximum current, within the loadpoint's configured bounds."""
+async def set_current(loadpoint: str, body: CurrentBody, ctx: Write) -> LoadpointState:
+    """Set the user's minimum and/or maximum current, within the loadpoint's configured bounds.
+
+    Giving only a maximum below the current minimum takes the minimum along (and the other way round).
+    """
     ctx.check_loadpoint(loadpoint)
     lp = _loadpoint_state(ctx, loadpoint)
     lo, hi = lp.limit_min_a, lp.limit_max_a
     for name, value in (("min_a", body.min_a), ("max_a", body.max_a)):
         if value is not None and not lo <= value <= hi:
             raise _invalid(name, f"must be between {lo:g} and {hi:g} A (the configured limits)", value)
-    new_min = body.min_a if body.min_a is not None else lp.min_a
-    new_max = body.max_a if body.max_a is not None else lp.max_a
-    if new_min > new_max:
-        field = "min_a" if body.min_a is not None else "max_a"
-        raise _invalid(field, f"min_a {new_min:g} A would be above max_a {new_max:g} A", getattr(body, field))
+    if body.min_a is not None and body.max_a is not None and body.min_a > body.max_a:
+        raise _invalid("min_a", f"{body.min_a:g} A is above max_a {body.max_a:g} A", body.min_a)
     try:
         ctx.engine.set_current_range(loadpoint, min_a=body.min_a, max_a=body.max_a)
     except ValueError as e:  # the engine's own check (it names the bound)
@@ -97,7 +101,7 @@ def set_current(loadpoint: str, body: CurrentBody, ctx: Write) -> LoadpointState
 
 
 @router.post("/api/loadpoints/{loadpoint}/charge-now", response_model=LoadpointState, tags=["loadpoints"])
-def charge_now(loadpoint: str, body: ChargeNowBody, ctx: Write) -> LoadpointState:
+async def charge_now(loadpoint: str, body: ChargeNowBody, ctx: Write) -> LoadpointState:
     """Charge at ``amps`` (default: the loadpoint's maximum) until ``until`` / for ``duration_s``, or until cancelled."""
     ctx.check_loadpoint(loadpoint)
     until = body.until
@@ -116,7 +120,7 @@ def charge_now(loadpoint: str, body: ChargeNowBody, ctx: Write) -> LoadpointStat
 
 
 @router.delete("/api/loadpoints/{loadpoint}/charge-now", response_model=LoadpointState, tags=["loadpoints"])
-def cancel_charge_now(loadpoint: str, ctx: Write) -> LoadpointState:
+async def cancel_charge_now(loadpoint: str, ctx: Write) -> LoadpointState:
     """End a charge-now early (nothing happens when none is active)."""
     ctx.check_loadpoint(loadpoint)
     ctx.engine.cancel_charge_now(loadpoint)
@@ -124,7 +128,7 @@ def cancel_charge_now(loadpoint: str, ctx: Write) -> LoadpointState:
 
 
 @router.post("/api/loadpoints/{loadpoint}/energy-limit", response_model=LoadpointState, tags=["loadpoints"])
-def set_energy_limit(loadpoint: str, body: EnergyLimitBody, ctx: Write) -> LoadpointState:
+async def set_energy_limit(loadpoint: str, body: EnergyLimitBody, ctx: Write) -> LoadpointState:
     """Stop the current session once it has taken ``kwh``; ``null`` removes the limit."""
     ctx.check_loadpoint(loadpoint)
     try:
@@ -135,7 +139,7 @@ def set_energy_limit(loadpoint: str, body: EnergyLimitBody, ctx: Write) -> Loadp
 
 
 @router.get("/api/history", response_model=HistoryResponse, tags=["history"])
-def get_history(
+async def get_history(
     ctx: Read,
     start: Annotated[
         AwareDatetime | None, Query(alias="from", description="ISO 8601 with time zone.")
@@ -164,7 +168,7 @@ def get_history(
 
 
 @router.get("/api/sessions", response_model=SessionsResponse, tags=["history"])
-def get_sessions(
+async def get_sessions(
     ctx: Read, format: Annotated[Literal["json", "csv"], Query(description="json or csv.")] = "json"
 ) -> Any:
     """Charging sessions since the daemon started (open ones first, then newest first); ``?format=csv`` for a file."""
@@ -175,7 +179,7 @@ def get_sessions(
 
 
 @router.get("/api/sessions.csv", tags=["history"], response_class=PlainTextResponse)
-def get_sessions_csv(ctx: Read) -> Response:
+async def get_sessions_csv(ctx: Read) -> Response:
     """The sessions as CSV (same as ``/api/sessions?format=csv``)."""
     return _sessions_csv([session_state(s) for s in ctx.sessions.sessions()])
 
@@ -222,7 +226,7 @@ def _sessions_csv(sessions: list[Any]) -> Response:
 
 
 @router.get("/healthz", response_model=HealthResponse, tags=["health"])
-def healthz(request: Request) -> JSONResponse:
+async def healthz(request: Request) -> JSONResponse:
     """Liveness and health, open to everyone: 200 ``ok`` or ``degraded`` (with the problems), 503 ``down``.
 
     ``down`` means the engine has not published a state for a while (it is stuck or stopped);
@@ -254,7 +258,7 @@ def healthz(request: Request) -> JSONResponse:
 
 
 @router.get("/metrics", tags=["health"], response_class=PlainTextResponse)
-def metrics(ctx: Read) -> Response:
+async def metrics(ctx: Read) -> Response:
     """Prometheus text format: site powers, per-loadpoint currents and state, device health, web counters."""
     state = build_state(ctx.engine, ctx.engine.snapshot())
     extra: dict[str, tuple[str, str, float]] = {

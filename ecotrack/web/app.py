@@ -10,10 +10,13 @@ buffer and the session log to the engine. OpenAPI is at ``/openapi.json``, its b
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -75,6 +78,11 @@ def create_app(engine: Engine, settings: HttpConfig | None = None, token: str = 
         ctx.requests[f"{response.status_code // 100}xx"] += 1
         return response
 
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's own handler echoes the input, and a NaN or Infinity in it made that answer fail (500).
+        return JSONResponse({"detail": _finite_json(jsonable_encoder(exc.errors()))}, status_code=422)
+
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("%s %s failed", request.method, request.url.path)
@@ -108,3 +116,14 @@ def create_app(engine: Engine, settings: HttpConfig | None = None, token: str = 
             return HTMLResponse(_NOT_BUILT.format(path=STATIC_DIR), status_code=503)
 
     return app
+
+
+def _finite_json(value: Any) -> Any:
+    """``value`` with NaN and infinities replaced by their names (JSON has no such numbers)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    if isinstance(value, list):
+        return [_finite_json(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _finite_json(v) for k, v in value.items()}
+    return value

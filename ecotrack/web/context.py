@@ -59,11 +59,11 @@ def _check(request: Request, *, write: bool) -> WebContext:
     return ctx
 
 
-def require_read(request: Request) -> WebContext:
-    """Dependency of every read endpoint: open to allowed clients, else needs the token."""
+async def require_read(request: Request) -> WebContext:
+    """Dependency of every read endpoint: open to allowed clients, else needs the token (async: on the loop)."""
     return _check(request, write=False)
 
 
-def require_write(request: Request) -> WebContext:
+async def require_write(request: Request) -> WebContext:
     """Dependency of every endpoint that changes something: needs the token."""
     return _check(request, write=True)

@@ -48,7 +48,7 @@ def _policy(state: StateResponse) -> str:
 
 
 @router.get("/api/getStatus")
-def get_status(ctx: Read) -> dict[str, Any]:
+async def get_status(ctx: Read) -> dict[str, Any]:
     """TWCManager's status summary."""
     state = build_state(ctx.engine, ctx.engine.snapshot())
     site = ctx.engine.config.site
@@ -71,7 +71,7 @@ def get_status(ctx: Read) -> dict[str, Any]:
 
 
 @router.get("/api/getSlaveTWCs")
-def get_slave_twcs(ctx: Read) -> dict[str, Any]:
+async def get_slave_twcs(ctx: Read) -> dict[str, Any]:
     """TWCManager's per-charger ("slave") view, plus ``total``."""
     state = build_state(ctx.engine, ctx.engine.snapshot())
     chargers = {c.id: c for c in state.chargers}
@@ -128,7 +128,7 @@ def get_slave_twcs(ctx: Read) -> dict[str, Any]:
 
 
 @router.post("/api/chargeNow")
-def charge_now(body: TwcChargeNowBody, ctx: Write) -> dict[str, Any]:
+async def charge_now(body: TwcChargeNowBody, ctx: Write) -> dict[str, Any]:
     """Charge every loadpoint at ``chargeNowRate`` A (capped at each one's maximum) for ``chargeNowDuration`` s."""
     state = build_state(ctx.engine, ctx.engine.snapshot())
     too_low = [lp.id for lp in state.loadpoints if body.chargeNowRate < lp.limit_min_a]
@@ -151,7 +151,7 @@ def charge_now(body: TwcChargeNowBody, ctx: Write) -> dict[str, Any]:
 
 
 @router.post("/api/cancelChargeNow")
-def cancel_charge_now(ctx: Write) -> dict[str, Any]:
+async def cancel_charge_now(ctx: Write) -> dict[str, Any]:
     """End charge-now on every loadpoint."""
     for lp in ctx.engine.loadpoint_charger:
         ctx.engine.cancel_charge_now(lp)

@@ -88,10 +88,15 @@ class Site:
 
 @contextlib.asynccontextmanager
 async def running_site(
-    tmp_path: Path, pv_w: float = 6000, load_w: float = 500, speed: float = SPEED, **kwargs: Any
+    tmp_path: Path,
+    pv_w: float = 6000,
+    load_w: float = 500,
+    speed: float = SPEED,
+    trace: Path | None = None,
+    **kwargs: Any,
 ) -> AsyncIterator[Site]:
-    """Engine + app, the engine running until the block ends (then stopped cleanly)."""
-    config = site_config(write_trace(tmp_path / "day.csv", pv_w, load_w), **kwargs)
+    """Engine + app (constant ``pv_w``/``load_w`` day unless ``trace``), running until the block ends."""
+    config = site_config(trace or write_trace(tmp_path / "day.csv", pv_w, load_w), **kwargs)
     engine = Engine(config, ScaledClock(speed), data_dir=tmp_path)
     app = create_app(engine, config.http, TOKEN)
     task = asyncio.create_task(engine.run())

@@ -162,3 +162,12 @@ def test_urls() -> None:
 
     assert HttpService(FastAPI(), HttpConfig(host="0.0.0.0", port=81)).url() == "http://127.0.0.1:81/"
     assert HttpService(FastAPI(), HttpConfig(host="::1", port=82)).url() == "http://[::1]:82/"
+
+
+def test_the_listening_socket_is_tcp_so_asyncio_sets_nodelay() -> None:
+    """With proto 0 asyncio skipped TCP_NODELAY and keep-alive answers waited ~40 ms (bench/web.py)."""
+    sock = bind_socket("127.0.0.1", 0)
+    try:
+        assert sock.proto == socket.IPPROTO_TCP
+    finally:
+        sock.close()

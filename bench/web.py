@@ -28,6 +28,7 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:  # benchmark this checkout, installed or not
@@ -57,7 +58,9 @@ async def run(requests: int, clients: int, ws_clients: Sequence[int], seconds: f
     out: dict[str, object] = {}
     with tempfile.TemporaryDirectory() as tmp:
         trace = Path(tmp) / "day.csv"
-        trace.write_text("timestamp,pv_w,load_w\n2024-06-21T10:00:00Z,6000,500\n2024-06-21T10:01:00Z,6000,500\n")
+        trace.write_text(
+            "timestamp,pv_w,load_w\n2024-06-21T10:00:00Z,6000,500\n2024-06-21T10:01:00Z,6000,500\n"
+        )
         config = Config.model_validate(
             {
                 "site": {"grid_meter": "grid", "pv_meters": ["grid"]},
@@ -99,7 +102,9 @@ async def run(requests: int, clients: int, ws_clients: Sequence[int], seconds: f
                     for k in range(n):
                         t = time.perf_counter()
                         if k % 10 == 0:
-                            r = await c.post("/api/loadpoints/garage/mode", json={"mode": ("pv", "minpv")[k % 2]})
+                            r = await c.post(
+                                "/api/loadpoints/garage/mode", json={"mode": ("pv", "minpv")[k % 2]}
+                            )
                         else:
                             r = await c.get("/api/state")
                         times.append((time.perf_counter() - t) * 1000)
@@ -124,12 +129,9 @@ async def run(requests: int, clients: int, ws_clients: Sequence[int], seconds: f
                 sockets = [await connect(f"ws://127.0.0.1:{service.port}/ws") for _ in range(k)]
                 counts = [0] * k
 
-                async def reader(i: int) -> None:
-                    while True:
-                        json.loads(await sockets[i].recv())
-                        counts[i] += 1
-
-                readers = [asyncio.create_task(reader(i)) for i in range(k)]
+                readers = [
+                    asyncio.create_task(_count_messages(ws, counts, i)) for i, ws in enumerate(sockets)
+                ]
                 await asyncio.sleep(0.6)
                 start_counts = list(counts)
                 cpu0, wall0 = time.process_time(), time.perf_counter()
@@ -141,7 +143,9 @@ async def run(requests: int, clients: int, ws_clients: Sequence[int], seconds: f
                     r.cancel()
                 await asyncio.gather(*readers, return_exceptions=True)
                 await asyncio.gather(*(s.close() for s in sockets))
-                ws_rows.append({"clients": k, "msg_per_s_each": statistics.mean(got), "cpu_share": cpu / wall})
+                ws_rows.append(
+                    {"clients": k, "msg_per_s_each": statistics.mean(got), "cpu_share": cpu / wall}
+                )
             out["websocket"] = ws_rows
 
             snap = engine.snapshot()
@@ -156,12 +160,25 @@ async def run(requests: int, clients: int, ws_clients: Sequence[int], seconds: f
     return out
 
 
+async def _count_messages(ws: Any, counts: list[int], i: int) -> None:
+    """Read (and parse) every message of one WebSocket client, counting them."""
+    while True:
+        json.loads(await ws.recv())
+        counts[i] += 1
+
+
 def section(res: dict[str, object], command: str, wall_s: float) -> str:
     seq = res["sequential"]
     con = res["concurrent"]
     assert isinstance(seq, dict) and isinstance(con, dict)
     rows = [
-        ["GET /api/state, one at a time", str(seq["n"]), f"{seq['p50_ms']:.2f}", f"{seq['p95_ms']:.2f}", f"{seq['rps']:.0f}"],
+        [
+            "GET /api/state, one at a time",
+            str(seq["n"]),
+            f"{seq['p50_ms']:.2f}",
+            f"{seq['p95_ms']:.2f}",
+            f"{seq['rps']:.0f}",
+        ],
         [
             f"{con['clients']} clients at once (1 in 10 sets the mode)",
             str(con["n"]),
@@ -170,7 +187,9 @@ def section(res: dict[str, object], command: str, wall_s: float) -> str:
             f"{con['rps']:.0f}",
         ],
     ]
-    http_table = report.markdown_table(["load", "requests", "p50 ms", "p95 ms", "req/s"], rows, lambda i, h: i == 0)
+    http_table = report.markdown_table(
+        ["load", "requests", "p50 ms", "p95 ms", "req/s"], rows, lambda i, h: i == 0
+    )
     ws = res["websocket"]
     assert isinstance(ws, list)
     ws_table = report.markdown_table(

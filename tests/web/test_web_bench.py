@@ -24,11 +24,24 @@ def test_bench_prints_and_writes_its_section(tmp_path: Path, capsys: pytest.Capt
     bench = load_bench()
     doc = tmp_path / "benchmarks.md"
     doc.write_text("# Benchmarks\n\nkeep me\n")
-    args = ["--requests", "20", "--clients", "2", "--ws-clients", "2", "--seconds", "0.5", "--write", str(doc)]
+    args = [
+        "--requests",
+        "20",
+        "--clients",
+        "2",
+        "--ws-clients",
+        "2",
+        "--seconds",
+        "0.5",
+        "--write",
+        str(doc),
+    ]
     assert bench.main(args) == 0  # type: ignore[attr-defined]
     out = capsys.readouterr().out
     assert "GET /api/state, one at a time | 20 |" in out
     assert "| 2 | " in out  # the WebSocket row
     text = doc.read_text()
     assert text.startswith("# Benchmarks\n\nkeep me\n")
-    assert "<!-- web:begin -->" in text and "<!-- web:end -->" in text and "bench/web.py --requests 20" in text
+    assert (
+        "<!-- web:begin -->" in text and "<!-- web:end -->" in text and "bench/web.py --requests 20" in text
+    )

@@ -140,6 +140,16 @@ def _register_simulate_command() -> None:
 _register_simulate_command()
 
 
+def _register_meters_commands() -> None:
+    """``meters read`` lives in :mod:`ecotrack.meters.cli`."""
+    from ecotrack.meters.cli import meters_app
+
+    app.add_typer(meters_app, name="meters")
+
+
+_register_meters_commands()
+
+
 def main() -> None:
     """Entry point of the ``ecotrack`` console script."""
     app()

@@ -45,6 +45,7 @@ from pydantic import (
 
 from ecotrack.config_base import ConfigModel
 from ecotrack.core.model import CircuitParams, LoadpointParams, Mode, SiteParams, Tuning
+from ecotrack.meters.device_configs import DeviceMeterConfig
 from ecotrack.web.config import HttpConfig
 
 __all__ = [
@@ -112,7 +113,7 @@ class ReplayMeterConfig(ConfigModel):
 
 
 #: All meter types, told apart by their ``type`` key. Add new meter configs here.
-MeterConfig = Annotated[ReplayMeterConfig, Field(discriminator="type")]
+MeterConfig = Annotated[ReplayMeterConfig | DeviceMeterConfig, Field(discriminator="type")]
 
 
 # ------------------------------------------------------------------------------------------- chargers

@@ -21,7 +21,13 @@ __all__ = ["DeviceContext", "Emit", "Source", "SourceReading"]
 
 @dataclass(frozen=True, slots=True)
 class SourceReading:
-    """One sample from one source. Fields the source does not measure are None."""
+    """One sample from one source. Fields the source does not measure are None.
+
+    ``voltages_v`` and ``currents_a`` are per phase (L1, L2, L3 as far as the device
+    reports them), for sources that measure them (a smart meter, an inverter's grid
+    meter). Currents are signed like the grid: ``+`` import, ``-`` export, when the
+    device tells the direction; otherwise they are magnitudes.
+    """
 
     t_s: float
     grid_w: float | None = None
@@ -29,6 +35,8 @@ class SourceReading:
     battery_w: float | None = None
     battery_soc_pct: float | None = None
     voltage_v: float | None = None
+    voltages_v: tuple[float, ...] | None = None
+    currents_a: tuple[float, ...] | None = None
 
 
 Emit = Callable[[SourceReading], None]

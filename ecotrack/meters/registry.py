@@ -19,3 +19,25 @@ class SourceRegistry(Registry[Source]):
 #: The default registry the engine uses.
 source_registry = SourceRegistry()
 source_registry.register_lazy("replay", "ecotrack.meters.replay:ReplayMeter.from_config")
+source_registry.register_lazy("fronius", "ecotrack.meters.http.fronius:FroniusSource.from_config")
+source_registry.register_lazy("solaredge", "ecotrack.meters.http.solaredge:SolarEdgeCloudSource.from_config")
+source_registry.register_lazy("enphase", "ecotrack.meters.http.enphase:EnphaseSource.from_config")
+source_registry.register_lazy("powerwall", "ecotrack.meters.http.powerwall:PowerwallSource.from_config")
+source_registry.register_lazy(
+    "homeassistant", "ecotrack.meters.http.homeassistant:HomeAssistantSource.from_config"
+)
+source_registry.register_lazy("openhab", "ecotrack.meters.http.openhab:OpenHabSource.from_config")
+source_registry.register_lazy("solarlog", "ecotrack.meters.http.solarlog:SolarLogSource.from_config")
+source_registry.register_lazy("smartme", "ecotrack.meters.http.smartme:SmartMeSource.from_config")
+source_registry.register_lazy("ted", "ecotrack.meters.http.ted:TedSource.from_config")
+source_registry.register_lazy("iotawatt", "ecotrack.meters.http.iotawatt:IotaWattSource.from_config")
+source_registry.register_lazy(
+    "volkszaehler", "ecotrack.meters.http.volkszaehler:VolkszaehlerSource.from_config"
+)
+source_registry.register_lazy("url", "ecotrack.meters.http.url:UrlSource.from_config")
+source_registry.register_lazy("kostal", "ecotrack.meters.modbus.kostal:KostalSource.from_config")
+source_registry.register_lazy("sunspec", "ecotrack.meters.modbus.sunspec:SunSpecSource.from_config")
+source_registry.register_lazy(
+    "solaredge_modbus", "ecotrack.meters.modbus.solaredge:SolarEdgeModbusSource.from_config"
+)
+source_registry.register_lazy("dsmr", "ecotrack.meters.dsmr.source:DsmrSource.from_config")

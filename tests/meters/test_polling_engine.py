@@ -1,0 +1,154 @@
+"""The poll loop's error state and backoff, and HTTP meters inside the real engine.
+
+A source that fails keeps an error state and emits nothing (its last reading ages); it recovers by
+itself; and a failing or hanging source blocks neither the other sources nor the control loop — the
+core's failsafe takes over when the grid meter's data goes stale.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from ecotrack.clock import RealClock, ScaledClock
+from ecotrack.config import Config
+from ecotrack.engine import Engine
+from ecotrack.meters.base import SourceReading
+from ecotrack.meters.http.fronius import PATH as FRONIUS
+from ecotrack.meters.polling import PollingSource, PollSettings, SourceError
+
+from .http_server import Reply, VendorServer
+from .test_http_sources import FRONIUS_DAY, fronius_payload
+
+
+class Flaky(PollingSource):
+    """Fails while ``broken`` is set; counts attempts."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "flaky",
+            RealClock(),
+            PollSettings(interval_s=0.02, timeout_s=0.2, retries=2, retry_delay_s=0.01, backoff_max_s=0.08),
+        )
+        self.broken = True
+        self.attempts = 0
+
+    async def fetch(self, t_s: float) -> SourceReading:
+        self.attempts += 1
+        if self.broken:
+            raise SourceError("device says no")
+        return SourceReading(t_s=t_s, grid_w=42.0)
+
+
+async def test_poll_retries_then_error_state_then_recovery() -> None:
+    source = Flaky()
+    emitted: list[SourceReading] = []
+    task = asyncio.create_task(source.run(emitted.append))
+    await asyncio.sleep(0.3)
+    assert emitted == [] and source.error == "device says no"
+    assert source.failures >= 2
+    assert 3 * source.failures <= source.attempts < 3 * source.failures + 3  # 1 + 2 retries per poll
+    source.broken = False
+    await asyncio.sleep(0.25)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert emitted and all(r.grid_w == 42.0 for r in emitted)
+    assert source.error is None and source.failures == 0
+
+
+def test_backoff_doubles_up_to_the_maximum() -> None:
+    s = PollSettings(interval_s=2, backoff_max_s=30)
+    assert [s.backoff_s(n) for n in (1, 2, 3, 4, 5, 6)] == [2, 4, 8, 16, 30, 30]
+    with pytest.raises(ValueError, match="interval_s"):
+        PollSettings(interval_s=0)
+
+
+async def test_a_hanging_fetch_is_cut_by_the_timeout() -> None:
+    class Hang(Flaky):
+        async def fetch(self, t_s: float) -> SourceReading:
+            await asyncio.sleep(10)
+            raise AssertionError
+
+    source = Hang()
+    source.settings = PollSettings(timeout_s=0.05, retries=0)
+    with pytest.raises(SourceError, match=r"no answer within 0\.05 s"):
+        await source.poll()
+
+
+async def test_a_parser_bug_is_an_error_state_not_a_dead_task() -> None:
+    class Buggy(Flaky):
+        async def fetch(self, t_s: float) -> SourceReading:
+            return {}["boom"]  # type: ignore[no-any-return]
+
+    with pytest.raises(SourceError, match="unexpected KeyError"):
+        await Buggy().poll()
+
+
+# --------------------------------------------------------------------------------------- engine
+
+
+def engine_config(grid_url: str, pv_url: str) -> Config:
+    poll = {"interval_s": 1, "timeout_s": 0.3, "retries": 0, "backoff_max_s": 2}
+    return Config.model_validate(
+        {
+            "site": {"grid_meter": "grid", "pv_meters": ["grid", "roof"], "max_meter_age_s": 5},
+            "meters": {
+                "grid": {"type": "fronius", "url": grid_url, **poll},
+                "roof": {"type": "url", "pv": {"url": pv_url}, **poll},
+            },
+            "chargers": {"car": {"type": "simulated", "max_a": 16, "report_interval_s": 1}},
+            "loadpoints": {"garage": {"charger": "car", "mode": "pv", "min_a": 6, "max_a": 16}},
+            "control": {"tick_s": 1},
+        }
+    )
+
+
+async def wait_for(predicate: Any, timeout_s: float = 3.0) -> None:
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout_s
+    while not predicate():
+        if loop.time() > end:
+            raise AssertionError("condition not reached")
+        await asyncio.sleep(0.02)
+
+
+async def test_engine_sums_pv_keeps_running_with_a_hanging_source_and_fails_safe_on_a_dead_grid_meter(
+    vendor_server: VendorServer,
+) -> None:
+    vendor_server.routes["GET", FRONIUS] = Reply.json(FRONIUS_DAY)  # grid -1500.25, PV 3000
+    vendor_server.routes["GET", "/roof"] = Reply("1000", content_type="text/plain")
+    engine = Engine(engine_config(vendor_server.url, vendor_server.url + "/roof"), ScaledClock(speed=10))
+    task = asyncio.create_task(engine.run())
+    try:
+        # PV from two inverters adds up; grid comes from the grid meter alone.
+        await wait_for(lambda: engine.snapshot().pv_w == 4000.0)
+        snap = engine.snapshot()
+        assert snap.grid_w == -1500.25 and not snap.failsafe
+
+        # The second inverter hangs: its own error state, the grid meter and the loop go on.
+        vendor_server.routes["GET", "/roof"] = Reply("1000", content_type="text/plain", delay_s=2.0)
+        await wait_for(lambda: engine.snapshot().device("roof", "meter").error is not None)
+        assert "no answer within 0.3 s" in (engine.snapshot().device("roof", "meter").error or "")
+        t0 = engine.snapshot().t_s
+        await wait_for(lambda: engine.snapshot().t_s > t0 + 3)
+        snap = engine.snapshot()
+        assert snap.device("grid", "meter").online and not snap.failsafe
+        await wait_for(lambda: engine.snapshot().pv_w == 3000.0)  # the stale PV dropped out of the sum
+
+        # The grid meter fails: its last reading is not repeated; the failsafe takes over.
+        vendor_server.routes["GET", FRONIUS] = Reply("Internal Server Error", 500, "text/plain")
+        await wait_for(lambda: engine.snapshot().failsafe, timeout_s=5.0)
+        snap = engine.snapshot()
+        assert "HTTP 500" in (snap.device("grid", "meter").error or "")
+        assert snap.loadpoint("garage").commanded_a == 0.0
+
+        # And it comes back by itself.
+        vendor_server.routes["GET", FRONIUS] = Reply.json(fronius_payload({"P_Grid": 200.0, "P_PV": 10.0}))
+        await wait_for(
+            lambda: not engine.snapshot().failsafe and engine.snapshot().grid_w == 200.0, timeout_s=5.0
+        )
+    finally:
+        engine.stop()
+        await asyncio.wait_for(task, 10)

@@ -20,6 +20,7 @@ import hmac
 import ipaddress
 from dataclasses import dataclass
 from typing import Literal
+from urllib.parse import urlsplit
 
 from fastapi import HTTPException, status
 from starlette.requests import HTTPConnection
@@ -40,6 +41,18 @@ def is_loopback(host: str | None) -> bool:
     return addr.is_loopback
 
 
+def _is_local_host_header(host: str) -> bool:
+    """A Host header naming this machine by IP address or as localhost (not a domain name)."""
+    name = urlsplit(f"//{host}").hostname or ""
+    if name == "localhost":
+        return True
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
 @dataclass(frozen=True, slots=True)
 class AuthPolicy:
     """The token and the read policy; :meth:`check` raises the right HTTP error."""
@@ -58,12 +71,24 @@ class AuthPolicy:
         return None
 
     def reads_open_to(self, conn: HTTPConnection) -> bool:
-        """Whether this client may read without a token."""
+        """Whether this client may read without a token.
+
+        For ``localhost`` the client address must be loopback, and two browser tricks are shut out: a
+        page from another site opening our WebSocket (its ``Origin`` differs from our ``Host``; fetches
+        are already kept out by the browser's same-origin rule) and DNS rebinding (a foreign domain name
+        resolving to 127.0.0.1: the ``Host`` must be an IP address or ``localhost``).
+        """
         if self.open_reads == "everyone":
             return True
         if self.open_reads == "nobody":
             return False
-        return is_loopback(conn.client.host if conn.client is not None else None)
+        if not is_loopback(conn.client.host if conn.client is not None else None):
+            return False
+        host = conn.headers.get("host", "")
+        if not _is_local_host_header(host):
+            return False
+        origin = conn.headers.get("origin")
+        return origin is None or urlsplit(origin).netloc == host
 
     def check(self, conn: HTTPConnection, *, write: bool) -> None:
         """Raise 401 (no token) or 403 (wrong token) unless the request is allowed."""

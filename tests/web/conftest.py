@@ -83,7 +83,7 @@ class Site:
         """An httpx client talking to the app in-process (as 127.0.0.1, or as a LAN address)."""
         transport = httpx.ASGITransport(app=self.app, client=("192.0.2.7" if remote else "127.0.0.1", 50000))
         headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
-        return httpx.AsyncClient(transport=transport, base_url="http://ecotrack.test", headers=headers)
+        return httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8080", headers=headers)
 
 
 @contextlib.asynccontextmanager

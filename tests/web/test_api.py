@@ -411,3 +411,17 @@ async def test_many_clients_changing_modes_and_limits_leave_a_consistent_state(s
         final = (await c.get("/api/state")).json()["loadpoints"][0]
     assert final["user_mode"] == last_mode == site.engine.user_mode_of("garage").value
     assert final["max_a"] == last_max == site.engine.current_range("garage")[1]
+
+
+async def test_open_local_reads_refuse_dns_rebinding_and_foreign_origins(site: Site) -> None:
+    async with site.client() as c:
+        assert (await c.get("/api/state", headers={"Host": "localhost:8080"})).status_code == 200
+        assert (await c.get("/api/state", headers={"Host": "[::1]:8080"})).status_code == 200
+        # A foreign name resolving to 127.0.0.1 (DNS rebinding) reads nothing without the token.
+        assert (await c.get("/api/state", headers={"Host": "evil.example:8080"})).status_code == 401
+        foreign = {"Host": "127.0.0.1:8080", "Origin": "http://evil.example"}
+        assert (await c.get("/api/state", headers=foreign)).status_code == 401
+        same = {"Host": "127.0.0.1:8080", "Origin": "http://127.0.0.1:8080"}
+        assert (await c.get("/api/state", headers=same)).status_code == 200
+    async with site.client(token=TOKEN) as c:  # with the token, any name works (reverse proxies)
+        assert (await c.get("/api/state", headers={"Host": "ecotrack.home.arpa"})).status_code == 200

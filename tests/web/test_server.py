@@ -176,9 +176,9 @@ def test_the_listening_socket_is_tcp_so_asyncio_sets_nodelay() -> None:
 async def test_a_foreign_page_cannot_open_the_websocket_without_the_token(tmp_path: Path) -> None:
     async with running_site(tmp_path) as site, serving(site) as service:
         with pytest.raises(InvalidStatus) as err:
-            async with connect(ws_url(service), origin="http://evil.example") as ws:  # type: ignore[arg-type]
+            async with connect(ws_url(service), origin="http://evil.example") as ws:
                 await ws.recv()
         assert err.value.response.status_code == 403
-        async with connect(ws_url(service), origin=f"http://127.0.0.1:{service.port}") as ws:  # type: ignore[arg-type]
+        async with connect(ws_url(service), origin=f"http://127.0.0.1:{service.port}") as ws:
             assert json.loads(await ws.recv())["type"] == "state"
         assert site.app.state.web.auth_failures == 1

@@ -34,6 +34,7 @@ from ecotrack.web.schemas import (
     LoadpointState,
     ModeBody,
     SessionsResponse,
+    SessionState,
     StateResponse,
 )
 from ecotrack.web.state import build_state, session_state
@@ -184,7 +185,7 @@ async def get_sessions_csv(ctx: Read) -> Response:
     return _sessions_csv([session_state(s) for s in ctx.sessions.sessions()])
 
 
-def _sessions_csv(sessions: list[Any]) -> Response:
+def _sessions_csv(sessions: list[SessionState]) -> Response:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(

@@ -425,3 +425,18 @@ async def test_open_local_reads_refuse_dns_rebinding_and_foreign_origins(site: S
         assert (await c.get("/api/state", headers=same)).status_code == 200
     async with site.client(token=TOKEN) as c:  # with the token, any name works (reverse proxies)
         assert (await c.get("/api/state", headers={"Host": "ecotrack.home.arpa"})).status_code == 200
+
+
+async def test_a_bug_behind_an_endpoint_is_a_500_and_the_app_carries_on(site: Site, monkeypatch: Any) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(site.engine, "set_mode", broken)
+    # As under uvicorn: the server answers 500 and logs; the ASGI app re-raises only to tell the server.
+    transport = httpx.ASGITransport(app=site.app, raise_app_exceptions=False)
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1", headers=headers) as c:
+        resp = await c.post("/api/loadpoints/garage/mode", json={"mode": "off"})
+        assert resp.status_code == 500 and resp.json() == {"detail": "internal error: RuntimeError"}
+        assert (await c.get("/api/state")).status_code == 200
+    assert site.engine.snapshot().loadpoint("garage").user_mode == Mode.PV

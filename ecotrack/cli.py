@@ -150,6 +150,16 @@ def _register_meters_commands() -> None:
 _register_meters_commands()
 
 
+def _register_twc_commands() -> None:
+    """``twc decode|encode|sniff`` live in :mod:`ecotrack.chargers.twc.cli`."""
+    from ecotrack.chargers.twc.cli import twc_app
+
+    app.add_typer(twc_app, name="twc")
+
+
+_register_twc_commands()
+
+
 def main() -> None:
     """Entry point of the ``ecotrack`` console script."""
     app()

@@ -43,6 +43,7 @@ from pydantic import (
     model_validator,
 )
 
+from ecotrack.chargers.twc.config import TwcChargerConfig
 from ecotrack.config_base import ConfigModel
 from ecotrack.core.model import CircuitParams, LoadpointParams, Mode, SiteParams, Tuning
 from ecotrack.meters.device_configs import DeviceMeterConfig
@@ -138,7 +139,7 @@ class SimulatedChargerConfig(ConfigModel):
 
 
 #: All charger types, told apart by their ``type`` key. Add new charger configs here.
-ChargerConfig = Annotated[SimulatedChargerConfig, Field(discriminator="type")]
+ChargerConfig = Annotated[SimulatedChargerConfig | TwcChargerConfig, Field(discriminator="type")]
 
 
 def _models_by_type(config: object) -> dict[object, type[BaseModel]]:

@@ -6,7 +6,8 @@ and looping, a simulated 1-phase 32 A charger ``car``, and one loadpoint
 ``garage`` in ``pv`` mode (6–16 A) — and runs the real engine and control core on
 a :class:`~ecotrack.clock.ScaledClock`, so a morning passes in minutes and the
 first look shows the car starting on the sun. Every minute of demo time it logs a
-status line (time of day, PV, house, car, grid).
+status line (time of day, PV, house, car, grid). A simulated Tesla Wall Connector on a pty pair
+(charger ``twc``, loadpoint ``driveway``, lower priority) is driven by the real TWC master over a tty.
 
 The command bodies live here and :func:`register_commands` adds them to the
 typer app in :mod:`ecotrack.cli`, so the CLI module stays a thin index.
@@ -46,9 +47,17 @@ DEMO_START = "09:15"
 
 
 def demo_config(
-    trace: Path | None = None, data_dir: Path | None = None, start_time: str = DEMO_START, port: int = 8080
+    trace: Path | None = None,
+    data_dir: Path | None = None,
+    start_time: str = DEMO_START,
+    twc_port: str | None = None,
+    port: int = 8080,
 ) -> Config:
-    """The demo's in-memory configuration (see the module docstring); the dashboard listens on ``port``."""
+    """The demo's in-memory configuration (see the module docstring); the dashboard listens on ``port``.
+
+    With ``twc_port`` it also has a Tesla Wall Connector ``twc`` on that serial port and a loadpoint
+    ``driveway`` (pv, 6-16 A, lower priority than the garage) behind it.
+    """
     from ecotrack.config import Config
 
     data: dict[str, Any] = {
@@ -67,6 +76,9 @@ def demo_config(
         "loadpoints": {"garage": {"charger": "car", "mode": "pv", "min_a": 6, "max_a": 16}},
         "http": {"port": port},
     }
+    if twc_port is not None:
+        data["chargers"]["twc"] = {"type": "twc", "port": twc_port, "max_a": 32, "stop_method": "fc-b2"}
+        data["loadpoints"]["driveway"] = {"charger": "twc", "mode": "pv", "min_a": 6, "max_a": 16, "priority": -1}
     return Config.model_validate(data)
 
 
@@ -106,11 +118,15 @@ async def run_demo(
     The dashboard is served on ``port`` (0: any free port); its URL is logged once it listens.
     """
     from ecotrack.app import build_engine
+    from ecotrack.chargers.twc.demo import DemoTwc
     from ecotrack.web.server import service_of
 
-    config = demo_config(trace, data_dir, port=port)
     clock = clock if clock is not None else ScaledClock(speed)
+    twc = DemoTwc(clock)  # a simulated Wall Connector on a pty pair, driven by the real TWC master
+    config = demo_config(trace, data_dir, twc_port=twc.port, port=port)
     engine = build_engine(config, clock=clock, data_dir=data_dir, wall=demo_wall(clock))
+    engine.world.add(twc)
+    twc.start()
     every_s = max(STATUS_EVERY_S, STATUS_MIN_WALL_S * speed)
 
     async def status() -> None:
@@ -138,6 +154,7 @@ async def run_demo(
         for task in helpers:
             task.cancel()
         await asyncio.gather(*helpers, return_exceptions=True)
+        await twc.close()
     return engine
 
 

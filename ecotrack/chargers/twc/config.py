@@ -1,0 +1,72 @@
+"""Configuration of a Tesla Wall Connector Gen2 charger (``type: twc``).
+
+One entry per TWC. Entries with the same ``port`` share one RS485 bus and one master; the bus-wide
+settings (``bus_max_a``, ``master_id``) should agree, and when ``bus_max_a`` differs the smallest wins.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from ecotrack.config_base import ConfigModel
+
+__all__ = ["TwcChargerConfig"]
+
+_HEX_ID = r"^[0-9A-Fa-f]{4}$"
+
+
+class TwcChargerConfig(ConfigModel):
+    """A Gen2 Tesla Wall Connector (rotary switch on F) that ecotrack masters over RS485."""
+
+    type: Literal["twc"] = Field(description="Charger type.")
+    port: str = Field(
+        description="Serial port of the USB-RS485 adapter, e.g. /dev/serial/by-id/usb-FTDI_...-port0 "
+        "(a by-id path survives replugging). Chargers with the same port share the bus.",
+        min_length=1,
+    )
+    twc_id: str | None = Field(
+        None,
+        pattern=_HEX_ID,
+        description="The TWC's 4-hex-digit ID (shown by 'ecotrack twc sniff' and in the log when it links). "
+        "Null: the first TWC that links and is not pinned by another charger.",
+    )
+    max_a: float = Field(
+        32.0,
+        gt=0,
+        le=80,
+        description="Wiring limit of this TWC (A): the most it is ever offered, whatever the controller asks.",
+    )
+    bus_max_a: float | None = Field(
+        None,
+        gt=0,
+        le=240,
+        description="Wiring limit of all TWCs on this port together (A); null: only each TWC's max_a.",
+    )
+    phases: Literal[1, 3] = Field(1, description="Phases the car charges on (for the power figure).")
+    voltage_v: float = Field(
+        230.0, ge=100, le=480, description="Voltage per phase used until the TWC reports its own (V)."
+    )
+    stop_method: Literal["fc-b2", "withhold-heartbeat", "none"] = Field(
+        "withhold-heartbeat",
+        description="How to stop a protocol-2 TWC, which ignores 0 A: 'withhold-heartbeat' (default: stop "
+        "sending heartbeats for withhold_s so the TWC falls back to its own safe state; no command that "
+        "could fault the car), 'fc-b2' (send the stop command; the car may fault unless DIP switch 2 is "
+        "down) or 'none' (it keeps charging at 6 A until the car stops).",
+    )
+    withhold_s: float = Field(
+        60.0, ge=15, le=600, description="How long heartbeats are withheld to stop (s)."
+    )
+    spike: bool = Field(
+        False,
+        description="Work around Tesla firmware stuck at 6 A: briefly offer 21 A (80 A units) or 16 A, "
+        "never above max_a or bus_max_a. The offer then exceeds the controller's command for ~5 s, so only "
+        "enable it when the circuit feeding the TWC carries max_a.",
+    )
+    master_id: str = Field(
+        "7777", pattern=_HEX_ID, description="ID ecotrack uses as the master (4 hex digits)."
+    )
+    report_interval_s: float = Field(
+        10.0, gt=0, le=60, description="The state is re-reported to the controller at least this often (s)."
+    )

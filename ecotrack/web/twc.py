@@ -6,7 +6,7 @@ where it used them), mapped onto ecotrack's state:
 * ``GET /api/getStatus`` — site totals; ``consumption`` is the house including the cars (what an
   energy meter reports), ``generation`` the PV power, amps = watts / (site voltage x phases);
 * ``GET /api/getSlaveTWCs`` — one entry per charger, keyed by its TWC id when the driver reports one
-  (``details["twcid"]``), else by the charger's name, plus ``total``;
+  (``details["twc_id"]``), else by the charger's name, plus ``total``;
 * ``POST /api/chargeNow {chargeNowRate, chargeNowDuration}`` — charge-now on every loadpoint at
   ``min(rate, loadpoint max)`` A for the duration (s); a rate below a loadpoint's minimum is refused (422);
 * ``POST /api/cancelChargeNow`` — ends charge-now everywhere.
@@ -86,7 +86,7 @@ async def get_slave_twcs(ctx: Read) -> dict[str, Any]:
     for lp in state.loadpoints:
         ch = chargers.get(lp.charger)
         details = ch.details if ch is not None else {}
-        twcid = str(details.get("twcid") or lp.charger)
+        twcid = str(details.get("twc_id") or lp.charger)
         volts = details.get("voltages_v")
         volts_list = list(volts) if isinstance(volts, list) else []
         lifetime = details.get("lifetime_kwh")
@@ -106,8 +106,8 @@ async def get_slave_twcs(ctx: Read) -> dict[str, Any]:
             "lifetimekWh": lifetime_kwh,
             "maxAmps": float(lp.limit_max_a),
             "reportedAmpsActual": round(lp.actual_a, 2),
-            "state": lp.status,
-            "version": details.get("protocol_version", 0),
+            "state": details.get("state") or lp.status,
+            "version": details.get("protocol") or 0,
             "voltsPhaseA": volts_list[0] if len(volts_list) > 0 else 0,
             "voltsPhaseB": volts_list[1] if len(volts_list) > 1 else 0,
             "voltsPhaseC": volts_list[2] if len(volts_list) > 2 else 0,

@@ -440,3 +440,23 @@ async def test_a_bug_behind_an_endpoint_is_a_500_and_the_app_carries_on(site: Si
         assert resp.status_code == 500 and resp.json() == {"detail": "internal error: RuntimeError"}
         assert (await c.get("/api/state")).status_code == 200
     assert site.engine.snapshot().loadpoint("garage").user_mode == Mode.PV
+
+
+async def test_twcmanager_slaves_use_the_drivers_twc_facts(site: Site, monkeypatch: Any) -> None:
+    facts = {"twc_id": "1839", "protocol": 2, "state": "charging", "vin": "5YJ3E1EA7KF000001",
+             "lifetime_kwh": 924, "voltages_v": [244, 240, 245]}  # fmt: skip
+    monkeypatch.setattr(site.engine.chargers["car"], "details", lambda: facts)
+    await until(
+        lambda: site.engine.snapshot().loadpoint("garage").details == facts, what="details in the state"
+    )
+    async with site.client() as c:
+        slaves = (await c.get("/api/getSlaveTWCs")).json()
+    twc = slaves["1839"]
+    assert (twc["TWCID"], twc["version"], twc["state"], twc["currentVIN"]) == (
+        "1839",
+        2,
+        "charging",
+        facts["vin"],
+    )
+    assert (twc["voltsPhaseA"], twc["voltsPhaseB"], twc["voltsPhaseC"]) == (244, 240, 245)
+    assert twc["lifetimekWh"] == 924 and slaves["total"]["lifetimekWh"] == 924

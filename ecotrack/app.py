@@ -40,6 +40,8 @@ def build_engine(
 
 def attach_services(engine: Engine, config: Config) -> None:
     """Register the services ``config`` enables (one line per feature)."""
+    from ecotrack.mqtt.service import attach_mqtt
     from ecotrack.web.server import attach_http
 
+    attach_mqtt(engine, config)
     attach_http(engine, config)

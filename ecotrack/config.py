@@ -43,10 +43,18 @@ from pydantic import (
     model_validator,
 )
 
+from ecotrack.chargers.prism.config import PrismChargerConfig, PrismUbusChargerConfig
 from ecotrack.chargers.twc.config import TwcChargerConfig
 from ecotrack.config_base import ConfigModel
 from ecotrack.core.model import CircuitParams, LoadpointParams, Mode, SiteParams, Tuning
 from ecotrack.meters.device_configs import DeviceMeterConfig
+from ecotrack.mqtt.config import (
+    DsmrReaderMeterConfig,
+    EcotrackMonitorMeterConfig,
+    EmonhubMeterConfig,
+    MqttConfig,
+    MqttMeterConfig,
+)
 from ecotrack.web.config import HttpConfig
 
 __all__ = [
@@ -114,7 +122,15 @@ class ReplayMeterConfig(ConfigModel):
 
 
 #: All meter types, told apart by their ``type`` key. Add new meter configs here.
-MeterConfig = Annotated[ReplayMeterConfig | DeviceMeterConfig, Field(discriminator="type")]
+MeterConfig = Annotated[
+    ReplayMeterConfig
+    | DeviceMeterConfig
+    | EcotrackMonitorMeterConfig
+    | EmonhubMeterConfig
+    | DsmrReaderMeterConfig
+    | MqttMeterConfig,
+    Field(discriminator="type"),
+]
 
 
 # ------------------------------------------------------------------------------------------- chargers
@@ -139,7 +155,10 @@ class SimulatedChargerConfig(ConfigModel):
 
 
 #: All charger types, told apart by their ``type`` key. Add new charger configs here.
-ChargerConfig = Annotated[SimulatedChargerConfig | TwcChargerConfig, Field(discriminator="type")]
+ChargerConfig = Annotated[
+    SimulatedChargerConfig | TwcChargerConfig | PrismChargerConfig | PrismUbusChargerConfig,
+    Field(discriminator="type"),
+]
 
 
 def _models_by_type(config: object) -> dict[object, type[BaseModel]]:
@@ -339,6 +358,9 @@ class Config(ConfigModel):
         default_factory=dict, description="Circuits (fuses, cables) by name; a tree via parent."
     )
     control: ControlConfig = Field(default_factory=ControlConfig, description="Control tuning.")
+    mqtt: MqttConfig | None = Field(
+        None, description="MQTT broker: MQTT meters and the Prism, control topics, status, Home Assistant."
+    )
     http: HttpConfig = Field(default_factory=HttpConfig, description="Web dashboard, REST API and WebSocket.")
 
     @field_validator("log_level")

@@ -344,7 +344,7 @@ def test_env_override_errors_name_the_variable(tmp_path: Path) -> None:
         path,
         env={
             "ECOTRACK__SITE__VOLTAGE": "240",
-            "ECOTRACK__MQTT__PORT": "1884",
+            "ECOTRACK__NOSUCH__PORT": "1884",
             "ECOTRACK__SITE__PHASES": "2",
             "ECOTRACK__SITE__VOLTAGE_V__X": "1",
         },
@@ -353,10 +353,10 @@ def test_env_override_errors_name_the_variable(tmp_path: Path) -> None:
     assert found["site.voltage"].env_var == "ECOTRACK__SITE__VOLTAGE"
     assert found["site.voltage"].line is None
     assert "unknown setting" in found["site.voltage"].reason
-    assert found["mqtt"].env_var == "ECOTRACK__MQTT__PORT"
+    assert found["nosuch"].env_var == "ECOTRACK__NOSUCH__PORT"
     assert found["site.phases"].env_var == "ECOTRACK__SITE__PHASES"
     assert found["site.voltage_v"].env_var == "ECOTRACK__SITE__VOLTAGE_V__X"
-    assert "ECOTRACK__MQTT__PORT" in str(found["mqtt"])
+    assert "ECOTRACK__NOSUCH__PORT" in str(found["nosuch"])
 
 
 def test_env_var_creates_device_without_type(tmp_path: Path) -> None:

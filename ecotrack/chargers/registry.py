@@ -19,4 +19,6 @@ class ChargerRegistry(Registry[Charger]):
 #: The default registry the engine uses.
 charger_registry = ChargerRegistry()
 charger_registry.register_lazy("simulated", "ecotrack.chargers.simulated:SimulatedCharger.from_config")
+charger_registry.register_lazy("prism", "ecotrack.chargers.prism.mqtt:PrismMqttCharger.from_config")
+charger_registry.register_lazy("prism-ubus", "ecotrack.chargers.prism.ubus:PrismUbusCharger.from_config")
 charger_registry.register_lazy("twc", "ecotrack.chargers.twc.driver:TwcCharger.from_config")

@@ -19,6 +19,10 @@ class SourceRegistry(Registry[Source]):
 #: The default registry the engine uses.
 source_registry = SourceRegistry()
 source_registry.register_lazy("replay", "ecotrack.meters.replay:ReplayMeter.from_config")
+source_registry.register_lazy("ecotrack-monitor", "ecotrack.mqtt.sources:EcotrackMonitorSource.from_config")
+source_registry.register_lazy("emonhub", "ecotrack.mqtt.sources:EmonhubSource.from_config")
+source_registry.register_lazy("dsmr-reader", "ecotrack.mqtt.sources:DsmrReaderSource.from_config")
+source_registry.register_lazy("mqtt", "ecotrack.mqtt.sources:GenericMqttSource.from_config")
 source_registry.register_lazy("fronius", "ecotrack.meters.http.fronius:FroniusSource.from_config")
 source_registry.register_lazy("solaredge", "ecotrack.meters.http.solaredge:SolarEdgeCloudSource.from_config")
 source_registry.register_lazy("enphase", "ecotrack.meters.http.enphase:EnphaseSource.from_config")

@@ -1,0 +1,124 @@
+"""The Prism MQTT driver against the Prism simulator on a real mosquitto."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import pytest
+
+from ecotrack.chargers.prism.config import PrismChargerConfig
+from ecotrack.chargers.prism.mqtt import PrismMqttCharger
+from ecotrack.chargers.prism.simulator import PrismSimulator, SimulatedPrismConfig
+from ecotrack.clock import RealClock
+from ecotrack.core.model import ChargerReading
+from ecotrack.mqtt.config import MqttConfig
+from ecotrack.mqtt.connection import MqttConnection
+from ecotrack.sim.car import CarParams
+
+from .broker import Broker, Recorder, until
+
+
+@contextlib.asynccontextmanager
+async def setup(
+    broker: Broker, sim_cfg: dict[str, object] | None = None, **driver: object
+) -> AsyncIterator[tuple[PrismMqttCharger, PrismSimulator, list[ChargerReading]]]:
+    conn = MqttConnection(MqttConfig(host="127.0.0.1", port=broker.port, reconnect_min_s=0.1, reconnect_max_s=0.5))
+    cfg = PrismChargerConfig.model_validate({"type": "prism", **driver})
+    charger = PrismMqttCharger("prism", cfg, RealClock())
+    charger.bind_mqtt(conn)
+    readings: list[ChargerReading] = []
+    charger.add_listener(lambda name, r: readings.append(r))
+    sim = PrismSimulator(
+        SimulatedPrismConfig(
+            port=broker.port,
+            report_s=0.2,
+            car=CarParams(start_delay_s=0.2, dead_time_s=0.0, ramp_a_per_s=200.0),
+            **(sim_cfg or {}),  # type: ignore[arg-type]
+        )
+    )
+    tasks = [asyncio.create_task(t) for t in (conn.run(), sim.run(), charger.run())]
+    try:
+        await conn.wait_connected(5)
+        await asyncio.wait_for(sim.connected.wait(), 5)
+        await charger.wait_for_status(5)
+        yield charger, sim, readings
+    finally:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def test_reads_status_and_sets_limit_in_normal_mode(broker: Broker) -> None:
+    async with setup(broker, {"initial_mode": 1}) as (charger, sim, readings):
+        await until(lambda: charger.status.mode == 1, what="retained burst")
+        await charger.set_current(10.0)
+        await until(lambda: sim.limit_a == 10.0 and sim.mode == 2, what="limit 10 A in normal mode")
+        await until(lambda: readings[-1].charging and abs(readings[-1].actual_a - 10.0) < 0.01, what="car at 10 A")
+        r = readings[-1]
+        assert r.online and r.connected and r.power_w == pytest.approx(10.0 * 236.0, abs=1)
+        assert ("set_current_limit", "10.0") in [(n, p) for _, n, p in sim.commands]
+        await charger.set_current(0.0)
+        await until(lambda: sim.mode == 3 and not readings[-1].charging, what="paused")
+        await charger.set_current(3.0)  # below the Prism's minimum: pause, never 6 A
+        assert sim.mode == 3 and sim.limit_a == 10.0
+        await charger.set_current(50.0)  # above max_a: clamped
+        await until(lambda: sim.limit_a == 32.0 and sim.mode == 2, what="clamped to 32")
+        with pytest.raises(ValueError):
+            await charger.set_current(float("nan"))
+
+
+async def test_staged_step_down_keeps_a_slow_car_within_10_percent(broker: Broker) -> None:
+    slow = {"down_a_per_s": 4.0}
+    async with setup(broker, slow, stage_timeout_s=30) as (charger, sim, _):
+        await charger.set_current(16.0)
+        await until(lambda: sim.drawn_a >= 15.99, what="car at 16 A")
+        sim.max_over_ratio = 0.0
+        await charger.set_current(6.0)
+        await until(lambda: sim.limit_a == 6.0, timeout=15, what="cut completed")
+        assert sim.trips == 0
+        assert sim.max_over_ratio <= 1.10
+        limits = [float(p) for _, n, p in sim.commands if n == "set_current_limit"]
+        assert len(limits) > 3 and limits[-1] == 6.0  # in stages, not one jump
+
+
+async def test_unstaged_cut_trips_the_slow_car(broker: Broker) -> None:
+    """The same cut without stages stops the charge: the reason the stages exist."""
+    async with setup(broker, {"down_a_per_s": 4.0}, staged_step_down=False) as (charger, sim, _):
+        await charger.set_current(16.0)
+        await until(lambda: sim.drawn_a >= 15.99, what="car at 16 A")
+        await charger.set_current(6.0)
+        await until(lambda: sim.trips > 0, what="trip")
+
+
+async def test_command_error_is_a_fault_until_success(broker: Broker) -> None:
+    async with setup(broker) as (charger, _sim, readings), Recorder(broker.port, ()) as rec:
+        await rec.publish("prism/commandresult/set_current_limit/error", "Bad syntax, current must be a number")
+        await until(lambda: charger.error is not None and not readings[-1].online, what="fault")
+        assert "set_current_limit" in (charger.error or "")
+        await charger.set_current(12.0)  # sent again despite the fault; the simulator acknowledges it
+        await until(lambda: charger.error is None and readings[-1].online, what="fault cleared")
+
+
+async def test_bad_status_values_change_nothing(broker: Broker) -> None:
+    async with setup(broker) as (charger, _sim, _):
+        await until(lambda: charger.status.state is not None, what="status")
+        state = charger.status.state
+        async with Recorder(broker.port, ()) as rec:
+            for key, value in [("state", "banana"), ("amp", "NaN"), ("state", "7"), ("amp", "x" * 100_000)]:
+                await rec.publish(f"prism/1/{key}", value)
+            await until(lambda: charger.rejected >= 4, what="4 rejects")
+        assert charger.status.state == state
+
+
+async def test_reemits_and_goes_offline_after_silence(broker: Broker) -> None:
+    async with setup(broker, reemit_s=0.2, offline_after_s=1.5) as (charger, sim, readings):
+        await charger.set_current(0.0)
+        await until(lambda: sim.mode == 3, what="paused")
+        sim.silent = True  # the Prism publishes only on change; now nothing changes
+        await asyncio.sleep(0.5)
+        n = len(readings)
+        await asyncio.sleep(0.6)
+        assert len(readings) >= n + 2 and readings[-1].online  # re-emitted while silent
+        await until(lambda: not readings[-1].online, timeout=3, what="offline after silence")

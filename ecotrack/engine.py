@@ -50,6 +50,7 @@ from ecotrack.core.model import (
     Mode,
     SiteReading,
 )
+from ecotrack.core.safety import build_limits
 from ecotrack.meters.base import Source, SourceReading
 from ecotrack.meters.registry import SourceRegistry, source_registry
 from ecotrack.rules import ChargeNow, Rule, RuleContext, default_rules, evaluate
@@ -211,8 +212,10 @@ class Engine:
         shutdown_timeout_s: float = 5.0,
         backoff_initial_s: float = 1.0,
         backoff_max_s: float = 60.0,
+        cut_confirm_timeout_s: float = 60.0,
     ) -> None:
         self.config = config
+        self.cut_confirm_timeout_s = cut_confirm_timeout_s
         self.clock: Clock = clock if clock is not None else RealClock()
         self.world = SimulatedWorld()
         self.context = DeviceContext(clock=self.clock, world=self.world, base_dir=base_dir)
@@ -251,6 +254,17 @@ class Engine:
             site, loadpoints=tuple(self._with_driver_limits(lp) for lp in site.loadpoints)
         )
         self.controller = Controller(self.site_params)
+        limits = build_limits(self.site_params)
+        #: Loadpoints sharing a circuit or the wiring limit with each loadpoint (a raise waits for their cuts).
+        self._sharing: dict[str, tuple[str, ...]] = {
+            lp: tuple(
+                other
+                for other in self.loadpoint_charger
+                if other != lp
+                and (limits.wiring_limit_a is not None or set(limits.chain[lp]) & set(limits.chain[other]))
+            )
+            for lp in self.loadpoint_charger
+        }
 
         self._devices: dict[tuple[str, str], _DeviceState] = {
             **{("meter", n): _DeviceState("meter") for n in self.sources},
@@ -677,6 +691,8 @@ class Engine:
         charger = self.chargers[self.loadpoint_charger[loadpoint]]
         backoff = self.backoff_initial_s
         while (want := self._desired[loadpoint]) != self._sent[loadpoint]:
+            if want > (self._sent[loadpoint] or 0.0) and not await self._cuts_confirmed(loadpoint):
+                continue  # the wanted current changed while waiting: look again
             try:
                 # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow the task's own
                 # cancellation when the command completes at the same moment, hanging shutdown.
@@ -701,28 +717,73 @@ class Engine:
             self._command_error[loadpoint] = None
             backoff = self.backoff_initial_s
 
+    def _pending_cuts(self, loadpoint: str) -> list[str]:
+        """Loadpoints sharing a limit with ``loadpoint`` that may still deliver more than they are now given.
+
+        A cut counts as done once it was sent and the charger no longer reports offering more (chargers
+        that step down in stages, or echo the offer a heartbeat later, report their real offer).
+        """
+        pending = []
+        for other in self._sharing[loadpoint]:
+            want = self._desired[other]
+            sent = self._sent[other]
+            reading = self.chargers[self.loadpoint_charger[other]].reading()
+            offered = reading.offered_a if reading is not None and reading.online else None
+            if (sent is not None and sent > want + 1e-9) or (
+                offered is not None and math.isfinite(offered) and offered > want + 0.5
+            ):
+                pending.append(other)
+        return pending
+
+    async def _cuts_confirmed(self, loadpoint: str) -> bool:
+        """Hold a raise until the loadpoints sharing its limits have carried out their cuts.
+
+        The core's commands respect every circuit and the wiring limit, but a raise sent while another
+        charger still delivers its old, higher current would exceed them for a moment. Returns True when
+        the raise may go (cuts confirmed, or ``cut_confirm_timeout_s`` passed: a charger that ignores its
+        cut is logged rather than starving the others), False when the wanted current changed meanwhile.
+        """
+        want = self._desired[loadpoint]
+        deadline = self.clock.now() + self.cut_confirm_timeout_s
+        while pending := self._pending_cuts(loadpoint):
+            if self._desired[loadpoint] != want:
+                return False
+            if self.clock.now() >= deadline:
+                log.warning(
+                    "%s: raising to %g A although %s did not confirm a cut within %g s",
+                    loadpoint,
+                    want,
+                    ", ".join(pending),
+                    self.cut_confirm_timeout_s,
+                )
+                return True
+            await self._sleep_or_wake(loadpoint, self.tick_s)
+        return self._desired[loadpoint] == want
+
+    async def _sleep_or_wake(self, loadpoint: str, seconds: float) -> bool:
+        """Sleep ``seconds`` clock seconds or until the loadpoint's actuator is woken; True when slept out."""
+        wake = self._wake[loadpoint]
+        wake.clear()
+        sleeper = asyncio.ensure_future(self.clock.sleep(seconds))
+        waiter = asyncio.ensure_future(wake.wait())
+        try:
+            await asyncio.wait((sleeper, waiter), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (sleeper, waiter):
+                task.cancel()
+            await asyncio.gather(sleeper, waiter, return_exceptions=True)
+        return sleeper.done() and not sleeper.cancelled()
+
     async def _backoff(self, loadpoint: str, failed: float, seconds: float) -> None:
         """Wait ``seconds`` clock seconds after a failed command, or less if the wanted current changes.
 
         A cut, the failsafe or mode off must not wait out a long backoff. Wake-ups that leave the wanted
         current at ``failed`` (every tick sets the event while it is unsent) do not end the wait.
         """
-        wake = self._wake[loadpoint]
         deadline = self.clock.now() + seconds
         while self._desired[loadpoint] == failed:
             remaining = deadline - self.clock.now()
-            if remaining <= 0:
-                return
-            wake.clear()
-            sleeper = asyncio.ensure_future(self.clock.sleep(remaining))
-            waiter = asyncio.ensure_future(wake.wait())
-            try:
-                await asyncio.wait((sleeper, waiter), return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for task in (sleeper, waiter):
-                    task.cancel()
-                await asyncio.gather(sleeper, waiter, return_exceptions=True)
-            if sleeper.done() and not sleeper.cancelled():
+            if remaining <= 0 or await self._sleep_or_wake(loadpoint, remaining):
                 return
 
     async def _leave_safe(self) -> None:

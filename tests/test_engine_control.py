@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from test_engine import SPEED, charger_of, make_config, recording_registry, running, until, write_trace
+from test_engine import (
+    SPEED,
+    RecordingCharger,
+    charger_of,
+    charger_registry_with,
+    make_config,
+    recording_registry,
+    running,
+    until,
+    write_trace,
+)
 
 from ecotrack.clock import ScaledClock
-from ecotrack.core.model import Mode
+from ecotrack.config import Config
+from ecotrack.core.model import ChargerReading, Mode
 from ecotrack.engine import Engine, Event
 from ecotrack.rules import RuleContext, RuleOutcome
 from ecotrack.sessions import Session
@@ -171,3 +183,58 @@ async def test_restored_session_resumes(tmp_path: Path) -> None:
     async with running(engine):
         await until(lambda: bool(got), 5)
     assert got[0][0] == "update" and got[0][1].id == "before-crash" and got[0][1].energy_wh >= 1234
+
+
+class SlowCutCharger(RecordingCharger):
+    """Reports its old, higher offer for ``lag_s`` after a cut (like a Prism stepping down in stages)."""
+
+    lag_s = 4.0
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.reported_offer = 0.0
+        self.cut_done_at: float | None = None
+        self._cut_at: float | None = None
+
+    async def set_current(self, amps: float) -> None:
+        if amps < self.reported_offer:
+            self._cut_at = self.clock.now()
+        else:
+            self.reported_offer = amps
+        await super().set_current(amps)
+
+    def _make_reading(self, now: float) -> ChargerReading:
+        if self._cut_at is not None and now - self._cut_at >= self.lag_s:
+            self.reported_offer, self._cut_at, self.cut_done_at = self.offered_a, None, now
+        return dataclasses.replace(super()._make_reading(now), offered_a=self.reported_offer)
+
+
+async def test_a_raise_waits_until_a_charger_sharing_the_wiring_confirmed_its_cut(tmp_path: Path) -> None:
+    trace = write_trace(tmp_path / "t.csv", 0, 500)
+    cfg = Config.model_validate(
+        {
+            "site": {"grid_meter": "grid", "pv_meters": ["grid"], "wiring_limit_a": 20},
+            "meters": {"grid": {"type": "replay", "trace": str(trace), "interval_s": 1}},
+            "chargers": {
+                name: {"type": "simulated", "max_a": 16, "start_delay_s": 0, "report_interval_s": 0.5}
+                for name in ("a", "b")
+            },
+            "loadpoints": {
+                "first": {"charger": "a", "mode": "now", "min_a": 6, "max_a": 16},
+                "second": {"charger": "b", "mode": "off", "min_a": 6, "max_a": 16, "priority": 1},
+            },
+            "control": {"tick_s": 1},
+        }
+    )
+    engine = Engine(cfg, ScaledClock(SPEED), chargers=charger_registry_with(SlowCutCharger.from_config))
+    a, b = engine.chargers["a"], engine.chargers["b"]
+    assert isinstance(a, SlowCutCharger) and isinstance(b, SlowCutCharger)
+    async with running(engine):
+        await until(lambda: a.reported_offer == 16 and engine.snapshot().loadpoint("first").actual_a > 15, 5)
+        engine.set_mode("second", "now")  # second has priority: first is cut to 4 A (below 6: off)
+        await until(lambda: any(amps == 16 for _, amps in b.timeline), 5)
+    raise_at = next(t for t, amps in b.timeline if amps == 16)
+    assert a.cut_done_at is not None
+    assert raise_at >= a.cut_done_at - 1e-6, (raise_at, a.cut_done_at)
+    cut_at = next(t for t, amps in a.timeline if amps < 16 and t > 0)
+    assert raise_at - cut_at >= SlowCutCharger.lag_s - 0.5  # it did wait for the lagging report

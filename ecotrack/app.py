@@ -41,9 +41,9 @@ def build_engine(
 def attach_services(engine: Engine, config: Config) -> None:
     """Register the services ``config`` enables (one line per feature)."""
     from ecotrack.mqtt.service import attach_mqtt
+    from ecotrack.store.service import attach_store
+    from ecotrack.web.server import attach_http
 
     attach_mqtt(engine, config)
-
-    from ecotrack.store.service import attach_store
-
-    attach_store(engine, config)  # tariff, planning rules, history store (issue 6)
+    attach_http(engine, config)
+    attach_store(engine, config)  # tariff, planning rules, history store

@@ -58,6 +58,7 @@ from ecotrack.mqtt.config import (
 from ecotrack.planning.config import PlanConfig, RulesConfig, ScheduleConfig
 from ecotrack.store.config import StoreConfig
 from ecotrack.tariffs.config import TariffConfig
+from ecotrack.web.config import HttpConfig
 
 __all__ = [
     "ENV_PREFIX",
@@ -368,6 +369,7 @@ class Config(ConfigModel):
     schedules: dict[str, ScheduleConfig] = Field(default_factory=dict, description="Charging schedules by name.")
     plans: dict[str, PlanConfig] = Field(default_factory=dict, description="Charging plans by name.")
     rules: RulesConfig | None = Field(None, description="Rule order, daylight and non-scheduled action.")
+    http: HttpConfig = Field(default_factory=HttpConfig, description="Web dashboard, REST API and WebSocket.")
 
     @field_validator("log_level")
     @classmethod

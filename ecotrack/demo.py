@@ -51,8 +51,9 @@ def demo_config(
     data_dir: Path | None = None,
     start_time: str = DEMO_START,
     twc_port: str | None = None,
+    port: int = 8080,
 ) -> Config:
-    """The demo's in-memory configuration (see the module docstring).
+    """The demo's in-memory configuration (see the module docstring); the dashboard listens on ``port``.
 
     With ``twc_port`` it also has a Tesla Wall Connector ``twc`` on that serial port and a loadpoint
     ``driveway`` (pv, 6-16 A, lower priority than the garage) behind it.
@@ -73,6 +74,7 @@ def demo_config(
         },
         "chargers": {"car": {"type": "simulated", "max_a": 32, "phases": 1, "car_max_a": 32}},
         "loadpoints": {"garage": {"charger": "car", "mode": "pv", "min_a": 6, "max_a": 16}},
+        "http": {"port": port},
     }
     if twc_port is not None:
         data["chargers"]["twc"] = {"type": "twc", "port": twc_port, "max_a": 32, "stop_method": "fc-b2"}
@@ -110,18 +112,21 @@ async def run_demo(
     duration_s: float | None = None,
     clock: Clock | None = None,
     plug_cycle_s: float | None = None,
+    port: int = 8080,
 ) -> Engine:
     """Run the demo until SIGINT/SIGTERM, or for ``duration_s`` **wall** seconds; returns the stopped engine.
 
     ``plug_cycle_s`` (demo seconds): the car is unplugged for a tenth of it, every time, so the history
-    shows finished charging sessions.
+    shows finished charging sessions. The dashboard is served on ``port`` (0: any free port); its URL is
+    logged once it listens.
     """
     from ecotrack.app import build_engine
     from ecotrack.chargers.twc.demo import DemoTwc
+    from ecotrack.web.server import service_of
 
     clock = clock if clock is not None else ScaledClock(speed)
     twc = DemoTwc(clock)  # a simulated Wall Connector on a pty pair, driven by the real TWC master
-    config = demo_config(trace, data_dir, twc_port=twc.port)
+    config = demo_config(trace, data_dir, twc_port=twc.port, port=port)
     engine = build_engine(config, clock=clock, data_dir=data_dir, wall=demo_wall(clock))
     engine.world.add(twc)
     twc.start()
@@ -148,7 +153,13 @@ async def run_demo(
             await engine.clock.sleep(every_s * 0.1)
             car.plug(True)
 
-    helpers = [asyncio.create_task(status())]
+    async def announce_url() -> None:
+        web = service_of(engine)
+        if web is not None:
+            await web.started.wait()
+            log.info("dashboard: %s", web.dashboard_url())
+
+    helpers = [asyncio.create_task(status()), asyncio.create_task(announce_url())]
     if plug_cycle_s is not None:
         helpers.append(asyncio.create_task(plug_cycle(plug_cycle_s)))
     if duration_s is not None:
@@ -232,8 +243,10 @@ def register_commands(app: typer.Typer) -> None:
         port: Annotated[
             int,
             typer.Option(
-                help="Port for the web dashboard. Accepted for forward compatibility: the dashboard is "
-                "not part of this version, so nothing listens on it yet.",
+                min=0,
+                max=65535,
+                help="Port of the web dashboard on 127.0.0.1 (0: any free port). The URL to open, with "
+                "the API token in it, is printed once the dashboard listens.",
             ),
         ] = 8080,
         speed: Annotated[
@@ -265,7 +278,8 @@ def register_commands(app: typer.Typer) -> None:
         """Run a simulated house: a replayed day, a simulated car, the real control engine.
 
         The day starts at 09:15 and loops; the car in the garage charges from the solar surplus
-        (pv mode, 6-16 A). Stop it with Ctrl-C: the charger is left at 0 A.
+        (pv mode, 6-16 A). The web dashboard shows it live on http://127.0.0.1:PORT/ (the full URL,
+        with the API token, is printed). Stop it with Ctrl-C: the charger is left at 0 A.
 
         Example: [bold]ecotrack demo --speed 30[/bold]
         """
@@ -273,9 +287,6 @@ def register_commands(app: typer.Typer) -> None:
         from ecotrack.config import resolve_data_dir
 
         setup_logging("INFO")
-        log.info(
-            "the web dashboard (--port %d) is not part of this version; this demo logs to the terminal", port
-        )
         directory = resolve_data_dir(None, data_dir)
         log.info(
             "demo: %s from 09:15, speed x%g, data directory %s",
@@ -284,9 +295,16 @@ def register_commands(app: typer.Typer) -> None:
             directory,
         )
         try:
-            asyncio.run(run_demo(
-                    speed=speed, trace=trace, data_dir=directory, duration_s=duration, plug_cycle_s=plug_cycle
-                ))
+            asyncio.run(
+                run_demo(
+                    speed=speed,
+                    trace=trace,
+                    data_dir=directory,
+                    duration_s=duration,
+                    plug_cycle_s=plug_cycle,
+                    port=port,
+                )
+            )
         except (OSError, ValueError) as e:  # e.g. an unreadable or malformed trace file
             log.error("cannot run the demo: %s", e)
             raise typer.Exit(2) from None

@@ -1,0 +1,243 @@
+"""Request and response bodies of the REST API (pydantic, so ``/docs`` describes them and bad bodies get 422).
+
+Request models are strict about unknown keys (a typo such as ``{"mdoe": "pv"}`` is an error naming the
+field, not a silent no-op) and reject NaN and infinity. Units are in the field names, as everywhere.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from ecotrack.core.model import Mode
+
+__all__ = [
+    "ChargeNowBody",
+    "ChargeNowState",
+    "ChargerState",
+    "CurrentBody",
+    "EnergyLimitBody",
+    "HealthResponse",
+    "HistoryResponse",
+    "LoadpointState",
+    "MeterState",
+    "ModeBody",
+    "ServiceState",
+    "SessionState",
+    "SessionsResponse",
+    "SiteState",
+    "StateResponse",
+    "TwcChargeNowBody",
+]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class ModeBody(_Body):
+    """``POST /api/loadpoints/{id}/mode``."""
+
+    mode: Mode = Field(description="off, pv (surplus only), minpv (minimum plus surplus) or now (maximum).")
+
+
+class CurrentBody(_Body):
+    """``POST /api/loadpoints/{id}/current``: the user's current range, within the configured limits."""
+
+    min_a: float | None = Field(None, gt=0, le=1000, description="Lowest current to charge with (A).")
+    max_a: float | None = Field(None, gt=0, le=1000, description="Highest current to charge with (A).")
+
+    @model_validator(mode="after")
+    def _one_given(self) -> CurrentBody:
+        if self.min_a is None and self.max_a is None:
+            raise ValueError("give min_a, max_a or both")
+        return self
+
+
+class ChargeNowBody(_Body):
+    """``POST /api/loadpoints/{id}/charge-now``: charge at full speed for a while, whatever the sun does."""
+
+    amps: float | None = Field(None, gt=0, le=1000, description="Current (A); null: the loadpoint's maximum.")
+    until: AwareDatetime | None = Field(
+        None,
+        description="When to stop (ISO 8601 with a time zone); null with no duration_s: until cancelled.",
+    )
+    duration_s: float | None = Field(
+        None, gt=0, le=7 * 86400, description="Alternative to until: for this many seconds from now."
+    )
+
+    @model_validator(mode="after")
+    def _not_both(self) -> ChargeNowBody:
+        if self.until is not None and self.duration_s is not None:
+            raise ValueError("give until or duration_s, not both")
+        return self
+
+
+class EnergyLimitBody(_Body):
+    """``POST /api/loadpoints/{id}/energy-limit``: stop the session after this much energy."""
+
+    kwh: float | None = Field(
+        description="Session energy limit (kWh); null removes the limit.", ge=0, le=1000
+    )
+
+
+class TwcChargeNowBody(BaseModel):
+    """TWCManager's ``POST /api/chargeNow`` body (its field names; extra keys ignored, as TWCManager did)."""
+
+    model_config = ConfigDict(allow_inf_nan=False)
+
+    chargeNowRate: int = Field(gt=0, le=1000, description="Amps.")
+    chargeNowDuration: int = Field(gt=0, le=7 * 86400, description="Seconds.")
+
+
+# ------------------------------------------------------------------------------------------ responses
+
+
+class SiteState(BaseModel):
+    """The house: meters and what the controller makes of them. Power sign: grid + import, battery + discharge."""
+
+    grid_w: float | None
+    pv_w: float | None
+    battery_w: float | None
+    battery_soc_pct: float | None
+    #: Household consumption without the cars: grid + PV + battery - cars.
+    house_w: float | None
+    cars_w: float
+    surplus_w: float | None
+    voltage_v: float | None
+    #: Age of the last grid reading (s); None before the first.
+    data_age_s: float | None
+    #: The grid reading is older than the configured max_meter_age_s (or there is none).
+    stale: bool
+    failsafe: bool
+
+
+class ChargeNowState(BaseModel):
+    """An active charge-now."""
+
+    amps: float | None
+    until: datetime | None
+
+
+class SessionState(BaseModel):
+    """One charging session (car connected to disconnected)."""
+
+    id: str
+    loadpoint: str
+    charger: str
+    started: datetime
+    ended: datetime | None
+    energy_wh: float
+    solar_wh: float
+    grid_wh: float
+    #: solar_wh / energy_wh (0..1), None before any energy.
+    solar_share: float | None
+    max_power_w: float
+    vehicle: str | None
+
+
+class LoadpointState(BaseModel):
+    """One charger with its car."""
+
+    id: str
+    charger: str
+    #: The mode in force (after rules such as charge-now).
+    mode: Mode
+    #: The mode the user chose.
+    user_mode: Mode
+    #: The rule that decided the mode (e.g. manual, charge-now, energy-limit).
+    active_rule: str
+    status: str
+    reason: str
+    commanded_a: float
+    sent_a: float | None
+    offered_a: float | None
+    actual_a: float
+    power_w: float
+    connected: bool
+    charging: bool
+    charger_online: bool
+    charger_error: str | None
+    #: The user's current range (A).
+    min_a: float
+    max_a: float
+    #: The configured bounds of that range (A).
+    limit_min_a: float
+    limit_max_a: float
+    phases: int
+    energy_limit_wh: float | None
+    charge_now: ChargeNowState | None
+    session: SessionState | None
+
+
+class ChargerState(BaseModel):
+    """Health of a charger driver, with what the driver knows about the device."""
+
+    id: str
+    loadpoint: str | None
+    online: bool
+    error: str | None
+    #: Seconds since its last report (engine clock), None before the first.
+    last_report_age_s: float | None
+    failures: int
+    details: dict[str, object]
+
+
+class MeterState(BaseModel):
+    """Health of a meter source."""
+
+    id: str
+    online: bool
+    error: str | None
+    last_reading_age_s: float | None
+    failures: int
+
+
+class ServiceState(BaseModel):
+    """Health of a service the daemon runs (web server, MQTT, history store)."""
+
+    id: str
+    online: bool
+    error: str | None
+    failures: int
+
+
+class StateResponse(BaseModel):
+    """``GET /api/state`` and every WebSocket message's ``data``."""
+
+    time: datetime
+    site: SiteState
+    loadpoints: list[LoadpointState]
+    chargers: list[ChargerState]
+    meters: list[MeterState]
+    services: list[ServiceState]
+
+
+class HealthResponse(BaseModel):
+    """``GET /healthz``."""
+
+    status: Literal["ok", "degraded", "down"]
+    problems: list[str]
+    data_age_s: float | None
+
+
+class HistoryResponse(BaseModel):
+    """``GET /api/history``: columns of equal length, ready for a chart. Times are Unix seconds."""
+
+    source: Literal["memory"]
+    step_s: float
+    t: list[float]
+    pv_w: list[float | None]
+    house_w: list[float | None]
+    car_w: list[float | None]
+    grid_w: list[float | None]
+    battery_w: list[float | None]
+
+
+class SessionsResponse(BaseModel):
+    """``GET /api/sessions``: newest first."""
+
+    source: Literal["memory"]
+    sessions: list[SessionState]

@@ -1,0 +1,173 @@
+// One card per loadpoint: car state, power, current, session energy and solar share, the mode
+// buttons, the maximum current, charge now and the session energy limit. Cards are built once per
+// loadpoint id and then updated in place, so a control the user is touching is not replaced under
+// their finger by the next live update.
+import { fmtA, fmtAge, fmtClock, fmtKwh, fmtPct, fmtW } from "./format.js";
+
+const MODES = [
+  ["off", "Off"],
+  ["pv", "PV"],
+  ["minpv", "Min+PV"],
+  ["now", "Now"],
+];
+const DURATIONS = [
+  [3600, "1 h"],
+  [7200, "2 h"],
+  [14400, "4 h"],
+  [0, "until stopped"],
+];
+
+function h(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "class") e.className = v;
+    else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+    else e.setAttribute(k, v);
+  }
+  for (const c of children) e.append(c);
+  return e;
+}
+
+function carState(lp) {
+  if (!lp.charger_online) return ["offline", "Charger offline"];
+  if (!lp.connected) return ["idle", "No car"];
+  if (lp.charging) return ["charging", "Charging"];
+  return ["waiting", "Connected, " + lp.status];
+}
+
+export class LoadpointCards {
+  /** actions: {setMode(id, mode), setMax(id, amps), chargeNow(id, seconds), cancelChargeNow(id), setEnergyLimit(id, kwh)} */
+  constructor(root, actions) {
+    this.root = root;
+    this.actions = actions;
+    this.cards = new Map();
+  }
+
+  update(state) {
+    const seen = new Set();
+    for (const lp of state.loadpoints) {
+      seen.add(lp.id);
+      if (!this.cards.has(lp.id)) this.cards.set(lp.id, this.build(lp));
+      this.fill(this.cards.get(lp.id), lp, state);
+    }
+    for (const [id, card] of this.cards) {
+      if (!seen.has(id)) {
+        card.root.remove();
+        this.cards.delete(id);
+      }
+    }
+  }
+
+  /** Show a loadpoint returned by a control call at once (before the next live update). */
+  apply(lp, state) {
+    const card = this.cards.get(lp.id);
+    if (card) this.fill(card, lp, state);
+  }
+
+  build(lp) {
+    const id = lp.id;
+    const c = { id };
+    c.title = h("h2", {}, lp.id);
+    c.pill = h("span", { class: "pill", "data-testid": "lp-state" });
+    c.power = h("div", { class: "big", "data-testid": "lp-power" }, "–");
+    c.current = h("div", { class: "muted", "data-testid": "lp-current" });
+    c.session = h("div", { "data-testid": "lp-session" });
+    c.solarBar = h("div", { class: "bar-fill" });
+    c.reason = h("p", { class: "muted small", "data-testid": "lp-reason" });
+    c.error = h("p", { class: "error small", "data-testid": "lp-error", hidden: "" });
+    c.modeButtons = new Map();
+    const modes = h("div", { class: "modes", role: "group", "aria-label": "Mode" });
+    for (const [mode, label] of MODES) {
+      const b = h(
+        "button",
+        { type: "button", class: "mode", "data-mode": mode, "aria-pressed": "false", onclick: () => this.actions.setMode(id, mode) },
+        label,
+      );
+      c.modeButtons.set(mode, b);
+      modes.append(b);
+    }
+    c.maxInput = h("input", { type: "range", step: "1", "aria-label": "Maximum current", "data-testid": "lp-max" });
+    c.maxLabel = h("output", { "data-testid": "lp-max-label" });
+    c.maxInput.addEventListener("input", () => (c.maxLabel.textContent = fmtA(Number(c.maxInput.value))));
+    c.maxInput.addEventListener("change", () => this.actions.setMax(id, Number(c.maxInput.value)));
+    c.maxInput.addEventListener("pointerdown", () => (c.editing = true));
+    c.maxInput.addEventListener("pointerup", () => (c.editing = false));
+    c.duration = h("select", { "aria-label": "Charge now for" });
+    for (const [s, label] of DURATIONS) c.duration.append(h("option", { value: String(s) }, label));
+    c.chargeNow = h("button", { type: "button", class: "primary", "data-testid": "lp-charge-now" }, "Charge now");
+    c.chargeNow.addEventListener("click", () => {
+      if (c.chargeNowActive) this.actions.cancelChargeNow(id);
+      else this.actions.chargeNow(id, Number(c.duration.value));
+    });
+    c.chargeNowInfo = h("span", { class: "muted small", "data-testid": "lp-charge-now-info" });
+    c.limitInput = h("input", {
+      type: "number",
+      min: "0",
+      max: "200",
+      step: "1",
+      inputmode: "decimal",
+      placeholder: "no limit",
+      "aria-label": "Stop after kWh",
+      "data-testid": "lp-energy-limit",
+    });
+    c.limitInput.addEventListener("change", () => {
+      const v = c.limitInput.value.trim();
+      this.actions.setEnergyLimit(id, v === "" || Number(v) === 0 ? null : Number(v));
+    });
+    c.root = h(
+      "section",
+      { class: "card loadpoint", "data-testid": `lp-${id}`, "data-loadpoint": id },
+      h("header", { class: "card-head" }, c.title, c.pill),
+      h("div", { class: "figures" }, h("div", {}, c.power, c.current), c.session),
+      h("div", { class: "bar", title: "Solar share of this session" }, c.solarBar),
+      c.reason,
+      c.error,
+      modes,
+      h("div", { class: "row" }, h("label", { class: "grow" }, "Max current ", c.maxLabel, c.maxInput)),
+      h("div", { class: "row" }, c.chargeNow, c.duration, c.chargeNowInfo),
+      h("div", { class: "row" }, h("label", {}, "Stop after ", c.limitInput, " kWh")),
+    );
+    this.root.append(c.root);
+    return c;
+  }
+
+  fill(c, lp, state) {
+    const [cls, text] = carState(lp);
+    c.root.classList.toggle("offline", !lp.charger_online);
+    c.pill.className = `pill pill-${cls}`;
+    c.pill.textContent = text;
+    c.power.textContent = fmtW(lp.power_w);
+    const offered = lp.offered_a ?? lp.sent_a;
+    c.current.textContent = `${fmtA(lp.actual_a)} of ${fmtA(offered)} offered · ${lp.phases} phase${lp.phases > 1 ? "s" : ""}`;
+    const s = lp.session;
+    c.session.textContent = s ? `Session ${fmtKwh(s.energy_wh)}, ${fmtPct(s.solar_share)} solar` : "No session";
+    c.solarBar.style.width = `${s && s.solar_share !== null ? Math.round(s.solar_share * 100) : 0}%`;
+    const rule = lp.active_rule && lp.active_rule !== "manual" ? ` [${lp.active_rule}]` : "";
+    c.reason.textContent = `${lp.reason}${rule}`;
+    const err = lp.charger_error || (!lp.charger_online ? "The charger does not answer; it is held at its safe current." : "");
+    c.error.hidden = !err;
+    c.error.textContent = err ? `Charger: ${err}` : "";
+    for (const [mode, b] of c.modeButtons) {
+      b.setAttribute("aria-pressed", String(mode === lp.user_mode));
+      b.classList.toggle("forced", mode === lp.mode && lp.mode !== lp.user_mode);
+    }
+    c.root.dataset.mode = lp.user_mode;
+    c.maxInput.min = String(lp.limit_min_a);
+    c.maxInput.max = String(lp.limit_max_a);
+    if (!c.editing && document.activeElement !== c.maxInput) {
+      c.maxInput.value = String(lp.max_a);
+      c.maxLabel.textContent = fmtA(lp.max_a);
+    }
+    c.chargeNowActive = lp.charge_now !== null;
+    c.chargeNow.textContent = c.chargeNowActive ? "Stop charge now" : "Charge now";
+    c.duration.hidden = c.chargeNowActive;
+    c.chargeNowInfo.textContent = c.chargeNowActive
+      ? `at ${lp.charge_now.amps ? fmtA(lp.charge_now.amps) : "full power"}${lp.charge_now.until ? " until " + fmtClock(lp.charge_now.until) : ""}`
+      : "";
+    if (document.activeElement !== c.limitInput) {
+      c.limitInput.value = lp.energy_limit_wh ? String(+(lp.energy_limit_wh / 1000).toFixed(1)) : "";
+    }
+    const charger = (state?.chargers || []).find((ch) => ch.id === lp.charger);
+    c.title.title = charger ? `charger ${charger.id}, last report ${fmtAge(charger.last_report_age_s)} ago` : "";
+  }
+}

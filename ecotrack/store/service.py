@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import weakref
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
     from ecotrack.config import Config
     from ecotrack.engine import Engine, Event, Snapshot
 
-__all__ = ["Recorder", "attach_store"]
+__all__ = ["Recorder", "attach_store", "recorder_of", "store_of"]
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,23 @@ log = logging.getLogger(__name__)
 ROLLUP_EVERY_S = 300.0
 #: Seconds between two attempts to open a database that was unreachable at start.
 REOPEN_EVERY_S = 30.0
+
+_recorders: weakref.WeakKeyDictionary[Engine, Recorder] = weakref.WeakKeyDictionary()
+
+
+def recorder_of(engine: Engine) -> Recorder | None:
+    """The :class:`Recorder` :func:`attach_store` added to ``engine``, or None (no store configured)."""
+    return _recorders.get(engine)
+
+
+def store_of(engine: Engine) -> Store | None:
+    """The open history store of ``engine``, or None (no store, or its database is not open yet).
+
+    Its read methods are blocking but thread-safe (each call checks out its own connection): call
+    them through ``asyncio.to_thread`` from the event loop.
+    """
+    recorder = _recorders.get(engine)
+    return recorder.store if recorder is not None else None
 
 
 def attach_store(engine: Engine, config: Config) -> Recorder | None:
@@ -76,6 +94,7 @@ def attach_store(engine: Engine, config: Config) -> Recorder | None:
     engine.add_session_listener(recorder.on_session)
     engine.add_event_listener(recorder.on_event)
     engine.add_service("store", recorder.run)
+    _recorders[engine] = recorder
     return recorder
 
 

@@ -13,8 +13,10 @@ steps, so concurrent clients can never see or leave a half-applied change.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+import logging
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
@@ -23,6 +25,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import AwareDatetime
 
+from ecotrack.store.service import recorder_of
 from ecotrack.web.context import WebContext, context_of, require_read, require_write
 from ecotrack.web.metrics import CONTENT_TYPE, render_metrics
 from ecotrack.web.schemas import (
@@ -37,9 +40,12 @@ from ecotrack.web.schemas import (
     SessionState,
     StateResponse,
 )
-from ecotrack.web.state import build_state, session_state
+from ecotrack.web.state import build_state, record_state, session_state
+from ecotrack.web.stored import merge_sessions, read_history, read_sessions
 
 __all__ = ["router"]
+
+log = logging.getLogger(__name__)
 
 router = APIRouter()
 Read = Annotated[WebContext, Depends(require_read)]
@@ -150,9 +156,10 @@ async def get_history(
         float | None, Query(gt=0, le=86400, description="Seconds per point (coarser = averaged).")
     ] = None,
 ) -> HistoryResponse:
-    """PV, house, car, grid and battery power over time, from the in-memory buffer (last 24 h by default).
+    """PV, house, car, grid and battery power over time (last 24 h by default).
 
-    The buffer is lost on restart (``source: memory``); the history store will serve long ranges.
+    From the history store when one is attached (``source: store``; any range it keeps), else from the
+    in-memory buffer (``source: memory``; the last 24 h, lost on restart).
     """
     if start is not None and end is not None and start > end:
         raise RequestValidationError(
@@ -165,6 +172,17 @@ async def get_history(
                 }
             ]
         )
+    recorder = recorder_of(ctx.engine)
+    store = recorder.store if recorder is not None else None
+    if store is not None and recorder is not None:
+        try:
+            return await asyncio.to_thread(
+                read_history, store, ctx.engine.wall(), start, end, step, recorder.config.resolution_s
+            )
+        except Exception as e:  # database gone: the chart still shows what the buffer has
+            log.warning(
+                "history: the store cannot be read (%s: %s); serving the memory buffer", type(e).__name__, e
+            )
     return ctx.history.query(start, end, step)
 
 
@@ -172,17 +190,38 @@ async def get_history(
 async def get_sessions(
     ctx: Read, format: Annotated[Literal["json", "csv"], Query(description="json or csv.")] = "json"
 ) -> Any:
-    """Charging sessions since the daemon started (open ones first, then newest first); ``?format=csv`` for a file."""
-    sessions = [session_state(s) for s in ctx.sessions.sessions()]
+    """Charging sessions, open ones first, then newest first; ``?format=csv`` for a file.
+
+    Every stored session (with its cost) when the history store is attached (``source: store``), else
+    those since the daemon started (``source: memory``).
+    """
+    source, sessions = await _sessions(ctx)
     if format == "csv":
         return _sessions_csv(sessions)
-    return SessionsResponse(source="memory", sessions=sessions)
+    return SessionsResponse(source=source, sessions=sessions)
 
 
 @router.get("/api/sessions.csv", tags=["history"], response_class=PlainTextResponse)
 async def get_sessions_csv(ctx: Read) -> Response:
     """The sessions as CSV (same as ``/api/sessions?format=csv``)."""
-    return _sessions_csv([session_state(s) for s in ctx.sessions.sessions()])
+    return _sessions_csv((await _sessions(ctx))[1])
+
+
+async def _sessions(ctx: WebContext) -> tuple[Literal["memory", "store"], list[SessionState]]:
+    """The sessions from the store (in a worker thread), or from the memory log without one."""
+    recorder = recorder_of(ctx.engine)
+    store = recorder.store if recorder is not None else None
+    live = ctx.sessions.sessions()
+    if store is not None:
+        try:
+            stored = await asyncio.to_thread(read_sessions, store)
+        except Exception as e:
+            log.warning(
+                "sessions: the store cannot be read (%s: %s); serving the memory log", type(e).__name__, e
+            )
+        else:
+            return "store", [record_state(r) for r in merge_sessions(stored, live)]
+    return "memory", [session_state(s) for s in live]
 
 
 def _sessions_csv(sessions: list[SessionState]) -> Response:
@@ -201,6 +240,8 @@ def _sessions_csv(sessions: list[SessionState]) -> Response:
             "solar_share",
             "max_power_w",
             "vehicle",
+            "cost",
+            "currency",
         ]
     )
     for s in sessions:
@@ -217,6 +258,8 @@ def _sessions_csv(sessions: list[SessionState]) -> Response:
                 "" if s.solar_share is None else f"{s.solar_share:.3f}",
                 f"{s.max_power_w:.0f}",
                 s.vehicle or "",
+                "" if s.cost is None else f"{s.cost:.4f}",
+                s.currency or "",
             ]
         )
     return Response(

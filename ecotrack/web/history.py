@@ -1,4 +1,4 @@
-"""In-memory chart history and session log, until the history store (issue 6) serves them.
+"""In-memory chart history and session log: the fallback when no history store is attached.
 
 :class:`HistoryBuffer` turns the stream of snapshots (several per second) into one averaged sample per
 ``step_s`` of engine time, keeping the last ``points`` samples in a ring buffer: 1440 x 60 s is the 24 h
@@ -6,7 +6,8 @@ chart in ~100 kB, bounded whatever the uptime. Buckets are cut on the engine's c
 clock fills the chart at demo speed; each sample is stamped with the wall time of its last snapshot.
 
 :class:`SessionLog` keeps the sessions the engine reports (open ones and the last ``keep`` ended ones).
-Both are lost on restart: the API says ``"source": "memory"`` so a client knows.
+Both are lost on restart: the API says ``"source": "memory"`` so a client knows (with a store attached,
+:mod:`ecotrack.web.stored` serves them and says ``"source": "store"``).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from ecotrack.engine import Snapshot
     from ecotrack.sessions import Session
 
-__all__ = ["FIELDS", "HistoryBuffer", "Sample", "SessionLog"]
+__all__ = ["FIELDS", "HistoryBuffer", "Sample", "SessionLog", "resample"]
 
 #: The chart's series, in the order of :class:`HistoryResponse`.
 FIELDS = ("pv_w", "house_w", "car_w", "grid_w", "battery_w")
@@ -99,12 +100,12 @@ class HistoryBuffer:
         step = self.step_s
         if step_s is not None and step_s > self.step_s:
             step = float(step_s)
-            chosen = _resample(chosen, step)
+            chosen = resample(chosen, step)
         columns: dict[str, Any] = {name: [s.values[i] for s in chosen] for i, name in enumerate(FIELDS)}
         return HistoryResponse(source="memory", step_s=step, t=[s.t for s in chosen], **columns)
 
 
-def _resample(samples: list[Sample], step_s: float) -> list[Sample]:
+def resample(samples: list[Sample], step_s: float) -> list[Sample]:
     """Average consecutive samples whose wall times fall in the same ``step_s`` slot."""
     out: list[Sample] = []
     group: list[Sample] = []

@@ -136,6 +136,17 @@ class SessionState(BaseModel):
     solar_share: float | None
     max_power_w: float
     vehicle: str | None
+    #: The same times and energies as the history store and ``ecotrack sessions list --json`` name them.
+    start: datetime
+    end: datetime | None
+    energy_kwh: float
+    solar_kwh: float
+    grid_kwh: float
+    #: What the energy cost (grid at the import price, solar at the feed-in price); None without a
+    #: tariff or without the history store.
+    cost: float | None = None
+    savings: float | None = None
+    currency: str | None = None
 
 
 class LoadpointState(BaseModel):
@@ -224,9 +235,13 @@ class HealthResponse(BaseModel):
 
 
 class HistoryResponse(BaseModel):
-    """``GET /api/history``: columns of equal length, ready for a chart. Times are Unix seconds."""
+    """``GET /api/history``: columns of equal length, ready for a chart. Times are Unix seconds.
 
-    source: Literal["memory"]
+    ``source`` is ``store`` when the history store answered, ``memory`` for the in-memory buffer
+    (lost on restart).
+    """
+
+    source: Literal["memory", "store"]
     step_s: float
     t: list[float]
     pv_w: list[float | None]
@@ -237,7 +252,7 @@ class HistoryResponse(BaseModel):
 
 
 class SessionsResponse(BaseModel):
-    """``GET /api/sessions``: newest first."""
+    """``GET /api/sessions``: open sessions first, then newest first (``source`` as for the history)."""
 
-    source: Literal["memory"]
+    source: Literal["memory", "store"]
     sessions: list[SessionState]

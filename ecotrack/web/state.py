@@ -24,8 +24,9 @@ from ecotrack.web.schemas import (
 if TYPE_CHECKING:
     from ecotrack.engine import Engine, LoadpointSnapshot, Snapshot
     from ecotrack.sessions import Session
+    from ecotrack.store.records import SessionRecord
 
-__all__ = ["build_state", "house_w", "session_state"]
+__all__ = ["build_state", "house_w", "record_state", "session_state"]
 
 
 def _finite(value: float | None) -> float | None:
@@ -42,9 +43,9 @@ def house_w(snap: Snapshot) -> float | None:
     return grid + (_finite(snap.pv_w) or 0.0) + (_finite(snap.battery_w) or 0.0) - cars
 
 
-def session_state(session: Session) -> SessionState:
-    """The API's view of an :class:`ecotrack.sessions.Session`."""
-    share = session.solar_share
+def session_state(session: Session | SessionRecord) -> SessionState:
+    """The API's view of an :class:`ecotrack.sessions.Session` (or of its stored form)."""
+    share = session.solar_wh / session.energy_wh if session.energy_wh > 0 else None
     return SessionState(
         id=session.id,
         loadpoint=session.loadpoint,
@@ -57,7 +58,21 @@ def session_state(session: Session) -> SessionState:
         solar_share=None if share is None else min(1.0, max(0.0, share)),
         max_power_w=session.max_power_w,
         vehicle=session.vehicle,
+        start=session.started,
+        end=session.ended,
+        energy_kwh=round(session.energy_wh / 1000, 4),
+        solar_kwh=round(session.solar_wh / 1000, 4),
+        grid_kwh=round(session.grid_wh / 1000, 4),
     )
+
+
+def record_state(rec: SessionRecord) -> SessionState:
+    """The API's view of a session from the history store (with its cost when a tariff is configured)."""
+    state = session_state(rec)
+    state.cost = round(rec.cost, 4) if rec.cost is not None else None
+    state.savings = round(rec.savings, 4) if rec.savings is not None else None
+    state.currency = rec.currency
+    return state
 
 
 def _loadpoint(lp: LoadpointSnapshot) -> LoadpointState:

@@ -160,6 +160,9 @@ class Snapshot:
     loadpoints: tuple[LoadpointSnapshot, ...]
     devices: tuple[DeviceStatus, ...]
     decision: Decision | None
+    #: Per-phase voltages (V) and currents (A, + import) at the grid connection, when the grid meter has them.
+    grid_voltages_v: tuple[float, ...] | None = None
+    grid_currents_a: tuple[float, ...] | None = None
 
     def loadpoint(self, name: str) -> LoadpointSnapshot:
         """The loadpoint called ``name`` (KeyError when unknown)."""
@@ -1130,6 +1133,7 @@ class Engine:
                 )
             )
         site = self._site
+        grid_reading = self._latest.get(self.config.site.grid_meter)
         return Snapshot(
             t_s=now_s,
             time=self._wall(),
@@ -1144,6 +1148,8 @@ class Engine:
             loadpoints=tuple(lps),
             devices=tuple(devices),
             decision=decision,
+            grid_voltages_v=_phases(grid_reading.voltages_v) if grid_reading is not None else None,
+            grid_currents_a=_phases(grid_reading.currents_a) if grid_reading is not None else None,
         )
 
     def _publish(self, snap: Snapshot) -> None:
@@ -1163,6 +1169,14 @@ class Engine:
             with contextlib.suppress(asyncio.QueueEmpty):
                 queue.get_nowait()
         queue.put_nowait(item)
+
+
+def _phases(values: Iterable[float | None] | None) -> tuple[float, ...] | None:
+    """Per-phase values as a tuple of finite floats, or None when absent or broken."""
+    if values is None:
+        return None
+    out = tuple(v for v in values if isinstance(v, int | float) and math.isfinite(v))
+    return out or None
 
 
 def _safe_details(charger: Charger) -> dict[str, object]:

@@ -20,12 +20,16 @@ from test_engine import (
     write_trace,
 )
 
+from ecotrack.chargers.base import DeviceContext
 from ecotrack.clock import ScaledClock
 from ecotrack.config import Config
 from ecotrack.core.model import ChargerReading, Mode
 from ecotrack.engine import Engine, Event
+from ecotrack.meters.base import Emit, Source, SourceReading
+from ecotrack.meters.registry import SourceRegistry
 from ecotrack.rules import RuleContext, RuleOutcome
 from ecotrack.sessions import Session
+from ecotrack.web.state import build_state
 
 
 def sunny_engine(tmp_path: Path, pv_w: float = 6000, **lp: object) -> Engine:
@@ -238,3 +242,36 @@ async def test_a_raise_waits_until_a_charger_sharing_the_wiring_confirmed_its_cu
     assert raise_at >= a.cut_done_at - 1e-6, (raise_at, a.cut_done_at)
     cut_at = next(t for t, amps in a.timeline if amps < 16 and t > 0)
     assert raise_at - cut_at >= SlowCutCharger.lag_s - 0.5  # it did wait for the lagging report
+
+
+class ThreePhaseMeter(Source):
+    """A grid meter that reports per-phase voltages and currents (one phase broken)."""
+
+    def __init__(self, name: str, ctx: DeviceContext) -> None:
+        super().__init__(name)
+        self.clock = ctx.clock
+
+    async def run(self, emit: Emit) -> None:
+        while True:
+            emit(
+                SourceReading(
+                    t_s=self.clock.now(),
+                    grid_w=-1200.0,
+                    voltages_v=(231.0, float("nan"), 229.5),
+                    currents_a=(-2.0, -1.5, -1.7),
+                )
+            )
+            await self.clock.sleep(1.0)
+
+
+async def test_per_phase_grid_values_reach_the_snapshot_and_the_api(tmp_path: Path) -> None:
+    sources = SourceRegistry()
+    sources.register("replay", lambda name, cfg, ctx: ThreePhaseMeter(name, ctx))
+    engine = Engine(make_config(), ScaledClock(SPEED), sources=sources, chargers=recording_registry())
+    async with running(engine):
+        await until(lambda: engine.snapshot().grid_voltages_v is not None)
+        snap = engine.snapshot()
+        assert snap.grid_voltages_v == (231.0, 229.5)  # the NaN phase is dropped, not passed on
+        assert snap.grid_currents_a == (-2.0, -1.5, -1.7)
+        site = build_state(engine, snap).site
+        assert site.voltages_v == [231.0, 229.5] and site.currents_a == [-2.0, -1.5, -1.7]

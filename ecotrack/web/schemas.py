@@ -107,6 +107,9 @@ class SiteState(BaseModel):
     cars_w: float
     surplus_w: float | None
     voltage_v: float | None
+    #: Per-phase voltages (V) and currents (A, + import) at the grid connection, when the meter gives them.
+    voltages_v: list[float] | None = None
+    currents_a: list[float] | None = None
     #: Age of the last grid reading (s); None before the first.
     data_age_s: float | None
     #: The grid reading is older than the configured max_meter_age_s (or there is none).

@@ -120,6 +120,8 @@ def build_state(engine: Engine, snap: Snapshot) -> StateResponse:
         cars_w=cars,
         surplus_w=_finite(snap.surplus_w),
         voltage_v=_finite(snap.voltage_v),
+        voltages_v=list(snap.grid_voltages_v) if snap.grid_voltages_v else None,
+        currents_a=list(snap.grid_currents_a) if snap.grid_currents_a else None,
         data_age_s=age,
         stale=age is None or age > max_age,
         failsafe=snap.failsafe,

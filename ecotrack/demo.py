@@ -127,7 +127,9 @@ async def run_demo(
     clock = clock if clock is not None else ScaledClock(speed)
     twc = DemoTwc(clock)  # a simulated Wall Connector on a pty pair, driven by the real TWC master
     config = demo_config(trace, data_dir, twc_port=twc.port, port=port)
-    engine = build_engine(config, clock=clock, data_dir=data_dir, wall=demo_wall(clock))
+    mark = data_dir / DEMO_CLOCK_FILE if data_dir is not None else None
+    wall = demo_wall(clock, after=_read_mark(mark))
+    engine = build_engine(config, clock=clock, data_dir=data_dir, wall=wall)
     engine.world.add(twc)
     twc.start()
     every_s = max(STATUS_EVERY_S, STATUS_MIN_WALL_S * speed)
@@ -136,6 +138,7 @@ async def run_demo(
         while True:
             await engine.clock.sleep(every_s)
             log.info("%s", _status_line(engine))
+            _write_mark(mark, wall())
 
     async def stop_after(seconds: float) -> None:
         await asyncio.sleep(seconds)
@@ -170,21 +173,55 @@ async def run_demo(
         for task in helpers:
             task.cancel()
         await asyncio.gather(*helpers, return_exceptions=True)
+        _write_mark(mark, wall())
         await twc.close()
     return engine
 
 
-def demo_wall(clock: Clock, start_time: str = DEMO_START) -> Callable[[], datetime]:
+def demo_wall(
+    clock: Clock, start_time: str = DEMO_START, after: datetime | None = None
+) -> Callable[[], datetime]:
     """The demo's wall time: today at ``start_time`` (local) plus the demo clock's seconds.
 
     Schedules, daylight rules and stored timestamps then follow the simulated day, not the real one.
+    ``after`` is the last demo time an earlier run recorded in the same data directory: the demo then
+    starts on the first day whose ``start_time`` lies after it, so a restarted demo's history never
+    overlaps the previous run's (a new simulated day instead).
     """
     hours, minutes = (int(part) for part in start_time.split(":"))
-    local_now = datetime.now().astimezone()
-    origin = local_now.replace(hour=hours, minute=minutes, second=0, microsecond=0) - timedelta(
-        seconds=clock.now()
-    )
+    start = datetime.now().astimezone().replace(hour=hours, minute=minutes, second=0, microsecond=0)
+    if after is not None:
+        while start <= after:
+            start += timedelta(days=1)
+    origin = start - timedelta(seconds=clock.now())
     return lambda: (origin + timedelta(seconds=clock.now())).astimezone(UTC)
+
+
+#: File in the data directory holding the last demo time (ISO 8601), so a restart continues after it.
+DEMO_CLOCK_FILE = "demo-clock"
+
+
+def _read_mark(path: Path | None) -> datetime | None:
+    """The demo time an earlier run recorded, or None (no file, or unreadable: start today)."""
+    if path is None:
+        return None
+    try:
+        value = datetime.fromisoformat(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
+    return value if value.tzinfo is not None else None
+
+
+def _write_mark(path: Path | None, when: datetime) -> None:
+    """Record the demo time atomically; a failure only costs the no-overlap nicety, so it is logged."""
+    if path is None:
+        return
+    try:
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(when.isoformat() + "\n")
+        tmp.replace(path)
+    except OSError as e:
+        log.debug("cannot record the demo time in %s: %s", path, e)
 
 
 async def run_engine(config: Config, base_dir: Path | None = None, data_dir: Path | None = None) -> None:

@@ -9,15 +9,17 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from typer.testing import CliRunner
 
 from ecotrack.chargers.simulated import SimulatedCharger
 from ecotrack.cli import app
+from ecotrack.clock import ScaledClock
 from ecotrack.config import ReplayMeterConfig, SimulatedChargerConfig
 from ecotrack.core.model import Mode
-from ecotrack.demo import demo_config, run_demo
+from ecotrack.demo import DEMO_CLOCK_FILE, DEMO_START, _read_mark, demo_config, demo_wall, run_demo
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -139,3 +141,27 @@ def test_run_reports_config_errors_and_exits_2(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["run", "-c", str(bad)])
     assert result.exit_code == 2
     assert f"{bad}:1: site.grid_meter: unknown meter 'nowhere'" in result.output
+
+
+async def test_a_restarted_demo_continues_on_a_new_day_instead_of_overlapping(tmp_path: Path) -> None:
+    first = await run_demo(speed=200, trace=sunny_csv(tmp_path / "s.csv"), data_dir=tmp_path, duration_s=0.3, port=0)
+    first_end = first.wall()
+    mark = datetime.fromisoformat((tmp_path / DEMO_CLOCK_FILE).read_text().strip())
+    assert abs((mark - first_end).total_seconds()) < 120
+    second = await run_demo(speed=200, trace=sunny_csv(tmp_path / "s.csv"), data_dir=tmp_path, duration_s=0.3, port=0)
+    snaps_start = second.wall() - timedelta(seconds=second.clock.now())
+    assert snaps_start > mark  # the second run's day starts after everything the first recorded
+    local = snaps_start.astimezone()
+    nine_fifteen = local.replace(hour=9, minute=15, second=0, microsecond=0)
+    assert DEMO_START == "09:15" and abs((local - nine_fifteen).total_seconds()) < 10  # same time of day
+
+
+def test_demo_wall_without_a_mark_starts_today_and_an_unreadable_mark_is_ignored(tmp_path: Path) -> None:
+    clock = ScaledClock(1.0)
+    start = demo_wall(clock)() - timedelta(seconds=clock.now())
+    assert start.astimezone().date() == datetime.now().astimezone().date()
+    mark = tmp_path / DEMO_CLOCK_FILE
+    for junk in ("garbage", "2026-11-22T10:00:00"):  # unparseable, and without a timezone
+        mark.write_text(junk)
+        assert _read_mark(mark) is None
+    assert _read_mark(tmp_path / "missing") is None

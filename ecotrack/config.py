@@ -26,7 +26,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar, cast, get_args
@@ -448,6 +448,36 @@ _Path = tuple[str | int, ...]
 _M = TypeVar("_M", bound=BaseModel)
 
 
+def _planning_refs(
+    data: Mapping[Any, Any],
+    loadpoints: Mapping[Any, Any],
+    known: Callable[[str, Mapping[Any, Any], object], str | None],
+) -> Iterator[tuple[_Path, str]]:
+    """Loadpoint names used by schedules, plans and per-session energy limits must exist.
+
+    Caught here so that ``ecotrack config check`` reports them, not only the start-up of the daemon.
+    """
+    schedules = data.get("schedules")
+    if isinstance(schedules, Mapping):
+        for name, sched in schedules.items():
+            names = sched.get("loadpoints") if isinstance(sched, Mapping) else None
+            if isinstance(names, list):
+                for i, lp in enumerate(names):
+                    if err := known("loadpoint", loadpoints, lp):
+                        yield ("schedules", name, "loadpoints", i), err
+    plans = data.get("plans")
+    if isinstance(plans, Mapping):
+        for name, plan in plans.items():
+            if isinstance(plan, Mapping) and (err := known("loadpoint", loadpoints, plan.get("loadpoint"))):
+                yield ("plans", name, "loadpoint"), err
+    rules = data.get("rules")
+    limits = rules.get("energy_limit_kwh") if isinstance(rules, Mapping) else None
+    if isinstance(limits, Mapping):
+        for lp in limits:
+            if err := known("loadpoint", loadpoints, lp):
+                yield ("rules", "energy_limit_kwh", lp), err
+
+
 def _cross_check(data: Any) -> Iterator[tuple[_Path, str]]:
     """Reference and range checks across sections, on raw (possibly invalid) data.
 
@@ -512,6 +542,9 @@ def _cross_check(data: Any) -> Iterator[tuple[_Path, str]]:
                 f"min_a ({min_a:g} A) is above the maximum of charger {charger!r} ({charger_max:g} A); "
                 "it could never charge",
             )
+
+    if "loadpoints" in data:
+        yield from _planning_refs(data, loadpoints, known)
 
     parents: dict[str, str] = {}
     for c_name, c in circuits.items():

@@ -546,3 +546,25 @@ def test_minimum_checks_survive_cycles_and_junk(tmp_path: Path) -> None:
     assert "cycle" in (found.get("circuits.x.parent") or found["circuits.y.parent"]).reason
     assert "could never charge" in found["circuits.x.max_a"].reason
     assert "loadpoints.a.min_a" not in found and "loadpoints.b.min_a" not in found
+
+
+def test_planning_sections_must_name_existing_loadpoints(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """\
+        site: {grid_meter: grid}
+        meters: {grid: {type: replay}}
+        chargers: {car: {type: simulated}}
+        loadpoints: {garage: {charger: car}}
+        schedules:
+          night: {start: "22:00", end: "06:00", loadpoints: [garage, garag]}
+        plans:
+          commute: {loadpoint: carport, energy_kwh: 20, by: "07:00"}
+        rules:
+          energy_limit_kwh: {garage: 10, shed: 5}
+        """,
+    )
+    found = by_path(issues_of(path))
+    assert set(found) == {"schedules.night.loadpoints.1", "plans.commute.loadpoint", "rules.energy_limit_kwh.shed"}
+    assert "unknown loadpoint 'garag' (defined: garage)" in found["schedules.night.loadpoints.1"].reason
+    assert found["plans.commute.loadpoint"].line == 8

@@ -473,10 +473,24 @@ class Controller:
             ramping = measured > state.previous_actual_a + 0.05
             if not settled and ramping and self._exporting() and target_a >= state.params.min_a:
                 return offered
+            if offered - target_a <= state.params.step_a + 1e-9 and self._import_within_rounding(state):
+                # A one-step cut while the meter shows no more import than rounding up allows comes
+                # from a charger report lagging the meter (the car already draws the new current):
+                # cutting would flip between two steps on every reading.
+                return offered
             return target_a
         if not settled:
             return offered
         return min(target_a, offered + tuning.max_step_up_a)
+
+    def _import_within_rounding(self, state: _LoadpointState) -> bool:
+        """The latest grid reading imports no more than rounding a target up is allowed to cost."""
+        grid = finite_or_none(self._reading.grid_w) if self._reading is not None else None
+        if grid is None:
+            return False
+        p = state.params
+        allowance_w = (1.0 - self._site.tuning.round_up_fraction) * p.step_a * p.phases * self._voltage(state)
+        return grid + self._site.residual_w <= allowance_w
 
     def _exporting(self) -> bool:
         """The latest grid reading shows export (beyond the residual margin)."""

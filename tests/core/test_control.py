@@ -441,3 +441,22 @@ def test_a_pv_loadpoint_under_a_circuit_below_its_minimum_never_starts() -> None
         d = fs.reading(float(t), 5_000.0)
         assert d.current_of("car") == 0.0
     assert d.loadpoints[0].status == "limited-off"
+
+
+def test_a_lagging_charger_report_does_not_flip_between_two_steps() -> None:
+    """The meter already sees the raise, the charger report does not: a one-step cut would flip back next reading."""
+    c = Controller(site(lp(mode=Mode.MINPV, min_a=6.0, max_a=16.0), tuning=tuning(round_up_fraction=0.9)))
+
+    def reading(t: float, actual_a: float, grid_w: float) -> float:
+        c.on_charger_reading("car", ChargerReading(t_s=t, connected=True, charging=True, actual_a=actual_a))
+        c.on_site_reading(SiteReading(t_s=t, grid_w=grid_w))
+        return c.step(t).current_of("car")
+
+    assert reading(0.0, 10.0, -213.0) == 11.0  # 10.93 A of surplus rounds up
+    # The car draws 11 A (the meter imports 17 W, within what rounding up allows: 0.1 A x 230 V),
+    # but its report still says 10 A, so the computed surplus is 9.93 A. Hold, do not flip.
+    assert reading(2.0, 10.0, 17.0) == 11.0
+    # A real import beyond the rounding allowance is cut at once.
+    assert reading(4.0, 11.0, 100.0) == 10.0
+    # And a cut of more than one step is never held.
+    assert reading(6.0, 10.0, 900.0) <= 7.0

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 from ecotrack.chargers.base import Charger, DeviceContext, SimulatedWorld
 from ecotrack.chargers.registry import ChargerRegistry, charger_registry
 from ecotrack.clock import Clock, RealClock
-from ecotrack.core.control import Controller
+from ecotrack.core.control import Controller, check_current_range
 from ecotrack.core.model import (
     ChargerReading,
     Decision,
@@ -401,15 +401,7 @@ class Engine:
             lo = max(lo_cfg, hi)  # lowering the maximum below the minimum takes the minimum along
         if min_a is not None and max_a is None and lo > hi:
             hi = min(hi_cfg, lo)
-        for name, value in (("min_a", lo), ("max_a", hi)):
-            if not math.isfinite(value):
-                raise ValueError(f"{name} must be a finite number of amps, got {value!r}")
-        if lo < lo_cfg - 1e-9:
-            raise ValueError(f"min_a {lo:g} A is below the configured minimum {lo_cfg:g} A")
-        if hi > hi_cfg + 1e-9:
-            raise ValueError(f"max_a {hi:g} A is above the configured maximum {hi_cfg:g} A")
-        if lo > hi + 1e-9:
-            raise ValueError(f"min_a {lo:g} A is above max_a {hi:g} A")
+        check_current_range(lo, hi, lo_cfg, hi_cfg)
         if (lo, hi) != (lo_old, hi_old):
             self._user_range[loadpoint] = (lo, hi)
             self._emit_event("current-range", loadpoint, f"current range {lo:g}-{hi:g} A")

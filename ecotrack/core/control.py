@@ -52,6 +52,22 @@ _FUTURE_TOLERANCE_S = 5.0
 _PLAUSIBLE_V = (100.0, 480.0)
 
 
+def check_current_range(min_a: float, max_a: float, limit_min_a: float, limit_max_a: float) -> None:
+    """Raise ValueError (naming the bound) unless ``min_a..max_a`` lies inside ``limit_min_a..limit_max_a``.
+
+    The one rule for run-time ranges, shared by the core and the engine's user settings.
+    """
+    for name, value in (("min_a", min_a), ("max_a", max_a)):
+        if not math.isfinite(value):
+            raise ValueError(f"{name} must be a finite number of amps, got {value!r}")
+    if min_a < limit_min_a - 1e-9:
+        raise ValueError(f"min_a {min_a:g} A is below the configured minimum {limit_min_a:g} A")
+    if max_a > limit_max_a + 1e-9:
+        raise ValueError(f"max_a {max_a:g} A is above the configured maximum {limit_max_a:g} A")
+    if min_a > max_a + 1e-9:
+        raise ValueError(f"min_a {min_a:g} A is above max_a {max_a:g} A")
+
+
 @dataclass(slots=True)
 class _LoadpointState:
     """Mutable per-loadpoint memory of the controller."""
@@ -153,14 +169,7 @@ class Controller:
         """
         state = self._lps[loadpoint]
         base = self._base[loadpoint]
-        if not (math.isfinite(min_a) and math.isfinite(max_a)):
-            raise ValueError(f"current range must be finite numbers, got {min_a!r}..{max_a!r}")
-        if min_a < base.min_a - 1e-9:
-            raise ValueError(f"min_a {min_a:g} A is below the configured minimum {base.min_a:g} A")
-        if max_a > base.max_a + 1e-9:
-            raise ValueError(f"max_a {max_a:g} A is above the configured maximum {base.max_a:g} A")
-        if min_a > max_a + 1e-9:
-            raise ValueError(f"min_a {min_a:g} A is above max_a {max_a:g} A")
+        check_current_range(min_a, max_a, base.min_a, base.max_a)
         if (state.params.min_a, state.params.max_a) == (min_a, max_a):
             return
         state.params = dataclasses.replace(state.params, min_a=min_a, max_a=max_a)

@@ -44,7 +44,7 @@ clean:
 	rm -rf $(VENV) build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
-# The dashboard: web/ (sources, npm) -> ecotrack/web/static (committed). Run after changing web/src.
+# The dashboard: web/ (sources, npm) -> ecotrack/services/web/static (committed). Run after changing web/src.
 .PHONY: web
 web:
 	cd web && npm ci --no-audit --no-fund && npm run build

@@ -35,10 +35,10 @@ if str(REPO_ROOT) not in sys.path:  # benchmark this checkout, installed or not
     sys.path.insert(0, str(REPO_ROOT))
 
 from bench import report  # noqa: E402
-from ecotrack.store.db import Batch, Store  # noqa: E402
-from ecotrack.store.records import LoadpointRow, SiteRow  # noqa: E402
-from ecotrack.store.throwaway import PostgresServer, PostgresUnavailable  # noqa: E402
-from ecotrack.store.writer import StoreWriter  # noqa: E402
+from ecotrack.services.store.db import Batch, Store  # noqa: E402
+from ecotrack.services.store.records import LoadpointRow, SiteRow  # noqa: E402
+from ecotrack.services.store.throwaway import PostgresServer, PostgresUnavailable  # noqa: E402
+from ecotrack.services.store.writer import StoreWriter  # noqa: E402
 
 BEGIN, END, HEADING = "<!-- store:begin -->", "<!-- store:end -->", "## Store benchmark"
 T0 = datetime(2024, 6, 21, tzinfo=UTC)

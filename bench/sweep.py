@@ -25,7 +25,7 @@ if str(REPO_ROOT) not in sys.path:  # benchmark this checkout, installed or not
 from ecotrack.sim.inputs import find_inputs  # noqa: E402
 from ecotrack.sim.runner import simulate  # noqa: E402
 from ecotrack.sim.strategies import SimSettings, make_strategy, with_tuning  # noqa: E402
-from ecotrack.sim.trace import Trace  # noqa: E402
+from ecotrack.world.trace import Trace  # noqa: E402
 
 _TRACES: list[Trace] = []
 

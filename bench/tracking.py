@@ -33,11 +33,11 @@ if str(REPO_ROOT) not in sys.path:  # benchmark this checkout, installed or not
     sys.path.insert(0, str(REPO_ROOT))
 
 from bench import report  # noqa: E402
+from ecotrack.cli.simulate import Job, run_jobs  # noqa: E402
 from ecotrack.sim import inputs  # noqa: E402
-from ecotrack.sim.cli import Job, run_jobs  # noqa: E402
 from ecotrack.sim.runner import SimResult  # noqa: E402
 from ecotrack.sim.strategies import STRATEGIES, SimSettings  # noqa: E402
-from ecotrack.sim.trace import Trace  # noqa: E402
+from ecotrack.world.trace import Trace  # noqa: E402
 
 BEGIN = "<!-- tracking:begin -->"
 END = "<!-- tracking:end -->"
@@ -393,7 +393,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None, *, repo_root: Path = REPO_ROOT) -> int:
     args = parse_args(argv)
-    from ecotrack.sim.cli import InputError, expand_strategies
+    from ecotrack.cli.simulate import InputError, expand_strategies
 
     try:
         strategies = expand_strategies(args.strategy or ["all"])

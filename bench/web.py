@@ -51,9 +51,9 @@ async def run(requests: int, clients: int, ws_clients: Sequence[int], seconds: f
 
     from ecotrack.clock import ScaledClock
     from ecotrack.config import Config
-    from ecotrack.engine import Engine
-    from ecotrack.web.server import attach_http
-    from ecotrack.web.state import build_state
+    from ecotrack.runtime.engine import Engine
+    from ecotrack.services.web.server import attach_http
+    from ecotrack.services.web.state import build_state
 
     out: dict[str, object] = {}
     with tempfile.TemporaryDirectory() as tmp:

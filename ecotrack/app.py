@@ -1,9 +1,9 @@
-"""Assembling the daemon: an engine from a configuration plus the services the configuration asks for.
+"""Assembling the daemon: drivers, engine and services from a configuration, all wiring in one place.
 
-``ecotrack run`` and ``ecotrack demo`` both go through :func:`build_engine` and :func:`attach_services`,
-so the demo is the real program with simulated devices. Each feature with a long-running task (MQTT,
-the web server, the history store) adds one line to :func:`attach_services` calling its own
-``attach_*(engine, config)``, which registers an engine service when its section is configured.
+``ecotrack run`` and ``ecotrack demo`` both go through :func:`build_engine`, so the demo is the real
+program with simulated devices. The order is explicit: the device context (clock, simulated world,
+transports), the meter and charger drivers from the registries, the engine with the site's setup, then
+each service the configuration enables (MQTT, the web server, the history store).
 """
 
 from __future__ import annotations
@@ -11,15 +11,38 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ecotrack.clock import Clock
+from ecotrack.devices.context import DeviceContext
 
 if TYPE_CHECKING:
+    from ecotrack.chargers.base import Charger
+    from ecotrack.chargers.registry import ChargerRegistry
     from ecotrack.config import Config
-    from ecotrack.engine import Engine
+    from ecotrack.meters.base import Source
+    from ecotrack.meters.registry import SourceRegistry
+    from ecotrack.runtime.engine import Engine
 
-__all__ = ["attach_services", "build_engine"]
+__all__ = ["attach_services", "build_drivers", "build_engine", "run_engine"]
+
+
+def build_drivers(
+    config: Config,
+    context: DeviceContext,
+    *,
+    sources: SourceRegistry | None = None,
+    chargers: ChargerRegistry | None = None,
+) -> tuple[dict[str, Source], dict[str, Charger]]:
+    """Every meter and charger of ``config``, built by the registries with ``context``."""
+    from ecotrack.chargers.registry import charger_registry
+    from ecotrack.meters.registry import source_registry
+
+    sreg = sources if sources is not None else source_registry
+    creg = chargers if chargers is not None else charger_registry
+    meters = {name: sreg.create(name, cfg, context) for name, cfg in config.meters.items()}
+    drivers = {name: creg.create(name, cfg, context) for name, cfg in config.chargers.items()}
+    return meters, drivers
 
 
 def build_engine(
@@ -29,21 +52,40 @@ def build_engine(
     base_dir: Path | None = None,
     data_dir: Path | None = None,
     wall: Callable[[], datetime] | None = None,
+    context: DeviceContext | None = None,
+    sources: SourceRegistry | None = None,
+    chargers: ChargerRegistry | None = None,
+    services: bool = True,
+    **engine_options: Any,
 ) -> Engine:
-    """The engine for ``config`` with its services attached."""
-    from ecotrack.engine import Engine
+    """The engine for ``config`` with its drivers built and (unless ``services`` is False) its services attached.
 
-    engine = Engine(config, clock, base_dir=base_dir, data_dir=data_dir, wall=wall)
-    attach_services(engine, config)
+    ``engine_options`` go to :class:`~ecotrack.runtime.engine.Engine` (timeouts, backoffs; tests shorten them).
+    """
+    from ecotrack.runtime.engine import Engine
+
+    if context is None:
+        context = DeviceContext(base_dir=base_dir) if clock is None else DeviceContext(clock=clock, base_dir=base_dir)
+    meters, drivers = build_drivers(config, context, sources=sources, chargers=chargers)
+    engine = Engine(
+        config.site_setup(), meters, drivers, context.clock, data_dir=data_dir, wall=wall, **engine_options
+    )
+    if services:
+        attach_services(engine, config, base_dir=context.base_dir)
     return engine
 
 
-def attach_services(engine: Engine, config: Config) -> None:
+def attach_services(engine: Engine, config: Config, base_dir: Path | None = None) -> None:
     """Register the services ``config`` enables (one line per feature)."""
-    from ecotrack.mqtt.service import attach_mqtt
-    from ecotrack.store.service import attach_store
-    from ecotrack.web.server import attach_http
+    from ecotrack.services.mqtt.service import attach_mqtt
+    from ecotrack.services.store.service import attach_store
+    from ecotrack.services.web.server import attach_http
 
-    attach_mqtt(engine, config)
+    attach_mqtt(engine, config, base_dir)
     attach_http(engine, config)
     attach_store(engine, config)  # tariff, planning rules, history store
+
+
+async def run_engine(config: Config, base_dir: Path | None = None, data_dir: Path | None = None) -> None:
+    """Run ``config`` with the real clock until SIGINT/SIGTERM (``ecotrack run``)."""
+    await build_engine(config, base_dir=base_dir, data_dir=data_dir).run_until_signal()

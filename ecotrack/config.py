@@ -47,18 +47,20 @@ from ecotrack.chargers.prism.config import PrismChargerConfig, PrismUbusChargerC
 from ecotrack.chargers.twc.config import TwcChargerConfig
 from ecotrack.config_base import ConfigModel
 from ecotrack.core.model import CircuitParams, LoadpointParams, Mode, SiteParams, Tuning
+from ecotrack.core.site import MeterRoles
 from ecotrack.meters.device_configs import DeviceMeterConfig
-from ecotrack.mqtt.config import (
+from ecotrack.meters.mqtt.config import (
     DsmrReaderMeterConfig,
     EcotrackMonitorMeterConfig,
     EmonhubMeterConfig,
-    MqttConfig,
     MqttMeterConfig,
 )
 from ecotrack.planning.config import PlanConfig, RulesConfig, ScheduleConfig
-from ecotrack.store.config import StoreConfig
+from ecotrack.runtime.setup import SiteSetup
+from ecotrack.services.mqtt.config import MqttConfig
+from ecotrack.services.store.config import StoreConfig
+from ecotrack.services.web.config import HttpConfig
 from ecotrack.tariffs.config import TariffConfig
-from ecotrack.web.config import HttpConfig
 
 __all__ = [
     "ENV_PREFIX",
@@ -420,6 +422,21 @@ class Config(ConfigModel):
             wiring_limit_a=self.site.wiring_limit_a,
             battery_priority_soc_pct=self.site.battery_priority_soc_pct,
             tuning=self.control.to_tuning(),
+        )
+
+    def site_setup(self) -> SiteSetup:
+        """What the runtime needs: core parameters, meter roles, the charger of each loadpoint."""
+        return SiteSetup(
+            params=self.to_site_params(),
+            meters=MeterRoles(
+                grid_meter=self.site.grid_meter,
+                pv_meters=tuple(self.site.pv_meters),
+                battery_meter=self.site.battery_meter,
+            ),
+            loadpoint_chargers={name: lp.charger for name, lp in self.loadpoints.items()},
+            phases=self.site.phases,
+            tick_s=float(self.control.tick_s),
+            summary=self.summary(),
         )
 
     def summary(self) -> str:

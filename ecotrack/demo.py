@@ -28,7 +28,8 @@ from ecotrack.clock import Clock, ScaledClock
 
 if TYPE_CHECKING:
     from ecotrack.config import Config
-    from ecotrack.engine import Engine
+    from ecotrack.runtime.engine import Engine
+    from ecotrack.world.loads import SimulatedWorld
 
 __all__ = ["DEMO_START", "demo_config", "demo_wall", "register_commands", "run_demo", "run_engine"]
 
@@ -113,24 +114,28 @@ async def run_demo(
     clock: Clock | None = None,
     plug_cycle_s: float | None = None,
     port: int = 8080,
+    world: SimulatedWorld | None = None,
 ) -> Engine:
     """Run the demo until SIGINT/SIGTERM, or for ``duration_s`` **wall** seconds; returns the stopped engine.
 
     ``plug_cycle_s`` (demo seconds): the car is unplugged for a tenth of it, every time, so the history
     shows finished charging sessions. The dashboard is served on ``port`` (0: any free port); its URL is
-    logged once it listens.
+    logged once it listens. ``world`` (tests) is the simulated house wiring the demo's devices join.
     """
     from ecotrack.app import build_engine
     from ecotrack.chargers.twc.demo import DemoTwc
-    from ecotrack.web.server import service_of
+    from ecotrack.devices.context import DeviceContext
+    from ecotrack.services.web.server import service_of
+    from ecotrack.world.loads import SimulatedWorld
 
     clock = clock if clock is not None else ScaledClock(speed)
     twc = DemoTwc(clock)  # a simulated Wall Connector on a pty pair, driven by the real TWC master
     config = demo_config(trace, data_dir, twc_port=twc.port, port=port)
     mark = data_dir / DEMO_CLOCK_FILE if data_dir is not None else None
     wall = demo_wall(clock, after=_read_mark(mark))
-    engine = build_engine(config, clock=clock, data_dir=data_dir, wall=wall)
-    engine.world.add(twc)
+    context = DeviceContext(clock=clock, world=world if world is not None else SimulatedWorld())
+    context.world.add(twc)
+    engine = build_engine(config, context=context, data_dir=data_dir, wall=wall)
     twc.start()
     every_s = max(STATUS_EVERY_S, STATUS_MIN_WALL_S * speed)
 

@@ -14,15 +14,17 @@ from typing import Any
 
 import pytest
 
-from ecotrack.chargers.base import DeviceContext
+from ecotrack.app import build_engine
 from ecotrack.chargers.registry import ChargerRegistry
 from ecotrack.chargers.simulated import SimulatedCharger
 from ecotrack.clock import ScaledClock
 from ecotrack.config import Config
 from ecotrack.core.model import Mode
-from ecotrack.engine import Engine, Snapshot
-from ecotrack.meters.base import Emit, Source, SourceReading
+from ecotrack.devices.context import DeviceContext
+from ecotrack.meters.base import MeterReading, MeterSink, Source
 from ecotrack.meters.registry import SourceRegistry, source_registry
+from ecotrack.runtime.engine import Engine
+from ecotrack.runtime.snapshot import Snapshot
 
 SPEED = 50.0  # clock seconds per wall second: 1 s of controller time = 20 ms
 
@@ -93,13 +95,13 @@ class ScriptedSource(Source):
         self.runs = 0
         self.last_emit_s: float | None = None
 
-    async def run(self, emit: Emit) -> None:
+    async def run(self, sink: MeterSink) -> None:
         self.runs += 1
         while True:
             now = self.clock.now()
             if now >= self.die_at_s:
                 raise RuntimeError("meter unreachable")
-            emit(SourceReading(t_s=now, grid_w=self.grid_w))
+            sink.on_meter_reading(self.name, MeterReading(t_s=now, grid_w=self.grid_w))
             self.last_emit_s = now
             await self.clock.sleep(1.0)
 
@@ -148,7 +150,7 @@ def charger_of(engine: Engine) -> RecordingCharger:
 
 async def test_closed_loop_converges_on_sunny_surplus_and_sends_only_changes(tmp_path: Path) -> None:
     trace = write_trace(tmp_path / "sunny.csv", pv_w=3000, load_w=500)
-    engine = Engine(make_config(trace), ScaledClock(SPEED), chargers=recording_registry())
+    engine = build_engine(make_config(trace), clock=ScaledClock(SPEED), chargers=recording_registry(), services=False)
     car = charger_of(engine)
     steps = 0
 
@@ -181,13 +183,14 @@ async def test_closed_loop_converges_on_sunny_surplus_and_sends_only_changes(tmp
 async def test_meter_failure_is_retried_and_failsafe_stops_pv_in_time() -> None:
     cfg = make_config()
     clock = ScaledClock(20.0)
-    engine = Engine(
+    engine = build_engine(
         cfg,
-        clock,
+        clock=clock,
         sources=scripted_registry(grid_w=-3000, die_at_s=12.0),
         chargers=recording_registry(),
         backoff_initial_s=1.0,
         backoff_max_s=2.0,
+        services=False,
     )
     car = charger_of(engine)
     source = engine.sources["grid"]
@@ -209,13 +212,14 @@ async def test_meter_failure_is_retried_and_failsafe_stops_pv_in_time() -> None:
 
 
 async def test_failing_charger_does_not_kill_the_engine() -> None:
-    engine = Engine(
+    engine = build_engine(
         make_config(),
-        ScaledClock(SPEED),
+        clock=ScaledClock(SPEED),
         sources=scripted_registry(grid_w=-3000),
         chargers=recording_registry(),
         backoff_initial_s=1.0,
         backoff_max_s=2.0,
+        services=False,
     )
     car = charger_of(engine)
     car.fail_commands = 3
@@ -234,7 +238,7 @@ async def test_failing_charger_does_not_kill_the_engine() -> None:
 
 
 async def test_set_mode_snapshot_and_subscription() -> None:
-    engine = Engine(make_config(), ScaledClock(SPEED), sources=scripted_registry(grid_w=-3000))
+    engine = build_engine(make_config(), clock=ScaledClock(SPEED), sources=scripted_registry(grid_w=-3000), services=False)
     with pytest.raises(KeyError):
         engine.set_mode("nope", Mode.NOW)
     with pytest.raises(ValueError):
@@ -276,8 +280,8 @@ async def test_set_mode_snapshot_and_subscription() -> None:
 
 
 async def test_sigterm_in_process_leaves_chargers_safe(caplog: pytest.LogCaptureFixture) -> None:
-    engine = Engine(make_config(), ScaledClock(SPEED), sources=scripted_registry(grid_w=-3000))
-    caplog.set_level("INFO", logger="ecotrack.engine")
+    engine = build_engine(make_config(), clock=ScaledClock(SPEED), sources=scripted_registry(grid_w=-3000), services=False)
+    caplog.set_level("INFO", logger="ecotrack.runtime.engine")
     task = asyncio.create_task(engine.run_until_signal())
     await until(lambda: engine.snapshot().loadpoint("garage").actual_a > 0)
     os.kill(os.getpid(), signal.SIGTERM)
@@ -290,16 +294,16 @@ async def test_sigterm_in_process_leaves_chargers_safe(caplog: pytest.LogCapture
 def test_unknown_types_and_bad_wiring_are_reported() -> None:
     cfg = make_config()
     with pytest.raises(KeyError, match="unknown type 'replay'"):
-        Engine(cfg, sources=SourceRegistry())
+        build_engine(cfg, sources=SourceRegistry(), services=False)
     with pytest.raises(KeyError, match="unknown type 'simulated'"):
-        Engine(cfg, sources=scripted_registry(0.0), chargers=ChargerRegistry())
+        build_engine(cfg, sources=scripted_registry(0.0), chargers=ChargerRegistry(), services=False)
     assert "replay" in source_registry.kinds()
 
 
 async def test_a_core_bug_sends_chargers_to_safe_current_and_keeps_running(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    engine = Engine(make_config(), ScaledClock(SPEED), sources=scripted_registry(grid_w=-3000))
+    engine = build_engine(make_config(), clock=ScaledClock(SPEED), sources=scripted_registry(grid_w=-3000), services=False)
     async with running(engine) as task:
         await until(lambda: engine.snapshot().loadpoint("garage").sent_a not in (None, 0.0))
 
@@ -334,13 +338,14 @@ class ReturningCharger(RecordingCharger):
 async def test_a_charger_driver_that_returns_is_treated_as_lost_and_restarted(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    engine = Engine(
+    engine = build_engine(
         make_config(),
-        ScaledClock(SPEED),
+        clock=ScaledClock(SPEED),
         sources=scripted_registry(grid_w=-3000),
         chargers=charger_registry_with(ReturningCharger.from_config),
         backoff_initial_s=1.0,
         backoff_max_s=2.0,
+        services=False,
     )
     car = engine.chargers["car"]
     assert isinstance(car, ReturningCharger)
@@ -355,7 +360,7 @@ async def test_a_charger_driver_that_returns_is_treated_as_lost_and_restarted(
         feed(lp, reading)
 
     engine.controller.on_charger_reading = spy  # type: ignore[method-assign]
-    caplog.set_level("WARNING", logger="ecotrack.engine")
+    caplog.set_level("WARNING", logger="ecotrack.runtime.engine")
     async with running(engine) as task:
         # The first return: the core is told the charger is gone, and the device is not running.
         await until(lambda: any(lost))
@@ -370,13 +375,14 @@ async def test_a_charger_driver_that_returns_is_treated_as_lost_and_restarted(
 
 
 async def test_a_new_command_cuts_the_actuator_backoff_short() -> None:
-    engine = Engine(
+    engine = build_engine(
         make_config(),
-        ScaledClock(SPEED),
+        clock=ScaledClock(SPEED),
         sources=scripted_registry(grid_w=-3000),
         chargers=recording_registry(),
         backoff_initial_s=30.0,
         backoff_max_s=30.0,
+        services=False,
     )
     car = charger_of(engine)
     async with running(engine):
@@ -410,13 +416,13 @@ def driver_registry(**driver: Any) -> ChargerRegistry:
 
 async def test_the_driver_maximum_always_caps_the_configured_one() -> None:
     # The config says the charger does 32 A, the driver knows it does 10 A.
-    engine = Engine(
+    engine = build_engine(
         make_config(loadpoint={"mode": "now"}),
-        ScaledClock(SPEED),
+        clock=ScaledClock(SPEED),
         sources=scripted_registry(grid_w=-3000),
         chargers=driver_registry(max_a=10.0),
+        services=False,
     )
-    assert engine.config.chargers["car"].max_a == 32
     assert engine.site_params.loadpoints[0].charger_max_a == 10.0
     car = charger_of(engine)
     async with running(engine):
@@ -425,10 +431,11 @@ async def test_the_driver_maximum_always_caps_the_configured_one() -> None:
     assert max(a for _, a in car.timeline) == 10.0  # never asked for the loadpoint's 16 A
 
     # A driver that allows more than the config keeps the configured (lower) maximum.
-    engine = Engine(
+    engine = build_engine(
         make_config(),
         sources=scripted_registry(grid_w=-3000),
         chargers=driver_registry(max_a=63.0),
+        services=False,
     )
     assert engine.site_params.loadpoints[0].charger_max_a == 32.0
 
@@ -436,7 +443,7 @@ async def test_the_driver_maximum_always_caps_the_configured_one() -> None:
 def test_the_coarser_of_loadpoint_and_driver_step_is_used() -> None:
     def step(loadpoint_step: float, driver_step: float) -> float:
         cfg = make_config(loadpoint={"step_a": loadpoint_step})
-        engine = Engine(cfg, sources=scripted_registry(-3000), chargers=driver_registry(step_a=driver_step))
+        engine = build_engine(cfg, sources=scripted_registry(-3000), chargers=driver_registry(step_a=driver_step), services=False)
         return engine.site_params.loadpoints[0].step_a
 
     assert step(0.1, 1.0) == 1.0
@@ -447,10 +454,11 @@ def test_the_coarser_of_loadpoint_and_driver_step_is_used() -> None:
 async def test_a_whole_amp_charger_is_never_sent_tenths(tmp_path: Path) -> None:
     # 2500 W of surplus is 10.87 A: a 0.1 A loadpoint would ask for 10.8 A.
     trace = write_trace(tmp_path / "sunny.csv", pv_w=3000, load_w=500)
-    engine = Engine(
+    engine = build_engine(
         make_config(trace, loadpoint={"step_a": 0.1}),
-        ScaledClock(SPEED),
+        clock=ScaledClock(SPEED),
         chargers=driver_registry(step_a=1.0),
+        services=False,
     )
     car = charger_of(engine)
     async with running(engine):
@@ -464,7 +472,7 @@ async def test_a_whole_amp_charger_is_never_sent_tenths(tmp_path: Path) -> None:
 async def test_a_failing_snapshot_does_not_end_the_engine(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    engine = Engine(make_config(), ScaledClock(SPEED), sources=scripted_registry(grid_w=-3000))
+    engine = build_engine(make_config(), clock=ScaledClock(SPEED), sources=scripted_registry(grid_w=-3000), services=False)
     steps = 0
 
     def count(_: Snapshot) -> None:
@@ -494,11 +502,12 @@ async def test_a_failing_snapshot_does_not_end_the_engine(
 
 
 async def test_a_bug_in_an_actuator_does_not_end_the_engine(monkeypatch: pytest.MonkeyPatch) -> None:
-    engine = Engine(
+    engine = build_engine(
         make_config(),
-        ScaledClock(SPEED),
+        clock=ScaledClock(SPEED),
         sources=scripted_registry(grid_w=-3000),
         chargers=recording_registry(),
+        services=False,
     )
     car = charger_of(engine)
     car.fail_commands = 1

@@ -20,21 +20,23 @@ from test_engine import (
     write_trace,
 )
 
-from ecotrack.chargers.base import DeviceContext
+from ecotrack.app import build_engine
 from ecotrack.clock import ScaledClock
 from ecotrack.config import Config
 from ecotrack.core.model import ChargerReading, Mode
-from ecotrack.engine import Engine, Event
-from ecotrack.meters.base import Emit, Source, SourceReading
+from ecotrack.devices.context import DeviceContext
+from ecotrack.meters.base import MeterReading, MeterSink, Source
 from ecotrack.meters.registry import SourceRegistry
-from ecotrack.rules import RuleContext, RuleOutcome
-from ecotrack.sessions import Session
-from ecotrack.web.state import build_state
+from ecotrack.runtime.engine import Engine
+from ecotrack.runtime.rules import RuleContext, RuleOutcome
+from ecotrack.runtime.sessions import Session
+from ecotrack.runtime.snapshot import Event
+from ecotrack.services.web.state import build_state
 
 
 def sunny_engine(tmp_path: Path, pv_w: float = 6000, **lp: object) -> Engine:
     trace = write_trace(tmp_path / "sunny.csv", pv_w=pv_w, load_w=500)
-    return Engine(make_config(trace, loadpoint=dict(lp)), ScaledClock(SPEED), chargers=recording_registry())
+    return build_engine(make_config(trace, loadpoint=dict(lp)), clock=ScaledClock(SPEED), chargers=recording_registry(), services=False)
 
 
 async def test_the_user_maximum_caps_the_charge_at_once(tmp_path: Path) -> None:
@@ -146,11 +148,12 @@ async def test_custom_rules_slot_in_before_manual(tmp_path: Path) -> None:
 
 
 async def test_a_failing_service_is_restarted_and_cancelled_after_the_chargers_are_safe(tmp_path: Path) -> None:
-    engine = Engine(
+    engine = build_engine(
         make_config(write_trace(tmp_path / "t.csv", 3000, 500)),
-        ScaledClock(SPEED),
+        clock=ScaledClock(SPEED),
         chargers=recording_registry(),
         backoff_initial_s=0.5,
+        services=False,
     )
     starts: list[float] = []
     seen_at_cancel: list[float | None] = []
@@ -230,7 +233,7 @@ async def test_a_raise_waits_until_a_charger_sharing_the_wiring_confirmed_its_cu
             "control": {"tick_s": 1},
         }
     )
-    engine = Engine(cfg, ScaledClock(SPEED), chargers=charger_registry_with(SlowCutCharger.from_config))
+    engine = build_engine(cfg, clock=ScaledClock(SPEED), chargers=charger_registry_with(SlowCutCharger.from_config), services=False)
     a, b = engine.chargers["a"], engine.chargers["b"]
     assert isinstance(a, SlowCutCharger) and isinstance(b, SlowCutCharger)
     async with running(engine):
@@ -251,10 +254,11 @@ class ThreePhaseMeter(Source):
         super().__init__(name)
         self.clock = ctx.clock
 
-    async def run(self, emit: Emit) -> None:
+    async def run(self, sink: MeterSink) -> None:
         while True:
-            emit(
-                SourceReading(
+            sink.on_meter_reading(
+                self.name,
+                MeterReading(
                     t_s=self.clock.now(),
                     grid_w=-1200.0,
                     voltages_v=(231.0, float("nan"), 229.5),
@@ -267,7 +271,7 @@ class ThreePhaseMeter(Source):
 async def test_per_phase_grid_values_reach_the_snapshot_and_the_api(tmp_path: Path) -> None:
     sources = SourceRegistry()
     sources.register("replay", lambda name, cfg, ctx: ThreePhaseMeter(name, ctx))
-    engine = Engine(make_config(), ScaledClock(SPEED), sources=sources, chargers=recording_registry())
+    engine = build_engine(make_config(), clock=ScaledClock(SPEED), sources=sources, chargers=recording_registry(), services=False)
     async with running(engine):
         await until(lambda: engine.snapshot().grid_voltages_v is not None)
         snap = engine.snapshot()

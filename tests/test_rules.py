@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from ecotrack.core.model import Mode
-from ecotrack.rules import (
+from ecotrack.runtime.rules import (
     ChargeNow,
     ChargeNowRule,
     EnergyLimitRule,
@@ -17,7 +17,7 @@ from ecotrack.rules import (
     default_rules,
     evaluate,
 )
-from ecotrack.sessions import Session
+from ecotrack.runtime.sessions import Session
 
 NOW = datetime(2026, 6, 21, 12, 0, tzinfo=UTC)
 

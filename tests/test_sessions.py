@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ecotrack.sessions import Session, SessionTracker
+from ecotrack.runtime.sessions import Session, SessionTracker
 
 T0 = datetime(2026, 6, 21, 10, 0, tzinfo=UTC)
 

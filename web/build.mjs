@@ -1,4 +1,4 @@
-// Build the dashboard into ecotrack/web/static (committed, so `pip install` needs no npm).
+// Build the dashboard into ecotrack/services/web/static (committed, so `pip install` needs no npm).
 //
 //   npm ci && npm run build     rebuild (also: `make web` at the top of the repository)
 //   npm run check               exit 1 when the committed files differ from a fresh build
@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const outDir = join(here, "..", "ecotrack", "web", "static");
+const outDir = join(here, "..", "ecotrack", "services", "web", "static");
 const check = process.argv.includes("--check");
 
 /** Files whose content decides the build, relative to web/ (sorted, '/'-separated). */
@@ -110,10 +110,10 @@ if (check) {
   );
   rmSync(tmp, { recursive: true, force: true });
   if (differ.length) {
-    console.error(`ecotrack/web/static is out of date (${differ.join(", ")}): run make web and commit`);
+    console.error(`ecotrack/services/web/static is out of date (${differ.join(", ")}): run make web and commit`);
     process.exit(1);
   }
-  console.log("ecotrack/web/static is up to date");
+  console.log("ecotrack/services/web/static is up to date");
 } else {
   const info = await build(outDir);
   console.log(`built ${info.app_js} and ${info.app_css} into ${relative(process.cwd(), outDir) || "."}`);

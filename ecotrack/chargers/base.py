@@ -1,14 +1,10 @@
-"""What the engine needs from a charger driver, and the context drivers are built with.
+"""What the engine needs from a charger driver.
 
 A driver knows one device or protocol and nothing about policy: it is told a
 current (``set_current``) and reports what the charger says about itself
 (``reading``). The engine owns the task that runs it (``run``), restarts it with
 backoff when it raises, and leaves it at ``safe_current_a`` on shutdown.
 
-:class:`DeviceContext` is handed to every driver and source factory. It carries
-the injected clock and the :class:`SimulatedWorld`, through which simulated
-meters see the power drawn by simulated chargers — that coupling is what makes
-the demo a closed loop.
 """
 
 from __future__ import annotations
@@ -16,63 +12,12 @@ from __future__ import annotations
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Protocol
 
-from ecotrack.clock import Clock, RealClock
 from ecotrack.core.model import ChargerReading
 
 log = logging.getLogger(__name__)
 
 ReadingListener = Callable[[str, ChargerReading], None]
-
-
-class PowerDraw(Protocol):
-    """Anything in the simulated world that draws power from the house wiring."""
-
-    name: str
-
-    def power_w(self) -> float:
-        """Power drawn right now (W, >= 0)."""
-        ...
-
-
-class SimulatedWorld:
-    """The simulated devices that share one simulated house.
-
-    Simulated chargers register here; a replay meter asks :meth:`ev_power_w`
-    so its grid value includes the cars the engine controls.
-    """
-
-    def __init__(self) -> None:
-        self._loads: list[PowerDraw] = []
-
-    def add(self, load: PowerDraw) -> None:
-        """Register a simulated load (a charger with its car)."""
-        self._loads.append(load)
-
-    @property
-    def loads(self) -> tuple[PowerDraw, ...]:
-        """Registered loads, in registration order."""
-        return tuple(self._loads)
-
-    def ev_power_w(self) -> float:
-        """Sum of the power every registered load draws now (W)."""
-        return sum(load.power_w() for load in self._loads)
-
-
-@dataclass(slots=True)
-class DeviceContext:
-    """Shared things a source or driver factory may need.
-
-    ``base_dir`` is where relative paths in the configuration (trace files) are
-    resolved from: the directory of the configuration file when there is one.
-    """
-
-    clock: Clock = field(default_factory=RealClock)
-    world: SimulatedWorld = field(default_factory=SimulatedWorld)
-    base_dir: Path | None = None
 
 
 class Charger(ABC):

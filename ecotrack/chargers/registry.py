@@ -1,4 +1,4 @@
-"""Charger drivers by configuration ``type`` (see :mod:`ecotrack.registry`).
+"""Charger drivers by configuration ``type`` (see :mod:`ecotrack.devices.registry`).
 
 A new driver (twc, prism, ocpp) is one line at the end of this file.
 """
@@ -6,7 +6,7 @@ A new driver (twc, prism, ocpp) is one line at the end of this file.
 from __future__ import annotations
 
 from ecotrack.chargers.base import Charger
-from ecotrack.registry import Registry
+from ecotrack.devices.registry import Registry
 
 
 class ChargerRegistry(Registry[Charger]):

@@ -3,7 +3,7 @@
 It behaves like a well-mannered real wallbox: commands are clamped to its own
 maximum, nonsense (NaN, negative, infinite) is rejected with a log line and
 changes nothing, the car follows the offer with the lag of
-:class:`~ecotrack.sim.car.Car`, and the charger reports its state every
+:class:`~ecotrack.world.car.Car`, and the charger reports its state every
 ``report_interval_s`` rather than on every change (so the engine sees the same
 measurement delay it will see with real hardware). It registers itself in the
 :class:`~ecotrack.chargers.base.SimulatedWorld` so a replay meter includes its
@@ -17,10 +17,11 @@ import math
 from collections import deque
 from typing import Any
 
-from ecotrack.chargers.base import Charger, DeviceContext
+from ecotrack.chargers.base import Charger
 from ecotrack.clock import Clock, RealClock
 from ecotrack.core.model import ChargerReading
-from ecotrack.sim.car import Car, CarParams
+from ecotrack.devices.context import DeviceContext
+from ecotrack.world.car import Car, CarParams
 
 log = logging.getLogger(__name__)
 

@@ -23,6 +23,26 @@ class Mode(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class MeterReading:
+    """One sample from one meter. Fields the source does not measure are None.
+
+    ``voltages_v`` and ``currents_a`` are per phase (L1, L2, L3 as far as the device
+    reports them), for sources that measure them (a smart meter, an inverter's grid
+    meter). Currents are signed like the grid: ``+`` import, ``-`` export, when the
+    device tells the direction; otherwise they are magnitudes.
+    """
+
+    t_s: float
+    grid_w: float | None = None
+    pv_w: float | None = None
+    battery_w: float | None = None
+    battery_soc_pct: float | None = None
+    voltage_v: float | None = None
+    voltages_v: tuple[float, ...] | None = None
+    currents_a: tuple[float, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class SiteReading:
     """One sample of the site meters, taken at ``t_s``.
 

@@ -11,35 +11,35 @@ site's grid, PV and battery meters into one :class:`~ecotrack.core.model.SiteRea
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
-from dataclasses import dataclass
+from typing import Protocol
 
-from ecotrack.chargers.base import DeviceContext
+from ecotrack.core.model import MeterReading
 
-__all__ = ["DeviceContext", "Emit", "Source", "SourceReading"]
-
-
-@dataclass(frozen=True, slots=True)
-class SourceReading:
-    """One sample from one source. Fields the source does not measure are None.
-
-    ``voltages_v`` and ``currents_a`` are per phase (L1, L2, L3 as far as the device
-    reports them), for sources that measure them (a smart meter, an inverter's grid
-    meter). Currents are signed like the grid: ``+`` import, ``-`` export, when the
-    device tells the direction; otherwise they are magnitudes.
-    """
-
-    t_s: float
-    grid_w: float | None = None
-    pv_w: float | None = None
-    battery_w: float | None = None
-    battery_soc_pct: float | None = None
-    voltage_v: float | None = None
-    voltages_v: tuple[float, ...] | None = None
-    currents_a: tuple[float, ...] | None = None
+__all__ = ["MeterReading", "MeterSink", "ReadingLog", "Source"]
 
 
-Emit = Callable[[SourceReading], None]
+class MeterSink(Protocol):
+    """Where a meter delivers its readings: the engine, or :class:`ReadingLog` in a tool or a test."""
+
+    def on_meter_reading(self, meter: str, reading: MeterReading) -> None:
+        """Take one reading of meter ``meter`` (called in the meter's task; keep it quick)."""
+        ...
+
+
+class ReadingLog:
+    """A :class:`MeterSink` that keeps every reading in order (``ecotrack meters read`` and tests)."""
+
+    def __init__(self) -> None:
+        self.readings: list[tuple[str, MeterReading]] = []
+
+    def on_meter_reading(self, meter: str, reading: MeterReading) -> None:
+        """Append the reading."""
+        self.readings.append((meter, reading))
+
+    def values(self) -> list[MeterReading]:
+        """The readings without the meter names."""
+        return [reading for _, reading in self.readings]
+
 
 
 class Source(ABC):
@@ -51,8 +51,8 @@ class Source(ABC):
         self.error: str | None = None
 
     @abstractmethod
-    async def run(self, emit: Emit) -> None:
-        """Produce readings by calling ``emit`` until cancelled.
+    async def run(self, sink: MeterSink) -> None:
+        """Produce readings by calling ``sink.on_meter_reading(self.name, reading)`` until cancelled.
 
         Raising means the engine logs it, marks the source in error and restarts
         it with backoff. Returning normally means the source has nothing more to

@@ -26,7 +26,7 @@ from abc import abstractmethod
 from dataclasses import dataclass
 
 from ecotrack.clock import Clock
-from ecotrack.meters.base import Emit, Source, SourceReading
+from ecotrack.meters.base import MeterReading, MeterSink, Source
 
 __all__ = ["PollSettings", "PollingSource", "SourceError", "check_reading"]
 
@@ -80,7 +80,7 @@ class PollSettings:
         )
 
 
-def check_reading(reading: SourceReading) -> SourceReading:
+def check_reading(reading: MeterReading) -> MeterReading:
     """``reading`` unchanged, or :class:`SourceError` when a value is NaN or infinite.
 
     Vendors' parsers convert numbers one by one; this is the last gate before the engine so that no
@@ -116,14 +116,14 @@ class PollingSource(Source):
         self.clock = clock
         self.settings = settings if settings is not None else PollSettings()
         #: The last good reading (for status displays); None before the first.
-        self.last_reading: SourceReading | None = None
+        self.last_reading: MeterReading | None = None
         #: Consecutive failed polls.
         self.failures = 0
         self._logged_error: str | None = None
 
     # ------------------------------------------------------------------ for subclasses
     @abstractmethod
-    async def fetch(self, t_s: float) -> SourceReading:
+    async def fetch(self, t_s: float) -> MeterReading:
         """Take one reading stamped ``t_s`` (the clock time the request was sent)."""
 
     async def reset(self) -> None:
@@ -137,7 +137,7 @@ class PollingSource(Source):
         return self.name
 
     # ------------------------------------------------------------------ the loop
-    async def poll(self) -> SourceReading:
+    async def poll(self) -> MeterReading:
         """One poll: up to ``1 + retries`` attempts, each bounded by ``timeout_s``.
 
         Returns the reading or raises :class:`SourceError` with the last attempt's reason.
@@ -166,14 +166,14 @@ class PollingSource(Source):
                 log.debug("meter %s: reset failed", self.name, exc_info=True)
         raise error
 
-    async def read_once(self) -> SourceReading:
+    async def read_once(self) -> MeterReading:
         """One poll and close: what ``ecotrack meters read`` does. Raises :class:`SourceError`."""
         try:
             return await self.poll()
         finally:
             await self.close()
 
-    async def run(self, emit: Emit) -> None:
+    async def run(self, sink: MeterSink) -> None:
         """Poll until cancelled; emit good readings; keep an error state while polls fail."""
         try:
             while True:
@@ -186,7 +186,7 @@ class PollingSource(Source):
                 else:
                     self._succeeded()
                     self.last_reading = reading
-                    emit(reading)
+                    sink.on_meter_reading(self.name, reading)
                     wait = self.settings.interval_s - (self.clock.now() - started)
                 await self.clock.sleep(max(0.0, wait))
         finally:

@@ -1,12 +1,12 @@
-"""Meter sources by configuration ``type`` (see :mod:`ecotrack.registry`).
+"""Meter sources by configuration ``type`` (see :mod:`ecotrack.devices.registry`).
 
 A new source (mqtt, http vendors, modbus, dsmr) is one line at the end of this file.
 """
 
 from __future__ import annotations
 
+from ecotrack.devices.registry import Registry
 from ecotrack.meters.base import Source
-from ecotrack.registry import Registry
 
 
 class SourceRegistry(Registry[Source]):
@@ -19,10 +19,10 @@ class SourceRegistry(Registry[Source]):
 #: The default registry the engine uses.
 source_registry = SourceRegistry()
 source_registry.register_lazy("replay", "ecotrack.meters.replay:ReplayMeter.from_config")
-source_registry.register_lazy("ecotrack-monitor", "ecotrack.mqtt.sources:EcotrackMonitorSource.from_config")
-source_registry.register_lazy("emonhub", "ecotrack.mqtt.sources:EmonhubSource.from_config")
-source_registry.register_lazy("dsmr-reader", "ecotrack.mqtt.sources:DsmrReaderSource.from_config")
-source_registry.register_lazy("mqtt", "ecotrack.mqtt.sources:GenericMqttSource.from_config")
+source_registry.register_lazy("ecotrack-monitor", "ecotrack.meters.mqtt.sources:EcotrackMonitorSource.from_config")
+source_registry.register_lazy("emonhub", "ecotrack.meters.mqtt.sources:EmonhubSource.from_config")
+source_registry.register_lazy("dsmr-reader", "ecotrack.meters.mqtt.sources:DsmrReaderSource.from_config")
+source_registry.register_lazy("mqtt", "ecotrack.meters.mqtt.sources:GenericMqttSource.from_config")
 source_registry.register_lazy("fronius", "ecotrack.meters.http.fronius:FroniusSource.from_config")
 source_registry.register_lazy("solaredge", "ecotrack.meters.http.solaredge:SolarEdgeCloudSource.from_config")
 source_registry.register_lazy("enphase", "ecotrack.meters.http.enphase:EnphaseSource.from_config")

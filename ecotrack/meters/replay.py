@@ -1,7 +1,7 @@
 """A meter that replays a day of PV and house load, plus the simulated cars.
 
 It is the demo's and the tests' stand-in for a real grid meter: it plays a
-:class:`~ecotrack.sim.trace.Trace` (a recorded CSV day or a modelled day)
+:class:`~ecotrack.world.trace.Trace` (a recorded CSV day or a modelled day)
 against the injected clock, starting at a chosen local time of day, and reports
 ``grid_w = load + ev - pv`` where ``ev`` is the power the simulated chargers in
 the :class:`~ecotrack.chargers.base.SimulatedWorld` draw *right now*. Because
@@ -17,10 +17,11 @@ from datetime import time as dtime
 from pathlib import Path
 from typing import Any, cast
 
-from ecotrack.chargers.base import DeviceContext, SimulatedWorld
 from ecotrack.clock import Clock
-from ecotrack.meters.base import Emit, Source, SourceReading
-from ecotrack.sim.trace import Trace, load_trace
+from ecotrack.devices.context import DeviceContext
+from ecotrack.meters.base import MeterReading, MeterSink, Source
+from ecotrack.world.loads import SimulatedWorld
+from ecotrack.world.trace import Trace, load_trace
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +90,7 @@ class ReplayMeter(Source):
                 path = context.base_dir / path
             trace = load_trace(path)
         else:
-            from ecotrack.sim.modelled import Kind, modelled_day
+            from ecotrack.world.modelled import Kind, modelled_day
 
             kind = cast(Kind, str(getattr(config, "modelled_kind", "cloudy")))
             trace = modelled_day(kind, seed=int(getattr(config, "seed", 1)))
@@ -116,7 +117,7 @@ class ReplayMeter(Source):
         sec = self.trace.local_seconds_of_day(self.position_s(now_s))
         return f"{int(sec // 3600):02d}:{int(sec % 3600 // 60):02d}"
 
-    async def run(self, emit: Emit) -> None:
+    async def run(self, sink: MeterSink) -> None:
         """Emit a reading every ``interval_s`` clock seconds; return at the trace's end unless looping."""
         if self._t0 is None:
             self._t0 = self.clock.now()
@@ -130,5 +131,5 @@ class ReplayMeter(Source):
             pv_w, load_w = self.trace.at(pos)
             ev_w = self.world.ev_power_w()
             self.last = (pv_w, load_w, ev_w)
-            emit(SourceReading(t_s=now, grid_w=load_w + ev_w - pv_w, pv_w=pv_w))
+            sink.on_meter_reading(self.name, MeterReading(t_s=now, grid_w=load_w + ev_w - pv_w, pv_w=pv_w))
             await self.clock.sleep(self.interval_s)

@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ecotrack.meters.base import SourceReading
+from ecotrack.meters.base import MeterReading
 from ecotrack.meters.polling import SourceError
 
 __all__ = [
@@ -139,9 +139,9 @@ def _short(value: object, limit: int = 60) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
-def reading_from_roles(t_s: float, values: Mapping[str, float | None]) -> SourceReading:
+def reading_from_roles(t_s: float, values: Mapping[str, float | None]) -> MeterReading:
     """A reading from ``{"grid": w, "pv": w, "battery": w, "battery_soc": pct}`` (missing roles are None)."""
-    return SourceReading(
+    return MeterReading(
         t_s=t_s,
         grid_w=values.get("grid"),
         pv_w=values.get("pv"),

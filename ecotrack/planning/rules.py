@@ -1,4 +1,4 @@
-"""The planning rules: schedule, plan, daylight and the non-scheduled action (see :mod:`ecotrack.rules`).
+"""The planning rules: schedule, plan, daylight and the non-scheduled action (see :mod:`ecotrack.runtime.rules`).
 
 Each is a small typed object with ``evaluate(ctx) -> RuleOutcome | None``. :func:`build_rules` creates them
 from the configuration in the configured order (TWCManager's by default: schedule > plan > solar in
@@ -20,7 +20,7 @@ from ecotrack.planning.planner import EPSILON_WH, Plan, plan_charge
 from ecotrack.planning.sun import is_daylight
 from ecotrack.planning.tz import zone
 from ecotrack.planning.weekly import WeeklyWindow, localize, parse_days, parse_hhmm
-from ecotrack.rules import Rule, RuleContext, RuleOutcome
+from ecotrack.runtime.rules import Rule, RuleContext, RuleOutcome
 from ecotrack.tariffs.base import Tariff
 
 if TYPE_CHECKING:
@@ -125,13 +125,8 @@ class PlanRule:
             return None
         if self.target.energy_wh is not None:
             return max(0.0, self.target.energy_wh - session.energy_wh)
-        soc = None
-        if ctx.snapshot is not None:
-            try:
-                soc = ctx.snapshot.loadpoint(ctx.loadpoint).details.get("soc_pct")
-            except KeyError:
-                soc = None
-        if not isinstance(soc, int | float) or not 0 <= soc <= 100:
+        soc = ctx.soc_pct
+        if soc is None or not 0 <= soc <= 100:
             return None
         assert self.target.soc_pct is not None and self.target.battery_wh is not None
         return max(0.0, (self.target.soc_pct - float(soc)) / 100 * self.target.battery_wh)

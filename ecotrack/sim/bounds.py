@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ecotrack.sim.trace import FloatArray
+from ecotrack.world.trace import FloatArray
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ecotrack.sim.trace import Trace, load_trace
+from ecotrack.world.trace import Trace, load_trace
 
 
 def default_traces_folder(repo_root: Path) -> Path:
@@ -20,7 +20,7 @@ def default_traces_folder(repo_root: Path) -> Path:
 
 def modelled_traces() -> list[Trace]:
     """The fallback days: modelled sunny, cloudy and overcast (seed 1; needs pvlib)."""
-    from ecotrack.sim.modelled import modelled_day
+    from ecotrack.world.modelled import modelled_day
 
     return [modelled_day(kind, seed=1) for kind in ("sunny", "cloudy", "overcast")]
 

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ecotrack.sim.trace import FloatArray
+from ecotrack.world.trace import FloatArray
 
 __all__ = ["decimate_minmax", "plot_day"]
 

@@ -8,7 +8,7 @@ The simulated world, per second ``t``:
 2. Every ``meter_interval_s`` the meter samples ``grid = load + ev - pv`` at that
    instant and the charger reports the car's measured current; the strategy
    answers with an offered current.
-3. The car follows the offer (:mod:`ecotrack.sim.car`): at once on a cut, with
+3. The car follows the offer (:mod:`ecotrack.world.car`): at once on a cut, with
    a dead time and a ramp on a raise, after a start delay from a pause.
 
 Energies are integrated over the 1-s steps; the car is always connected and
@@ -25,9 +25,9 @@ import numpy as np
 
 from ecotrack.core.model import ChargerReading, SiteParams
 from ecotrack.core.safety import build_limits, violations
-from ecotrack.sim.car import Car
 from ecotrack.sim.strategies import SimSettings, Strategy
-from ecotrack.sim.trace import FloatArray, Trace
+from ecotrack.world.car import Car
+from ecotrack.world.trace import FloatArray, Trace
 
 
 @dataclass(frozen=True, slots=True)

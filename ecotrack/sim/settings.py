@@ -11,7 +11,7 @@ The simulator runs one loadpoint (one charger with its car) against a day trace.
 * the site's voltage and residual margin, and the control tuning;
 * the meter interval from the grid meter when it has one (``interval_s`` of a replay meter);
 * the car from the simulated charger (``car_max_a``, ``start_delay_s``, ``ramp_a_per_s``) when the
-  loadpoint's charger is of type ``simulated``; otherwise the default :class:`~ecotrack.sim.car.CarParams`.
+  loadpoint's charger is of type ``simulated``; otherwise the default :class:`~ecotrack.world.car.CarParams`.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from dataclasses import replace
 
 from ecotrack.config import Config, SimulatedChargerConfig
 from ecotrack.core.model import LoadpointParams, Mode, SiteParams
-from ecotrack.sim.car import CarParams
 from ecotrack.sim.strategies import SimSettings
+from ecotrack.world.car import CarParams
 
 __all__ = ["sim_settings_from_config"]
 

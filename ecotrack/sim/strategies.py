@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from ecotrack.core.control import Controller
 from ecotrack.core.model import ChargerReading, LoadpointParams, Mode, SiteParams, SiteReading, Tuning
-from ecotrack.sim.car import CarParams
+from ecotrack.world.car import CarParams
 
 
 @dataclass(frozen=True, slots=True)

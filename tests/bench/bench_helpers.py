@@ -11,7 +11,7 @@ from types import ModuleType
 
 import numpy as np
 
-from ecotrack.sim.trace import Trace
+from ecotrack.world.trace import Trace
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,9 +10,9 @@ import pytest
 from bench_helpers import load_script
 
 from ecotrack.core.model import LoadpointParams
-from ecotrack.sim.modelled import write_trace_csv
 from ecotrack.sim.strategies import STRATEGIES
-from ecotrack.sim.trace import Trace
+from ecotrack.world.modelled import write_trace_csv
+from ecotrack.world.trace import Trace
 
 CLOUDS = ((40, 46, 0.2), (60, 62, 0.2), (70, 73, 0.3))
 

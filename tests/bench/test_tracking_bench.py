@@ -12,10 +12,10 @@ import bench_helpers as helpers
 import pytest
 from bench_helpers import REPO_ROOT, load_script
 
-from ecotrack.sim.modelled import write_trace_csv
 from ecotrack.sim.runner import SimResult
 from ecotrack.sim.strategies import STRATEGIES
-from ecotrack.sim.trace import Trace
+from ecotrack.world.modelled import write_trace_csv
+from ecotrack.world.trace import Trace
 
 CLOUDS = ((40, 46, 0.2), (70, 73, 0.3))
 

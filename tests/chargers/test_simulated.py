@@ -8,13 +8,13 @@ import math
 
 import pytest
 
-from ecotrack.chargers.base import DeviceContext
 from ecotrack.chargers.registry import ChargerRegistry, charger_registry
 from ecotrack.chargers.simulated import SimulatedCharger
 from ecotrack.clock import ScaledClock
 from ecotrack.config import SimulatedChargerConfig
 from ecotrack.core.model import ChargerReading
-from ecotrack.sim.car import CarParams
+from ecotrack.devices.context import DeviceContext
+from ecotrack.world.car import CarParams
 
 
 class ManualClock:

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from ecotrack.clock import RealClock
-from ecotrack.meters.base import SourceReading
+from ecotrack.meters.base import MeterReading
 from ecotrack.meters.dsmr.source import DsmrSource
 from ecotrack.meters.dsmr.telegram import TelegramBuffer, crc16, parse_telegram, reading_from
 from ecotrack.meters.polling import SourceError
@@ -148,7 +148,7 @@ async def test_serial_source_on_a_pty_reads_split_telegrams_and_rejects_bad_ones
 ) -> None:
     master, path = pty_pair
     source = DsmrSource("p1", RealClock(), port=path, timeout_s=5.0)
-    readings: list[SourceReading] = []
+    readings: list[MeterReading] = []
     task = asyncio.create_task(source.run(readings.append))
     try:
         await asyncio.sleep(0.2)

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from ecotrack.chargers.base import DeviceContext
 from ecotrack.config import Config
-from ecotrack.meters.base import SourceReading
+from ecotrack.devices.context import DeviceContext
+from ecotrack.meters.base import MeterReading
 from ecotrack.meters.polling import PollingSource, SourceError
 from ecotrack.meters.registry import source_registry
 
@@ -35,7 +35,7 @@ def build(meter: dict[str, Any]) -> PollingSource:
     return source
 
 
-async def read(meter: dict[str, Any]) -> SourceReading:
+async def read(meter: dict[str, Any]) -> MeterReading:
     return await build(meter).read_once()
 
 

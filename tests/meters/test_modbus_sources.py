@@ -21,8 +21,8 @@ import pytest
 from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
-from ecotrack.chargers.base import DeviceContext
 from ecotrack.config import Config
+from ecotrack.devices.context import DeviceContext
 from ecotrack.meters.modbus.decode import float32, int16, scaled
 from ecotrack.meters.polling import PollingSource, SourceError
 from ecotrack.meters.registry import source_registry

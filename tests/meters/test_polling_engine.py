@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
+from ecotrack.app import build_engine
 from ecotrack.clock import RealClock, ScaledClock
 from ecotrack.config import Config
-from ecotrack.engine import Engine
-from ecotrack.meters.base import SourceReading
+from ecotrack.meters.base import MeterReading, ReadingLog
 from ecotrack.meters.http.fronius import PATH as FRONIUS
 from ecotrack.meters.polling import PollingSource, PollSettings, SourceError
 
@@ -35,26 +35,26 @@ class Flaky(PollingSource):
         self.broken = True
         self.attempts = 0
 
-    async def fetch(self, t_s: float) -> SourceReading:
+    async def fetch(self, t_s: float) -> MeterReading:
         self.attempts += 1
         if self.broken:
             raise SourceError("device says no")
-        return SourceReading(t_s=t_s, grid_w=42.0)
+        return MeterReading(t_s=t_s, grid_w=42.0)
 
 
 async def test_poll_retries_then_error_state_then_recovery() -> None:
     source = Flaky()
-    emitted: list[SourceReading] = []
-    task = asyncio.create_task(source.run(emitted.append))
+    log = ReadingLog()
+    task = asyncio.create_task(source.run(log))
     await asyncio.sleep(0.3)
-    assert emitted == [] and source.error == "device says no"
+    assert log.values() == [] and source.error == "device says no"
     assert source.failures >= 2
     assert 3 * source.failures <= source.attempts < 3 * source.failures + 3  # 1 + 2 retries per poll
     source.broken = False
     await asyncio.sleep(0.25)
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
-    assert emitted and all(r.grid_w == 42.0 for r in emitted)
+    assert log.values() and all(r.grid_w == 42.0 for r in log.values())
     assert source.error is None and source.failures == 0
 
 
@@ -67,7 +67,7 @@ def test_backoff_doubles_up_to_the_maximum() -> None:
 
 async def test_a_hanging_fetch_is_cut_by_the_timeout() -> None:
     class Hang(Flaky):
-        async def fetch(self, t_s: float) -> SourceReading:
+        async def fetch(self, t_s: float) -> MeterReading:
             await asyncio.sleep(10)
             raise AssertionError
 
@@ -79,7 +79,7 @@ async def test_a_hanging_fetch_is_cut_by_the_timeout() -> None:
 
 async def test_a_parser_bug_is_an_error_state_not_a_dead_task() -> None:
     class Buggy(Flaky):
-        async def fetch(self, t_s: float) -> SourceReading:
+        async def fetch(self, t_s: float) -> MeterReading:
             return {}["boom"]  # type: ignore[no-any-return]
 
     with pytest.raises(SourceError, match="unexpected KeyError"):
@@ -119,7 +119,7 @@ async def test_engine_sums_pv_keeps_running_with_a_hanging_source_and_fails_safe
 ) -> None:
     vendor_server.routes["GET", FRONIUS] = Reply.json(FRONIUS_DAY)  # grid -1500.25, PV 3000
     vendor_server.routes["GET", "/roof"] = Reply("1000", content_type="text/plain")
-    engine = Engine(engine_config(vendor_server.url, vendor_server.url + "/roof"), ScaledClock(speed=10))
+    engine = build_engine(engine_config(vendor_server.url, vendor_server.url + "/roof"), clock=ScaledClock(speed=10), services=False)
     task = asyncio.create_task(engine.run())
     try:
         # PV from two inverters adds up; grid comes from the grid meter alone.

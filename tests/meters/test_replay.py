@@ -9,13 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ecotrack.chargers.base import DeviceContext, SimulatedWorld
 from ecotrack.clock import ScaledClock
 from ecotrack.config import ReplayMeterConfig
-from ecotrack.meters.base import SourceReading
+from ecotrack.devices.context import DeviceContext
+from ecotrack.meters.base import MeterReading
 from ecotrack.meters.registry import SourceRegistry, source_registry
 from ecotrack.meters.replay import ReplayMeter, parse_time_of_day
-from ecotrack.sim.trace import Trace
+from ecotrack.world.loads import SimulatedWorld
+from ecotrack.world.trace import Trace
 
 
 def hourly_trace() -> Trace:
@@ -41,16 +42,17 @@ class FixedLoad:
         return self.watts
 
 
-async def collect(meter: ReplayMeter, n: int, timeout_s: float = 2.0) -> list[SourceReading]:
-    out: list[SourceReading] = []
+async def collect(meter: ReplayMeter, n: int, timeout_s: float = 2.0) -> list[MeterReading]:
+    out: list[MeterReading] = []
 
-    def emit(r: SourceReading) -> None:
-        out.append(r)
-        if len(out) >= n:
-            raise asyncio.CancelledError
+    class Collect:
+        def on_meter_reading(self, name: str, r: MeterReading) -> None:
+            out.append(r)
+            if len(out) >= n:
+                raise asyncio.CancelledError
 
     with pytest.raises(asyncio.CancelledError):
-        await asyncio.wait_for(meter.run(emit), timeout_s)
+        await asyncio.wait_for(meter.run(Collect()), timeout_s)
     return out
 
 
@@ -86,7 +88,7 @@ async def test_loops_or_stops_at_the_end() -> None:
     assert [r.pv_w for r in readings] == [2300, 2300, 0, 0]  # 23:00, 23:30, then midnight again
 
     once = ReplayMeter("grid", hourly_trace(), clock, interval_s=1800, start_local_s=23 * 3600, loop=False)
-    got: list[SourceReading] = []
+    got: list[MeterReading] = []
     await asyncio.wait_for(once.run(got.append), 2.0)  # returns by itself at the end of the day
     assert [r.pv_w for r in got] == [2300, 2300]
 
@@ -124,7 +126,7 @@ def test_from_config_resolves_relative_trace_and_registry(tmp_path: Path) -> Non
 
 
 def test_from_config_modelled_day_kind_and_seed() -> None:
-    from ecotrack.sim.modelled import modelled_day
+    from ecotrack.world.modelled import modelled_day
 
     ctx = DeviceContext(clock=ScaledClock(1.0))
     default = ReplayMeterConfig(type="replay")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ecotrack.core.model import Mode
-from ecotrack.mqtt.commands import (
+from ecotrack.services.mqtt.commands import (
     CancelChargeNow,
     ChargeNowIntent,
     CommandCodec,
@@ -18,8 +18,8 @@ from ecotrack.mqtt.commands import (
     SetMode,
     SetPhases,
 )
-from ecotrack.mqtt.config import MqttConfig
-from ecotrack.mqtt.payloads import Bad
+from ecotrack.services.mqtt.config import MqttConfig
+from ecotrack.transport.mqtt.payloads import Bad
 
 
 def codec(**kw: object) -> CommandCodec:

@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from ecotrack.mqtt.config import MqttConfig
-from ecotrack.mqtt.connection import MqttConnection, NotConnected
+from ecotrack.services.mqtt.config import MqttConfig
+from ecotrack.transport.mqtt.connection import MqttConnection, NotConnected
 
 from .broker import Broker, Recorder, until
 
@@ -44,8 +44,8 @@ async def test_last_will_when_the_process_dies(broker: Broker) -> None:
     """A killed ecotrack (no clean disconnect) is reported offline by the broker's last will."""
     script = (
         "import asyncio\n"
-        "from ecotrack.mqtt.config import MqttConfig\n"
-        "from ecotrack.mqtt.connection import MqttConnection\n"
+        "from ecotrack.services.mqtt.config import MqttConfig\n"
+        "from ecotrack.transport.mqtt.connection import MqttConnection\n"
         f"c = MqttConnection(MqttConfig(host='127.0.0.1', port={broker.port}, client_id='victim', topic_prefix='victim'))\n"
         "async def main():\n"
         "    t = asyncio.create_task(c.run())\n"

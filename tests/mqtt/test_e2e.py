@@ -19,8 +19,8 @@ from ecotrack.app import build_engine
 from ecotrack.chargers.prism.simulator import PrismSimulator, SimulatedPrismConfig
 from ecotrack.config import Config
 from ecotrack.core.model import Mode
-from ecotrack.engine import Engine
-from ecotrack.sim.car import CarParams
+from ecotrack.runtime.engine import Engine
+from ecotrack.world.car import CarParams
 
 from .broker import Broker, Recorder, until
 

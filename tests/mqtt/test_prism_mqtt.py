@@ -13,9 +13,9 @@ from ecotrack.chargers.prism.mqtt import PrismMqttCharger
 from ecotrack.chargers.prism.simulator import PrismSimulator, SimulatedPrismConfig
 from ecotrack.clock import RealClock
 from ecotrack.core.model import ChargerReading
-from ecotrack.mqtt.config import MqttConfig
-from ecotrack.mqtt.connection import MqttConnection
-from ecotrack.sim.car import CarParams
+from ecotrack.services.mqtt.config import MqttConfig
+from ecotrack.transport.mqtt.connection import MqttConnection
+from ecotrack.world.car import CarParams
 
 from .broker import Broker, Recorder, until
 

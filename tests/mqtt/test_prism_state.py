@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ecotrack.chargers.prism.state import PrismStatus, next_stage
-from ecotrack.mqtt.payloads import Bad
+from ecotrack.transport.mqtt.payloads import Bad
 
 amps = st.floats(min_value=6.0, max_value=32.0)
 

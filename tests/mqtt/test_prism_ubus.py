@@ -15,7 +15,7 @@ from ecotrack.chargers.prism.config import PrismUbusChargerConfig
 from ecotrack.chargers.prism.ubus import PrismUbusCharger, UbusError, parse_status
 from ecotrack.clock import RealClock
 from ecotrack.core.model import ChargerReading
-from ecotrack.mqtt.payloads import Bad
+from ecotrack.transport.mqtt.payloads import Bad
 
 from .broker import until
 

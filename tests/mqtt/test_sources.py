@@ -7,16 +7,21 @@ import json
 import pytest
 
 from ecotrack.clock import RealClock
-from ecotrack.meters.base import SourceReading
-from ecotrack.mqtt.config import (
+from ecotrack.meters.base import MeterReading, ReadingLog
+from ecotrack.meters.mqtt.config import (
     DsmrReaderMeterConfig,
     EcotrackMonitorMeterConfig,
     EmonhubMeterConfig,
     MqttMeterConfig,
 )
-from ecotrack.mqtt.payloads import Bad, at_path, decode_json, to_number
-from ecotrack.mqtt.sources import DsmrReaderSource, EcotrackMonitorSource, EmonhubSource, GenericMqttSource
-from ecotrack.mqtt.topics import matches, validate_filter
+from ecotrack.meters.mqtt.sources import (
+    DsmrReaderSource,
+    EcotrackMonitorSource,
+    EmonhubSource,
+    GenericMqttSource,
+)
+from ecotrack.transport.mqtt.payloads import Bad, at_path, decode_json, to_number
+from ecotrack.transport.mqtt.topics import matches, validate_filter
 
 SEED = b'{"type":"power","volts":238.4,"pwr1":2777.7,"pwr2":1679.6,"ev":1390.4,"used":3066.8}'
 
@@ -25,10 +30,10 @@ def monitor(**kw: object) -> EcotrackMonitorSource:
     return EcotrackMonitorSource("emon", EcotrackMonitorMeterConfig.model_validate({"type": "ecotrack-monitor", **kw}), RealClock())
 
 
-def collect(source, topic: str, payload: bytes) -> list[SourceReading]:  # type: ignore[no-untyped-def]
-    out: list[SourceReading] = []
-    source.on_message(topic, payload, out.append)
-    return out
+def collect(source, topic: str, payload: bytes) -> list[MeterReading]:  # type: ignore[no-untyped-def]
+    log = ReadingLog()
+    source.on_message(topic, payload, log)
+    return log.values()
 
 
 def test_topic_matching() -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from ecotrack.mqtt.config import MqttConfig, MqttStatusConfig
-from ecotrack.mqtt.discovery import discovery_messages, stale_topics
-from ecotrack.mqtt.status import Throttle, format_value
+from ecotrack.services.mqtt.config import MqttConfig, MqttStatusConfig
+from ecotrack.services.mqtt.discovery import discovery_messages, stale_topics
+from ecotrack.services.mqtt.status import Throttle, format_value
 
 
 def test_format_values() -> None:

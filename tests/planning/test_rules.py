@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, date, datetime, time, timedelta
-from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,8 +14,8 @@ from ecotrack.planning.config import RulesConfig
 from ecotrack.planning.rules import DaylightRule, NonScheduledRule, PlanRule, PlanTarget, ScheduleRule
 from ecotrack.planning.sun import is_daylight, sun_times
 from ecotrack.planning.weekly import WeeklyWindow
-from ecotrack.rules import ChargeNow, RuleContext, RuleOutcome, default_rules, evaluate
-from ecotrack.sessions import Session
+from ecotrack.runtime.rules import ChargeNow, RuleContext, RuleOutcome, default_rules, evaluate
+from ecotrack.runtime.sessions import Session
 from ecotrack.tariffs.base import PriceSlot
 from ecotrack.tariffs.static import FlatTariff
 
@@ -118,10 +117,8 @@ def test_a_plan_that_cannot_be_met_charges_all_the_time_and_says_so(
 def test_a_soc_plan_needs_the_vehicles_soc() -> None:
     rule = plan_rule(PlanTarget(soc_pct=80, battery_wh=50_000), [0.3] * 8)
     assert rule.evaluate(ctx()) is None and "does not report its state of charge" in rule.status
-    lp = SimpleNamespace(details={"soc_pct": 40})
-    snap = SimpleNamespace(loadpoint=lambda name: lp)
-    assert rule.need_wh(ctx(snapshot=snap)) == pytest.approx(20_000)  # 40 % of 50 kWh
-    rule.evaluate(ctx(snapshot=snap))
+    assert rule.need_wh(ctx(soc_pct=40)) == pytest.approx(20_000)  # 40 % of 50 kWh
+    rule.evaluate(ctx(soc_pct=40))
     assert rule.plan is not None and rule.plan.need_wh == pytest.approx(20_000)
 
 

@@ -15,12 +15,12 @@ import pytest
 from typer.testing import CliRunner
 
 from ecotrack.cli import app
+from ecotrack.cli.simulate import DESIGN_KEYS
 from ecotrack.config import load_config
-from ecotrack.sim.cli import DESIGN_KEYS
 from ecotrack.sim.runner import simulate
 from ecotrack.sim.settings import sim_settings_from_config
 from ecotrack.sim.strategies import STRATEGIES, make_strategy
-from ecotrack.sim.trace import load_trace
+from ecotrack.world.trace import load_trace
 
 runner = CliRunner()
 

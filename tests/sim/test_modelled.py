@@ -11,8 +11,8 @@ import pytest
 
 pytest.importorskip("pvlib")
 
-from ecotrack.sim.modelled import modelled_day, write_trace_csv
-from ecotrack.sim.trace import Trace, load_trace
+from ecotrack.world.modelled import modelled_day, write_trace_csv
+from ecotrack.world.trace import Trace, load_trace
 
 SEEDS = range(6)
 

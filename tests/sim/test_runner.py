@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from ecotrack.core.model import ChargerReading, LoadpointParams, Mode, Tuning
-from ecotrack.sim.car import CarParams
 from ecotrack.sim.runner import SimResult, oracle_ev_solar_w, simulate
 from ecotrack.sim.strategies import STRATEGIES, SimSettings, make_strategy
-from ecotrack.sim.trace import Trace
+from ecotrack.world.car import CarParams
+from ecotrack.world.trace import Trace
 
 # ------------------------------------------------------------------ helpers
 #: Small in-memory traces and fully explicit settings (also used by test_strategies).
@@ -257,7 +257,7 @@ def test_as_json_has_the_documented_keys() -> None:
 @pytest.fixture(scope="module")
 def cloudy() -> Trace:
     pytest.importorskip("pvlib")
-    from ecotrack.sim.modelled import modelled_day
+    from ecotrack.world.modelled import modelled_day
 
     return modelled_day("cloudy", seed=3)
 

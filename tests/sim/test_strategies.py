@@ -8,7 +8,7 @@ import pytest
 from ecotrack.core.model import ChargerReading
 from ecotrack.sim.runner import SimSeries, simulate
 from ecotrack.sim.strategies import STRATEGIES, SimSettings, make_strategy, with_tuning
-from ecotrack.sim.trace import Trace
+from ecotrack.world.trace import Trace
 
 from .test_runner import V, constant, settings, stepped, trace
 

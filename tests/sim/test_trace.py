@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ecotrack.sim.trace import Trace, TraceError, infer_utc_offset_s, load_trace
+from ecotrack.world.trace import Trace, TraceError, infer_utc_offset_s, load_trace
 
 RECORDED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "traces"  # beside the repo
 

@@ -1,7 +1,7 @@
 """Store fixtures: every store test runs on SQLite (a file in tmp_path) and on a real PostgreSQL.
 
 The PostgreSQL server is started once per test session (``initdb`` into a temporary directory, a free
-loopback port; see :mod:`ecotrack.store.throwaway`) and every test gets a new empty database in it.
+loopback port; see :mod:`ecotrack.services.store.throwaway`) and every test gets a new empty database in it.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ecotrack.store.throwaway import PostgresServer
+from ecotrack.services.store.throwaway import PostgresServer
 
 
 @pytest.fixture(scope="session")

@@ -11,8 +11,8 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from ecotrack.cli import app
-from ecotrack.store.db import Batch, Store
-from ecotrack.store.records import EventRecord, LoadpointRow, SessionRecord, SiteRow
+from ecotrack.services.store.db import Batch, Store
+from ecotrack.services.store.records import EventRecord, LoadpointRow, SessionRecord, SiteRow
 
 T0 = datetime(2024, 6, 21, 8, 0, tzinfo=UTC)
 runner = CliRunner()

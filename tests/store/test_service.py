@@ -17,10 +17,10 @@ from ecotrack.chargers.simulated import SimulatedCharger
 from ecotrack.clock import ScaledClock
 from ecotrack.config import Config
 from ecotrack.core.model import Mode
-from ecotrack.engine import Engine
-from ecotrack.store.db import Store
-from ecotrack.store.records import SessionRecord
-from ecotrack.store.service import attach_store
+from ecotrack.runtime.engine import Engine
+from ecotrack.services.store.db import Store
+from ecotrack.services.store.records import SessionRecord
+from ecotrack.services.store.service import attach_store
 
 SPEED = 50.0
 
@@ -162,8 +162,8 @@ def test_recovery_resumes_the_newest_open_session_and_closes_the_others(tmp_path
 def test_an_unreachable_database_does_not_stop_the_engine(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(logging.getLogger("ecotrack.store.service"), "disabled", False)
-    caplog.set_level(logging.ERROR, logger="ecotrack.store.service")
+    monkeypatch.setattr(logging.getLogger("ecotrack.services.store.service"), "disabled", False)
+    caplog.set_level(logging.ERROR, logger="ecotrack.services.store.service")
     cfg = config(tmp_path, store={"url": "postgresql+psycopg://nobody@127.0.0.1:1/none"})
     engine = build_engine(cfg, data_dir=tmp_path)
     assert "cannot open the database" in caplog.text

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from ecotrack.store import schema
-from ecotrack.store.db import Batch, Store
-from ecotrack.store.migrations import LATEST, SchemaError, migrate
-from ecotrack.store.records import EventRecord, LoadpointRow, SessionRecord, SiteRow
+from ecotrack.services.store import schema
+from ecotrack.services.store.db import Batch, Store
+from ecotrack.services.store.migrations import LATEST, SchemaError, migrate
+from ecotrack.services.store.records import EventRecord, LoadpointRow, SessionRecord, SiteRow
 
 T0 = datetime(2024, 6, 21, 10, 0, tzinfo=UTC)
 

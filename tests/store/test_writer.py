@@ -6,9 +6,9 @@ import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from ecotrack.store.db import Batch, Store
-from ecotrack.store.records import EventRecord, SessionRecord, SiteRow
-from ecotrack.store.writer import StoreWriter
+from ecotrack.services.store.db import Batch, Store
+from ecotrack.services.store.records import EventRecord, SessionRecord, SiteRow
+from ecotrack.services.store.writer import StoreWriter
 
 T0 = datetime(2024, 6, 21, 10, 0, tzinfo=UTC)
 

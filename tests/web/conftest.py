@@ -14,12 +14,13 @@ from typing import Any
 import httpx
 import pytest
 
+from ecotrack.app import build_engine
 from ecotrack.clock import ScaledClock
 from ecotrack.config import Config
-from ecotrack.engine import Engine
-from ecotrack.web.app import create_app
-from ecotrack.web.config import HttpConfig
-from ecotrack.web.server import HttpService
+from ecotrack.runtime.engine import Engine
+from ecotrack.services.web.app import create_app
+from ecotrack.services.web.config import HttpConfig
+from ecotrack.services.web.server import HttpService
 
 # Never let Playwright fetch a browser: the tests drive Debian's /usr/bin/chromium.
 os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
@@ -97,7 +98,7 @@ async def running_site(
 ) -> AsyncIterator[Site]:
     """Engine + app (constant ``pv_w``/``load_w`` day unless ``trace``), running until the block ends."""
     config = site_config(trace or write_trace(tmp_path / "day.csv", pv_w, load_w), **kwargs)
-    engine = Engine(config, ScaledClock(speed), data_dir=tmp_path)
+    engine = build_engine(config, clock=ScaledClock(speed), data_dir=tmp_path, services=False)
     app = create_app(engine, config.http, TOKEN)
     task = asyncio.create_task(engine.run())
     try:

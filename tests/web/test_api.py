@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 
 from ecotrack.core.model import Mode
-from ecotrack.web.app import STATIC_DIR, create_app
-from ecotrack.web.config import HttpConfig
+from ecotrack.services.web.app import STATIC_DIR, create_app
+from ecotrack.services.web.config import HttpConfig
 
 from .conftest import TOKEN, Site, running_site, until
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ecotrack.web.app import STATIC_DIR
+from ecotrack.services.web.app import STATIC_DIR
 
 WEB = Path(__file__).resolve().parents[2] / "web"
 

@@ -7,9 +7,9 @@ import math
 from datetime import UTC, datetime, timedelta
 
 from ecotrack.core.model import Mode
-from ecotrack.engine import LoadpointSnapshot, Snapshot
-from ecotrack.sessions import Session
-from ecotrack.web.history import HistoryBuffer, SessionLog
+from ecotrack.runtime.sessions import Session
+from ecotrack.runtime.snapshot import LoadpointSnapshot, Snapshot
+from ecotrack.services.web.history import HistoryBuffer, SessionLog
 
 T0 = datetime(2024, 6, 21, 10, 0, tzinfo=UTC)
 

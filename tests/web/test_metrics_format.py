@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from ecotrack.web.metrics import render_metrics
-from ecotrack.web.schemas import MeterState, SiteState, StateResponse
+from ecotrack.services.web.metrics import render_metrics
+from ecotrack.services.web.schemas import MeterState, SiteState, StateResponse
 
 
 def test_unknown_values_are_left_out_and_labels_escaped() -> None:

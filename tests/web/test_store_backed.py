@@ -7,12 +7,13 @@ import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from ecotrack.app import build_engine
 from ecotrack.clock import ScaledClock
-from ecotrack.engine import Engine
-from ecotrack.store.db import Batch, Store
-from ecotrack.store.records import LoadpointRow, SessionRecord, SiteRow
-from ecotrack.store.service import attach_store, recorder_of, store_of
-from ecotrack.web.app import create_app
+from ecotrack.runtime.engine import Engine
+from ecotrack.services.store.db import Batch, Store
+from ecotrack.services.store.records import LoadpointRow, SessionRecord, SiteRow
+from ecotrack.services.store.service import attach_store, recorder_of, store_of
+from ecotrack.services.web.app import create_app
 
 from .conftest import SPEED, TOKEN, Site, site_config, until, write_trace
 
@@ -25,7 +26,7 @@ def _engine(tmp_path: Path, *, store: bool = True) -> tuple[Engine, Site]:
     config = config.model_copy(
         update={"store": config.store.model_copy(update={"flush_interval_s": 0.1, "resolution_s": 1})}
     )
-    engine = Engine(config, ScaledClock(SPEED), data_dir=tmp_path)
+    engine = build_engine(config, clock=ScaledClock(SPEED), data_dir=tmp_path, services=False)
     app = create_app(engine, config.http, TOKEN)
     if store:
         assert attach_store(engine, config) is not None

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from ecotrack.web.config import HttpConfig
-from ecotrack.web.server import announce_token
-from ecotrack.web.token import TOKEN_FILE, TokenError, load_or_create_token
+from ecotrack.services.web.config import HttpConfig
+from ecotrack.services.web.server import announce_token
+from ecotrack.services.web.token import TOKEN_FILE, TokenError, load_or_create_token
 
 
 def test_generated_once_with_0600_then_read_back(tmp_path: Path) -> None:
@@ -32,7 +32,7 @@ def test_configured_token_wins_and_writes_nothing(tmp_path: Path) -> None:
 def test_token_is_printed_only_on_the_run_that_generated_it(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="ecotrack.web.server")
+    caplog.set_level(logging.INFO, logger="ecotrack.services.web.server")
     generated = load_or_create_token(None, tmp_path)
     announce_token(generated)
     announce_token(load_or_create_token(None, tmp_path))

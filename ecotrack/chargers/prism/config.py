@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from ecotrack.config_base import ConfigModel
-from ecotrack.mqtt.topics import validate_topic
+from ecotrack.transport.mqtt.topics import validate_topic
 
 __all__ = ["PrismChargerConfig", "PrismUbusChargerConfig"]
 

@@ -12,13 +12,13 @@ import asyncio
 import logging
 from typing import Any
 
-from ecotrack.chargers.base import DeviceContext
 from ecotrack.chargers.prism.base import PrismChargerBase
 from ecotrack.chargers.prism.config import PrismChargerConfig
 from ecotrack.chargers.prism.state import PrismMode, format_amps
 from ecotrack.clock import Clock
-from ecotrack.mqtt.connection import MqttConnection, Subscription
-from ecotrack.mqtt.payloads import Bad, LogLimiter, preview
+from ecotrack.devices.context import DeviceContext
+from ecotrack.transport.mqtt.connection import MqttConnection, Subscription
+from ecotrack.transport.mqtt.payloads import Bad, LogLimiter, preview
 
 __all__ = ["PrismMqttCharger"]
 
@@ -47,7 +47,7 @@ class PrismMqttCharger(PrismChargerBase):
         return cls(name, config, context.clock)
 
     def bind_mqtt(self, connection: MqttConnection) -> None:
-        """Use ``connection`` (called by :func:`ecotrack.mqtt.service.attach_mqtt`)."""
+        """Use ``connection`` (called by :func:`ecotrack.services.mqtt.service.attach_mqtt`)."""
         self.connection = connection
 
     # ------------------------------------------------------------------ transport

@@ -6,7 +6,7 @@ real one reports every second), and obeys ``<base>/<port>/command/set_current_li
 ``set_current_user`` with ``<base>/commandresult/<cmd>/success|error`` acknowledgements. Malformed
 commands get an ``error`` result, like the firmware's ``Bad syntax`` answers.
 
-The car follows :class:`~ecotrack.sim.car.Car`; ``down_a_per_s`` makes it slow to follow a cut. A car
+The car follows :class:`~ecotrack.world.car.Car`; ``down_a_per_s`` makes it slow to follow a cut. A car
 drawing more than 10 % above the limit trips the Prism: the charge stops (state 4, counted in
 ``trips``) until the next ``set_mode`` or re-plug — which is what the driver's staged step-down avoids.
 """
@@ -23,8 +23,8 @@ import aiomqtt
 
 from ecotrack.chargers.prism.state import PRISM_MAX_A, PRISM_MIN_A, PrismMode, PrismState, format_amps
 from ecotrack.clock import Clock, RealClock
-from ecotrack.mqtt.connection import raise_if_cancelling
-from ecotrack.sim.car import Car, CarParams
+from ecotrack.transport.mqtt.connection import raise_if_cancelling
+from ecotrack.world.car import Car, CarParams
 
 __all__ = ["PrismSimulator", "SimulatedPrismConfig"]
 

@@ -15,7 +15,7 @@ from enum import IntEnum
 from typing import ClassVar
 
 from ecotrack.core.model import ChargerReading
-from ecotrack.mqtt.payloads import Bad, to_number
+from ecotrack.transport.mqtt.payloads import Bad, to_number
 
 __all__ = [
     "PRISM_MAX_A",

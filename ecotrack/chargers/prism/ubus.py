@@ -14,12 +14,12 @@ import json
 import logging
 from typing import Any
 
-from ecotrack.chargers.base import DeviceContext
 from ecotrack.chargers.prism.base import PrismChargerBase
 from ecotrack.chargers.prism.config import PrismUbusChargerConfig
 from ecotrack.chargers.prism.state import PrismMode, PrismState
 from ecotrack.clock import Clock
-from ecotrack.mqtt.payloads import Bad, LogLimiter, decode_json, preview, to_number
+from ecotrack.devices.context import DeviceContext
+from ecotrack.transport.mqtt.payloads import Bad, LogLimiter, decode_json, preview, to_number
 
 __all__ = ["PrismUbusCharger", "UbusError", "parse_status"]
 

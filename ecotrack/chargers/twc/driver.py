@@ -19,11 +19,12 @@ import logging
 import math
 from typing import Any
 
-from ecotrack.chargers.base import Charger, DeviceContext
+from ecotrack.chargers.base import Charger
 from ecotrack.chargers.twc.bus import TwcBus, shared_bus
 from ecotrack.chargers.twc.master import STATE_NAMES, MasterSettings, SlaveState, TwcTarget
 from ecotrack.clock import Clock
 from ecotrack.core.model import ChargerReading
+from ecotrack.devices.context import DeviceContext
 
 __all__ = ["TwcCharger"]
 

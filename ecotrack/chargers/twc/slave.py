@@ -14,7 +14,7 @@ Behaviour modelled (what the master must cope with):
 * protocol 1 stops on a 0 A limit; protocol 2 *ignores* 0 A while charging (keeps the 6 A minimum) and
   stops only on ``FC B2`` (until ``FC B1``) or when it falls back;
 * without a heartbeat for ``fallback_after_s`` it falls back to linkready and stops charging;
-* the car (:class:`~ecotrack.sim.car.Car`) never draws more than the honoured limit.
+* the car (:class:`~ecotrack.world.car.Car`) never draws more than the honoured limit.
 
 ``powered`` False makes it deaf and mute (a TWC switched off or a cut wire); switching it on again
 starts it unlinked, as a power cycle would.
@@ -39,7 +39,7 @@ from ecotrack.chargers.twc.codec import (
     VinQuery,
     VinReply,
 )
-from ecotrack.sim.car import Car, CarParams
+from ecotrack.world.car import Car, CarParams
 
 __all__ = ["SimulatedSlave", "SlaveParams"]
 

@@ -14,9 +14,9 @@ import contextlib
 import logging
 from typing import Any
 
-from ecotrack.chargers.base import DeviceContext
 from ecotrack.clock import Clock
-from ecotrack.meters.base import Emit, Source
+from ecotrack.devices.context import DeviceContext
+from ecotrack.meters.base import MeterSink, Source
 from ecotrack.meters.dsmr.config import DsmrConfig
 from ecotrack.meters.dsmr.telegram import TelegramBuffer, parse_telegram, reading_from
 from ecotrack.meters.polling import SourceError, check_reading
@@ -60,7 +60,7 @@ class DsmrSource(Source):
         self.bad = 0
         self._logged: str | None = None
 
-    async def run(self, emit: Emit) -> None:
+    async def run(self, sink: MeterSink) -> None:
         """Open the port, read telegrams until cancelled; reopen the port when it fails."""
         import serial_asyncio_fast  # the serial dependency loads only when a DSMR meter is configured
 
@@ -70,7 +70,7 @@ class DsmrSource(Source):
                 reader, writer = await serial_asyncio_fast.open_serial_connection(
                     url=self.port, **self.serial_kwargs
                 )
-                await self.listen(reader, emit)
+                await self.listen(reader, sink)
             except asyncio.CancelledError:
                 raise
             except Exception as e:  # the port itself failed: report, wait, reopen
@@ -82,7 +82,7 @@ class DsmrSource(Source):
                         await writer.wait_closed()
             await self.clock.sleep(self.reopen_delay_s)
 
-    async def listen(self, reader: asyncio.StreamReader, emit: Emit) -> None:
+    async def listen(self, reader: asyncio.StreamReader, sink: MeterSink) -> None:
         """Read ``reader`` until it ends, emitting a reading per good telegram (the codec's loop)."""
         buffer = TelegramBuffer()
         while True:
@@ -97,9 +97,9 @@ class DsmrSource(Source):
             if not data:
                 raise SourceError(f"{self.port}: the serial port closed")
             for raw in buffer.feed(data):
-                self.handle(raw, emit)
+                self.handle(raw, sink)
 
-    def handle(self, raw: bytes, emit: Emit) -> None:
+    def handle(self, raw: bytes, sink: MeterSink) -> None:
         """Check one framed telegram and emit its reading, or record why it was rejected."""
         try:
             reading = check_reading(
@@ -114,7 +114,7 @@ class DsmrSource(Source):
             log.info("meter %s: good telegrams again", self.name)
         self.error = None
         self._logged = None
-        emit(reading)
+        sink.on_meter_reading(self.name, reading)
 
     def _set_error(self, message: str) -> None:
         self.error = message

@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ecotrack.meters.base import SourceReading
+from ecotrack.meters.base import MeterReading
 from ecotrack.meters.polling import SourceError
 from ecotrack.meters.values import power_w, to_float
 
@@ -150,7 +150,7 @@ def _number(t: Telegram, obis: str, unit: str) -> float | None:
     return number
 
 
-def reading_from(t: Telegram, t_s: float) -> SourceReading:
+def reading_from(t: Telegram, t_s: float) -> MeterReading:
     """The grid reading in a telegram (``1-0:1.7.0`` must be there)."""
     delivered = _number(t, "1-0:1.7.0", "kW")
     if delivered is None:
@@ -168,7 +168,7 @@ def reading_from(t: Telegram, t_s: float) -> SourceReading:
         if p_in is not None and p_out is not None and p_out > p_in:
             a = -a
         amps.append(a)
-    return SourceReading(
+    return MeterReading(
         t_s=t_s,
         grid_w=delivered - returned,
         voltage_v=sum(volts) / len(volts) if volts else None,

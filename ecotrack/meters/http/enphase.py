@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ecotrack.chargers.base import DeviceContext
-from ecotrack.meters.base import SourceReading
+from ecotrack.devices.context import DeviceContext
+from ecotrack.meters.base import MeterReading
 from ecotrack.meters.http.client import HttpSource
 from ecotrack.meters.http.config import EnphaseConfig
 from ecotrack.meters.polling import PollSettings, SourceError
@@ -42,7 +42,7 @@ def _find(
     return None
 
 
-def parse_production(data: Any, t_s: float) -> SourceReading:
+def parse_production(data: Any, t_s: float) -> MeterReading:
     """The reading in a production.json answer."""
     if not isinstance(data, dict) or not isinstance(data.get("production"), list):
         raise SourceError("production.json: no 'production' list in the answer")
@@ -78,7 +78,7 @@ def parse_production(data: Any, t_s: float) -> SourceReading:
         battery = to_float(storage.get("wNow"), "storage.wNow")
         if storage.get("percentFull") is not None:
             soc = soc_pct(to_float(storage["percentFull"], "storage.percentFull"), "storage.percentFull")
-    return SourceReading(
+    return MeterReading(
         t_s=t_s,
         grid_w=grid,
         pv_w=pv,
@@ -93,7 +93,7 @@ def parse_production(data: Any, t_s: float) -> SourceReading:
 class EnphaseSource(HttpSource):
     """Polls an Envoy's production.json."""
 
-    async def fetch(self, t_s: float) -> SourceReading:
+    async def fetch(self, t_s: float) -> MeterReading:
         return parse_production(await self.get_json("/production.json", params={"details": "1"}), t_s)
 
     @classmethod

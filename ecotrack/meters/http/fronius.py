@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ecotrack.chargers.base import DeviceContext
-from ecotrack.meters.base import SourceReading
+from ecotrack.devices.context import DeviceContext
+from ecotrack.meters.base import MeterReading
 from ecotrack.meters.http.client import HttpSource
 from ecotrack.meters.http.config import FroniusConfig
 from ecotrack.meters.polling import PollSettings, SourceError
@@ -25,7 +25,7 @@ __all__ = ["PATH", "FroniusSource", "parse_power_flow"]
 PATH = "/solar_api/v1/GetPowerFlowRealtimeData.fcgi"
 
 
-def parse_power_flow(data: Any, t_s: float) -> SourceReading:
+def parse_power_flow(data: Any, t_s: float) -> MeterReading:
     """The reading in a GetPowerFlowRealtimeData answer."""
     code = json_path(data, "Head.Status.Code", default=0)
     if code not in (0, None):
@@ -44,7 +44,7 @@ def parse_power_flow(data: Any, t_s: float) -> SourceReading:
             if isinstance(inverter, dict) and inverter.get("SOC") is not None:
                 soc = soc_pct(to_float(inverter["SOC"], f"Body.Data.Inverters.{key}.SOC"), "SOC")
                 break
-    return SourceReading(
+    return MeterReading(
         t_s=t_s,
         grid_w=field(site, "P_Grid", optional=True),
         pv_w=pv_nonnegative(pv) if pv is not None else 0.0,
@@ -56,7 +56,7 @@ def parse_power_flow(data: Any, t_s: float) -> SourceReading:
 class FroniusSource(HttpSource):
     """Polls a Fronius inverter's (or Datamanager's) power flow."""
 
-    async def fetch(self, t_s: float) -> SourceReading:
+    async def fetch(self, t_s: float) -> MeterReading:
         return parse_power_flow(await self.get_json(PATH, params={"Scope": "System"}), t_s)
 
     @classmethod

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ecotrack.chargers.base import DeviceContext
-from ecotrack.meters.base import SourceReading
+from ecotrack.devices.context import DeviceContext
+from ecotrack.meters.base import MeterReading
 from ecotrack.meters.http.client import HttpSource
 from ecotrack.meters.http.config import IotaWattConfig, IwOutput
 from ecotrack.meters.http.mapped import roles_of
@@ -44,7 +44,7 @@ class IotaWattSource(HttpSource):
         super().__init__(*args, **kwargs)
         self.mapping = mapping
 
-    async def fetch(self, t_s: float) -> SourceReading:
+    async def fetch(self, t_s: float) -> MeterReading:
         outputs = parse_outputs(await self.get_json("/status", params={"outputs": ""}))
         values: dict[str, float | None] = {}
         for role, spec in self.mapping.items():

@@ -13,7 +13,7 @@ import asyncio
 from abc import abstractmethod
 from typing import Any
 
-from ecotrack.meters.base import SourceReading
+from ecotrack.meters.base import MeterReading
 from ecotrack.meters.config import MappedValue
 from ecotrack.meters.http.client import HttpSource
 from ecotrack.meters.values import ROLES, reading_from_roles, role_value
@@ -39,7 +39,7 @@ class MappedHttpSource(HttpSource):
         """How the user named the value (entity, item, output...), for messages."""
         return str(spec)
 
-    async def fetch(self, t_s: float) -> SourceReading:
+    async def fetch(self, t_s: float) -> MeterReading:
         roles = list(self.mapping)
         raw = await asyncio.gather(*(self.read_value(role, self.mapping[role]) for role in roles))
         values = {

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ecotrack.chargers.base import DeviceContext
-from ecotrack.meters.base import SourceReading
+from ecotrack.devices.context import DeviceContext
+from ecotrack.meters.base import MeterReading
 from ecotrack.meters.http.client import HttpSource
 from ecotrack.meters.http.config import PowerwallConfig
 from ecotrack.meters.polling import PollSettings, SourceError
@@ -27,7 +27,7 @@ def app_soc(raw_pct: float) -> float:
     return min(100.0, max(0.0, (raw_pct - 5.0) / 0.95))
 
 
-def parse_aggregates(data: Any, soe: Any, t_s: float, *, soc_scale: str = "app") -> SourceReading:
+def parse_aggregates(data: Any, soe: Any, t_s: float, *, soc_scale: str = "app") -> MeterReading:
     """The reading in an aggregates answer plus an soe answer (None when not fetched)."""
     if not isinstance(data, dict):
         raise SourceError("meters/aggregates: expected an object")
@@ -41,7 +41,7 @@ def parse_aggregates(data: Any, soe: Any, t_s: float, *, soc_scale: str = "app")
         if raw is not None:
             soc = soc_pct(raw, "percentage")
             soc = app_soc(soc) if soc_scale == "app" else soc
-    return SourceReading(
+    return MeterReading(
         t_s=t_s,
         grid_w=grid,
         pv_w=pv_nonnegative(pv) if pv is not None else None,
@@ -100,7 +100,7 @@ class PowerwallSource(HttpSource):
             await self.login()
         raise AssertionError("unreachable")
 
-    async def fetch(self, t_s: float) -> SourceReading:
+    async def fetch(self, t_s: float) -> MeterReading:
         aggregates = await self._get("/api/meters/aggregates")
         soe = await self._get("/api/system_status/soe")
         return parse_aggregates(aggregates, soe, t_s, soc_scale=self.soc_scale)

@@ -11,8 +11,8 @@ from typing import Any
 
 import httpx
 
-from ecotrack.chargers.base import DeviceContext
-from ecotrack.meters.base import SourceReading
+from ecotrack.devices.context import DeviceContext
+from ecotrack.meters.base import MeterReading
 from ecotrack.meters.http.client import HttpSource
 from ecotrack.meters.http.config import SmartMeConfig
 from ecotrack.meters.polling import PollSettings, SourceError
@@ -28,7 +28,7 @@ def _phases(data: dict[str, Any], prefix: str) -> list[float] | None:
     return [to_float(v, f"{prefix}L{i + 1}") for i, v in enumerate(values) if v is not None]
 
 
-def parse_device(data: Any, t_s: float, *, role: str = "grid", invert: bool = False) -> SourceReading:
+def parse_device(data: Any, t_s: float, *, role: str = "grid", invert: bool = False) -> MeterReading:
     """The reading in a DeviceBySerial answer."""
     if not isinstance(data, dict):
         raise SourceError("DeviceBySerial: expected an object")
@@ -45,8 +45,8 @@ def parse_device(data: Any, t_s: float, *, role: str = "grid", invert: bool = Fa
     if amps is not None and invert:
         amps = [-a for a in amps]
     if role == "pv":
-        return SourceReading(t_s=t_s, pv_w=pv_nonnegative(watts))
-    return SourceReading(
+        return MeterReading(t_s=t_s, pv_w=pv_nonnegative(watts))
+    return MeterReading(
         t_s=t_s,
         grid_w=watts,
         voltage_v=sum(volts) / len(volts) if volts else None,
@@ -66,7 +66,7 @@ class SmartMeSource(HttpSource):
         self.role = role
         self.invert = invert
 
-    async def fetch(self, t_s: float) -> SourceReading:
+    async def fetch(self, t_s: float) -> MeterReading:
         data = await self.get_json("/api/DeviceBySerial", params={"serial": self.serial})
         return parse_device(data, t_s, role=self.role, invert=self.invert)
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ecotrack.chargers.base import DeviceContext
-from ecotrack.meters.base import SourceReading
+from ecotrack.devices.context import DeviceContext
+from ecotrack.meters.base import MeterReading
 from ecotrack.meters.http.client import HttpSource
 from ecotrack.meters.http.config import SolarEdgeCloudConfig
 from ecotrack.meters.polling import PollSettings, SourceError
@@ -24,7 +24,7 @@ from ecotrack.meters.values import json_path, power_w, pv_nonnegative, soc_pct, 
 __all__ = ["SolarEdgeCloudSource", "parse_current_power_flow"]
 
 
-def parse_current_power_flow(data: Any, t_s: float) -> SourceReading:
+def parse_current_power_flow(data: Any, t_s: float) -> MeterReading:
     """The reading in a currentPowerFlow answer."""
     flow = json_path(data, "siteCurrentPowerFlow")
     if not isinstance(flow, dict):
@@ -73,7 +73,7 @@ def parse_current_power_flow(data: Any, t_s: float) -> SourceReading:
     storage = upper.get("STORAGE")
     if isinstance(storage, dict) and storage.get("chargeLevel") is not None:
         soc = soc_pct(to_float(storage["chargeLevel"], "STORAGE.chargeLevel"), "STORAGE.chargeLevel")
-    return SourceReading(
+    return MeterReading(
         t_s=t_s,
         grid_w=grid,
         pv_w=pv_nonnegative(pv) if pv is not None else None,
@@ -90,7 +90,7 @@ class SolarEdgeCloudSource(HttpSource):
         self.site_id = site_id
         self._api_key = api_key
 
-    async def fetch(self, t_s: float) -> SourceReading:
+    async def fetch(self, t_s: float) -> MeterReading:
         data = await self.get_json(
             f"/site/{self.site_id}/currentPowerFlow", params={"api_key": self._api_key}
         )

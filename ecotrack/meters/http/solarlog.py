@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ecotrack.chargers.base import DeviceContext
-from ecotrack.meters.base import SourceReading
+from ecotrack.devices.context import DeviceContext
+from ecotrack.meters.base import MeterReading
 from ecotrack.meters.http.client import HttpSource
 from ecotrack.meters.http.config import SolarLogConfig
 from ecotrack.meters.polling import PollSettings, SourceError
@@ -22,7 +22,7 @@ __all__ = ["SolarLogSource", "parse_getjp"]
 QUERY = '{"801":{"170":null}}'
 
 
-def parse_getjp(data: Any, t_s: float) -> SourceReading:
+def parse_getjp(data: Any, t_s: float) -> MeterReading:
     """The reading in a getjp answer."""
     values = json_path(data, "801.170")
     if not isinstance(values, dict):
@@ -30,13 +30,13 @@ def parse_getjp(data: Any, t_s: float) -> SourceReading:
     pv = pv_nonnegative(field(values, "101") or 0.0)
     consumption = field(values, "110")
     assert consumption is not None  # field() without optional never returns None
-    return SourceReading(t_s=t_s, grid_w=consumption - pv, pv_w=pv)
+    return MeterReading(t_s=t_s, grid_w=consumption - pv, pv_w=pv)
 
 
 class SolarLogSource(HttpSource):
     """Polls a Solar-Log's open JSON interface."""
 
-    async def fetch(self, t_s: float) -> SourceReading:
+    async def fetch(self, t_s: float) -> MeterReading:
         response = await self.request(
             "POST", "/getjp", content=QUERY, headers={"Content-Type": "application/json"}
         )

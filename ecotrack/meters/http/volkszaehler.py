@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ecotrack.chargers.base import DeviceContext
+from ecotrack.devices.context import DeviceContext
 from ecotrack.meters.http.config import VolkszaehlerConfig, VzChannel
 from ecotrack.meters.http.mapped import MappedHttpSource, roles_of
 from ecotrack.meters.polling import PollSettings, SourceError

@@ -24,8 +24,8 @@ phase's active power.
 
 from __future__ import annotations
 
-from ecotrack.chargers.base import DeviceContext
-from ecotrack.meters.base import SourceReading
+from ecotrack.devices.context import DeviceContext
+from ecotrack.meters.base import MeterReading
 from ecotrack.meters.modbus.client import ModbusSource, Transport
 from ecotrack.meters.modbus.config import KostalConfig
 from ecotrack.meters.modbus.decode import float32, int16, uint16
@@ -61,7 +61,7 @@ class KostalSource(ModbusSource):
             self._word_order = "big" if flag == 1 else "little"
         return self._word_order
 
-    async def fetch(self, t_s: float) -> SourceReading:
+    async def fetch(self, t_s: float) -> MeterReading:
         order = await self.word_order()
 
         def f32(regs: list[int], base: int, addr: int) -> float:
@@ -85,7 +85,7 @@ class KostalSource(ModbusSource):
             soc = soc_pct(f32(bat, BATTERY_BLOCK[0], 210), "battery state of charge (register 210)")
             (raw,) = await self.read(BATTERY_POWER, 1)
             battery_w = float(int16(raw))
-        return SourceReading(
+        return MeterReading(
             t_s=t_s,
             grid_w=grid,
             pv_w=pv_nonnegative(float32(pv_regs, order)),

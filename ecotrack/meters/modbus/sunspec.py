@@ -21,8 +21,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ecotrack.chargers.base import DeviceContext
-from ecotrack.meters.base import SourceReading
+from ecotrack.devices.context import DeviceContext
+from ecotrack.meters.base import MeterReading
 from ecotrack.meters.modbus.client import ModbusSource, Transport
 from ecotrack.meters.modbus.config import SunSpecConfig
 from ecotrack.meters.modbus.decode import int16, scaled, uint16
@@ -132,7 +132,7 @@ class SunSpecSource(ModbusSource):
         self.models = models
         return models
 
-    async def fetch(self, t_s: float) -> SourceReading:
+    async def fetch(self, t_s: float) -> MeterReading:
         models = await self.discover()
         inverter = next((m for m in models if m.id in INVERTER_MODELS), None)
         meter = next((m for m in models if m.id in METER_MODELS), None)
@@ -148,7 +148,7 @@ class SunSpecSource(ModbusSource):
             grid, volts, amps = parse_meter(
                 await self.read(meter.address, 21), meter.id, export_positive=self.export_positive
             )
-        return SourceReading(
+        return MeterReading(
             t_s=t_s,
             grid_w=grid,
             pv_w=pv,

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from ecotrack.chargers.base import DeviceContext
 from ecotrack.chargers.twc.config import TwcChargerConfig
 from ecotrack.chargers.twc.driver import TwcCharger
 from ecotrack.clock import ScaledClock
 from ecotrack.config import ConfigError, load_config
+from ecotrack.devices.context import DeviceContext
 
 
 def cfg(**kw: object) -> TwcChargerConfig:

@@ -19,7 +19,7 @@ from ecotrack.chargers.twc.codec import (
 )
 from ecotrack.chargers.twc.master import MasterSettings, TwcTarget, grant_amps
 from ecotrack.chargers.twc.slave import SimulatedSlave, SlaveParams
-from ecotrack.sim.car import CarParams
+from ecotrack.world.car import CarParams
 
 from .harness import MemoryBus, slave
 

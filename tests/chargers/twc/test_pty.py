@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
+from ecotrack.app import build_engine
 from ecotrack.chargers.twc.driver import TwcCharger
 from ecotrack.chargers.twc.simbus import SimulatedBus, open_pty
 from ecotrack.chargers.twc.slave import SimulatedSlave, SlaveParams
 from ecotrack.clock import ScaledClock
 from ecotrack.config import Config
-from ecotrack.engine import Engine
 
 SPEED = 20.0
 
@@ -113,7 +113,7 @@ async def test_engine_drives_slaves_over_a_pty(
     ln = line([sl(*k) for k in kinds])
     wants = dict(zip(["a", "b", "c"][: len(kinds)], [16.0, 13.0, 10.0], strict=False))
     cfg = config(ln.link, wants, wiring=40, twc={"bus_max_a": 40, "stop_method": "fc-b2"})
-    engine = Engine(cfg, ln.clock)
+    engine = build_engine(cfg, clock=ln.clock, services=False)
     run = asyncio.create_task(engine.run())
     try:
         await until(lambda: all(s.linked for s in ln.slaves), 5)
@@ -174,7 +174,7 @@ async def test_wiring_limit_holds_on_the_wire_for_random_commands(line: Callable
 
 async def test_garbage_and_bad_checksums_are_counted_and_ignored(line: Callable[..., Line]) -> None:
     ln = line([sl(0x1111, 2)])
-    engine = Engine(config(ln.link, {"a": 12}, wiring=None), ln.clock)
+    engine = build_engine(config(ln.link, {"a": 12}, wiring=None), clock=ln.clock, services=False)
     run = asyncio.create_task(engine.run())
     try:
         await until(lambda: ln.slaves[0].limit_a == 12, 5)
@@ -196,7 +196,7 @@ async def test_garbage_and_bad_checksums_are_counted_and_ignored(line: Callable[
 
 async def test_silent_slave_dropped_and_relinked(line: Callable[..., Line]) -> None:
     ln = line([sl(0x1111, 1, 80.0), sl(0x2222, 2)])
-    engine = Engine(config(ln.link, {"a": 10, "b": 8}, wiring=None), ln.clock)
+    engine = build_engine(config(ln.link, {"a": 10, "b": 8}, wiring=None), clock=ln.clock, services=False)
     run = asyncio.create_task(engine.run())
     try:
         await until(lambda: [s.limit_a for s in ln.slaves] == [10, 8], 5)
@@ -218,7 +218,7 @@ async def test_silent_slave_dropped_and_relinked(line: Callable[..., Line]) -> N
 
 async def test_port_vanishing_and_returning_is_survived(line: Callable[..., Line]) -> None:
     ln = line([sl(0x1111, 2)])
-    engine = Engine(config(ln.link, {"a": 11}, wiring=None), ln.clock)
+    engine = build_engine(config(ln.link, {"a": 11}, wiring=None), clock=ln.clock, services=False)
     run = asyncio.create_task(engine.run())
     try:
         await until(lambda: ln.slaves[0].limit_a == 11, 5)

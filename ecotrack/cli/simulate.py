@@ -1,0 +1,506 @@
+"""``ecotrack simulate``: replay day traces through the control strategies, offline.
+
+The command is :func:`simulate_command` (registered in :mod:`ecotrack.cli`). The machinery to run many
+(trace, strategy) pairs with a progress bar and two worker processes, :func:`run_jobs`, is shared with
+``bench/tracking.py``.
+
+Only light modules are imported at module level so ``ecotrack --help`` stays fast; numpy, the simulator and
+matplotlib are imported when a command runs.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from ecotrack.sim.runner import SimResult, SimSeries
+    from ecotrack.sim.strategies import SimSettings
+    from ecotrack.world.trace import Trace
+
+__all__ = [
+    "DESIGN_KEYS",
+    "InputError",
+    "Job",
+    "ModelledKind",
+    "Outcome",
+    "expand_strategies",
+    "find_trace_files",
+    "plot_path",
+    "result_json",
+    "results_table",
+    "run_job",
+    "run_jobs",
+    "simulate_command",
+]
+
+#: The keys of ``ecotrack simulate --json``, in this order (DESIGN.md); extra figures follow them.
+DESIGN_KEYS = (
+    "trace",
+    "strategy",
+    "duration_h",
+    "pv_kwh",
+    "load_kwh",
+    "surplus_kwh",
+    "ev_kwh",
+    "ev_solar_kwh",
+    "ev_grid_kwh",
+    "export_kwh",
+    "oracle_ev_solar_kwh",
+    "capture_ratio",
+    "starts",
+    "max_over_limit_a",
+)
+
+#: Above this many runs the work is spread over worker processes.
+PARALLEL_ABOVE = 4
+#: Worker processes (the reference machine has two cores).
+MAX_WORKERS = 2
+
+
+class ModelledKind(StrEnum):
+    """Weather of a modelled day."""
+
+    SUNNY = "sunny"
+    CLOUDY = "cloudy"
+    OVERCAST = "overcast"
+
+
+class InputError(Exception):
+    """Bad command-line input; the message says what and where (exit code 2)."""
+
+
+# ------------------------------------------------------------------------------------------- running
+
+
+@dataclass(frozen=True)
+class Job:
+    """One simulation: a trace through one strategy, optionally plotted to ``plot``."""
+
+    trace: Trace
+    strategy: str
+    settings: SimSettings
+    plot: Path | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A finished job: its figures and the wall time the simulation took (s)."""
+
+    job_index: int
+    result: SimResult
+    seconds: float
+
+
+def run_job(job: Job) -> tuple[SimResult, float]:
+    """Run one job (in this process) and write its plot when asked; returns the figures and the seconds."""
+    from ecotrack.sim.runner import simulate
+    from ecotrack.sim.strategies import make_strategy
+
+    t0 = time.perf_counter()
+    result, series = simulate(
+        job.trace, make_strategy(job.strategy, job.settings), job.settings, record=job.plot is not None
+    )
+    seconds = time.perf_counter() - t0
+    if job.plot is not None and series is not None:
+        _plot(job.plot, job.trace, result, series)
+    return result, seconds
+
+
+def _run_indexed(args: tuple[int, Job]) -> Outcome:
+    index, job = args
+    result, seconds = run_job(job)
+    return Outcome(index, result, seconds)
+
+
+def run_jobs(
+    jobs: Sequence[Job],
+    *,
+    progress: bool = True,
+    description: str = "simulating",
+    workers: int | None = None,
+    console: Console | None = None,
+) -> list[Outcome]:
+    """Run every job and return their outcomes in the order of ``jobs``.
+
+    More than :data:`PARALLEL_ABOVE` jobs run in up to :data:`MAX_WORKERS` worker processes (``workers``
+    overrides). With ``progress`` a rich progress bar runs on stderr (or ``console``), so stdout stays clean.
+    """
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    n = len(jobs)
+    if workers is None:
+        workers = min(MAX_WORKERS, os.cpu_count() or 1) if n > PARALLEL_ABOVE else 1
+    workers = max(1, min(workers, n)) if n else 1
+    outcomes: list[Outcome | None] = [None] * n
+    bar = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[last]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console or Console(stderr=True),
+        disable=not progress,
+    )
+    with bar:
+        task = bar.add_task(description, total=n, last="")
+
+        def done(outcome: Outcome) -> None:
+            outcomes[outcome.job_index] = outcome
+            r = outcome.result
+            bar.update(task, advance=1, last=f"{r.trace} · {r.strategy}")
+
+        if workers == 1:
+            for i, job in enumerate(jobs):
+                done(_run_indexed((i, job)))
+        else:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor, as_completed
+
+            # spawn: the progress bar's refresh thread makes fork unsafe.
+            ctx = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+                futures = [pool.submit(_run_indexed, (i, job)) for i, job in enumerate(jobs)]
+                for fut in as_completed(futures):
+                    done(fut.result())
+    return [o for o in outcomes if o is not None]
+
+
+# ------------------------------------------------------------------------------------------- helpers
+
+
+def _finite(value: object) -> object:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def result_json(result: SimResult) -> dict[str, object]:
+    """The JSON object of one run: the DESIGN.md keys first, then any further figures; NaN/inf as null."""
+    raw = result.as_json()
+    out = {key: _finite(raw[key]) for key in DESIGN_KEYS if key in raw}
+    out.update({key: _finite(value) for key, value in raw.items() if key not in out})
+    return out
+
+
+def find_trace_files(paths: Iterable[Path]) -> list[Path]:
+    """The CSV files named by ``paths``: files as given, folders as their ``*.csv`` files (sorted)."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            from ecotrack.sim.inputs import trace_files
+
+            found = trace_files(path)
+            if not found:
+                raise InputError(f"{path}: folder has no *.csv trace files")
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise InputError(f"{path}: no such file or folder")
+    return files
+
+
+def expand_strategies(names: Iterable[str]) -> list[str]:
+    """Strategy names in order, ``all`` expanded, duplicates dropped; :class:`InputError` for unknown ones."""
+    from ecotrack.sim.strategies import STRATEGIES
+
+    out: list[str] = []
+    for raw in names:
+        for name in (n.strip() for n in raw.split(",")):
+            if not name:
+                continue
+            chosen = list(STRATEGIES) if name == "all" else [name]
+            for s in chosen:
+                if s not in STRATEGIES:
+                    raise InputError(f"unknown strategy {s!r}; known: {', '.join(STRATEGIES)}, all")
+                if s not in out:
+                    out.append(s)
+    return out or ["default"]
+
+
+def plot_path(base: Path, trace: str, strategy: str, *, single: bool) -> Path:
+    """Where the plot of one run goes: ``base`` for a single run, else ``<stem>-<trace>-<strategy>.png``."""
+    if single:
+        return base
+    suffix = base.suffix or ".png"
+    return base.with_name(f"{base.stem}-{trace}-{strategy}{suffix}")
+
+
+def _plot(path: Path, trace: Trace, result: SimResult, series: SimSeries) -> None:
+    from ecotrack.sim.plot import plot_day
+
+    title = (
+        f"{result.trace} · {result.strategy}: EV {result.ev_kwh:.1f} kWh, "
+        f"solar {result.ev_solar_kwh:.1f} of {result.oracle_ev_solar_kwh:.1f} kWh possible "
+        f"({result.capture_ratio:.0%}), grid {result.ev_grid_kwh:.2f} kWh, {result.starts} starts"
+    )
+    plot_day(
+        path,
+        title=title,
+        t_s=series.t_s,
+        pv_w=series.pv_w,
+        load_w=series.load_w,
+        ev_w=series.ev_w,
+        grid_w=series.grid_w,
+        start_times_s=series.start_times_s,
+        utc_offset_s=trace.utc_offset_s,
+        start=trace.start,
+    )
+
+
+def results_table(results: Sequence[SimResult], title: str | None = None) -> Any:
+    """A rich table of the figures of ``results``."""
+    from rich.table import Table
+
+    table = Table(title=title, header_style="bold")
+    for name in ("trace", "strategy"):
+        table.add_column(name)
+    columns = (
+        ("h", "duration_h", "{:.1f}"),
+        ("PV kWh", "pv_kwh", "{:.2f}"),
+        ("surplus kWh", "surplus_kwh", "{:.2f}"),
+        ("EV kWh", "ev_kwh", "{:.2f}"),
+        ("EV solar", "ev_solar_kwh", "{:.2f}"),
+        ("EV grid", "ev_grid_kwh", "{:.3f}"),
+        ("export", "export_kwh", "{:.2f}"),
+        ("oracle", "oracle_ev_solar_kwh", "{:.2f}"),
+        ("capture", "capture_ratio", "{:.1%}"),
+        ("starts", "starts", "{}"),
+        ("over A", "max_over_limit_a", "{:g}"),
+    )
+    for header, _key, _fmt in columns:
+        table.add_column(header, justify="right")
+    for r in results:
+        cells = [r.trace, r.strategy]
+        for _header, key, fmt in columns:
+            value = getattr(r, key)
+            cell = fmt.format(value)
+            if key == "max_over_limit_a" and value > 0:
+                cell = f"[bold red]{cell}[/bold red]"
+            cells.append(cell)
+        table.add_row(*cells)
+    return table
+
+
+# ------------------------------------------------------------------------------------------- command
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _load_inputs(
+    traces: list[Path],
+    modelled: list[ModelledKind],
+    seed: int,
+) -> list[Trace]:
+    from ecotrack.world.trace import TraceError, load_trace
+
+    loaded: list[Trace] = []
+    for path in find_trace_files(traces):
+        try:
+            loaded.append(load_trace(path))
+        except TraceError as exc:
+            raise InputError(str(exc)) from None
+    if modelled:
+        from ecotrack.world.modelled import modelled_day
+
+        for kind in modelled:
+            try:
+                loaded.append(modelled_day(kind.value, seed=seed))
+            except (RuntimeError, ImportError) as exc:
+                raise InputError(f"--modelled: {exc}") from None
+    return loaded
+
+
+def _settings(config: Path | None, loadpoint: str | None, meter_interval: float | None) -> SimSettings:
+    from dataclasses import replace
+
+    from ecotrack.sim.strategies import SimSettings
+
+    settings = SimSettings()
+    if config is not None:
+        from ecotrack.config import ConfigError, load_config
+        from ecotrack.sim.settings import sim_settings_from_config
+
+        try:
+            cfg = load_config(config)
+        except ConfigError as exc:
+            raise InputError("\n".join(str(i) for i in exc.issues) or str(exc)) from None
+        try:
+            settings = sim_settings_from_config(cfg, loadpoint)
+        except ValueError as exc:
+            raise InputError(f"{config}: {exc}") from None
+    elif loadpoint is not None:
+        raise InputError("--loadpoint needs --config")
+    if meter_interval is not None:
+        settings = replace(settings, meter_interval_s=meter_interval)
+    return settings
+
+
+def simulate_command(
+    trace: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--trace",
+            "-t",
+            help="A day trace CSV (timestamp,pv_w,load_w) or a folder of them; repeat for several.",
+            show_default=False,
+        ),
+    ] = None,
+    strategy: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--strategy",
+            "-s",
+            help=(
+                "Strategy to run: default (ecotrack's control core), seed-ecotrack, seed-twcmanager, "
+                "evcc-default, or all. Repeat (or separate with commas) for several.  [default: default]"
+            ),
+            show_default=False,
+        ),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            "-c",
+            help=(
+                "Take the loadpoint (min/max A, phases, step, start/stop hysteresis, circuit limits), site "
+                "voltage, residual, control tuning, meter interval and simulated car from this config."
+            ),
+            show_default=False,
+        ),
+    ] = None,
+    loadpoint: Annotated[
+        str | None,
+        typer.Option(help="Loadpoint of --config to simulate (default: the first).", show_default=False),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object per run and line instead of a table.")
+    ] = False,
+    plot: Annotated[
+        Path | None,
+        typer.Option(
+            "--plot",
+            help=(
+                "Write a PNG of the day (PV, house, EV, grid, charge starts). With several runs, one PNG "
+                "per run next to it: STEM-TRACE-STRATEGY.png."
+            ),
+            show_default=False,
+        ),
+    ] = None,
+    meter_interval: Annotated[
+        float | None,
+        typer.Option(
+            "--meter-interval",
+            min=1.0,
+            max=3600.0,
+            help="Seconds between two grid meter readings (default 2, or the config's grid meter).",
+            show_default=False,
+        ),
+    ] = None,
+    modelled: Annotated[
+        list[ModelledKind] | None,
+        typer.Option(
+            "--modelled",
+            help="Simulate a modelled day (pvlib clear sky + seeded clouds and household load).",
+            show_default=False,
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the modelled day's clouds and load.")] = 1,
+) -> None:
+    """Replay day traces through ecotrack's control core and the peers' baselines, offline.
+
+    Each day runs second by second: the meter samples the grid every --meter-interval seconds, the strategy answers with a current, and a simulated car follows it with a lag (never drawing more than offered). The car is always plugged in and always wants energy, so the figures measure only the controller.
+
+    [bold]What the figures mean[/bold] (energies in kWh over the trace):
+
+    • [bold]surplus[/bold]: what the house would have exported with no car.
+    • [bold]ev_solar[/bold]: EV energy covered by surplus; [bold]ev_grid[/bold]: EV energy taken from the grid.
+    • [bold]export[/bold]: energy still exported.
+    • [bold]oracle[/bold] (oracle_ev_solar): the most surplus an ideal zero-import controller with the same charger limits (min/max A, whole-amp steps) could have put in the car, second by second.
+    • [bold]capture_ratio[/bold] = ev_solar / oracle. It can exceed 1 when a controller keeps charging at min through dips (paid for in ev_grid).
+    • [bold]starts[/bold]: charge starts (each costs the car's start delay and wears the contactor).
+    • [bold]max_over_limit_a[/bold]: worst current above any limit; must be 0 (exit code 1 otherwise).
+
+    Exit codes: 0 ok, 1 a run exceeded a limit, 2 bad input (missing file, malformed trace with file:line, unknown strategy, bad config).
+
+    [bold]Examples[/bold]
+
+    ecotrack simulate --trace day.csv --plot day.png
+    ecotrack simulate --trace traces/ --strategy all --json > results.jsonl
+    ecotrack simulate --modelled cloudy --seed 3 --config examples/demo.yaml
+    """
+    try:
+        if not trace and not modelled:
+            raise InputError(
+                "nothing to simulate: give --trace CSV (or a folder), or --modelled sunny|cloudy|overcast"
+            )
+        strategies = expand_strategies(strategy or ["default"])
+        settings = _settings(config, loadpoint, meter_interval)
+        if plot is not None:
+            import importlib.util
+
+            if importlib.util.find_spec("matplotlib") is None:
+                raise InputError("--plot needs matplotlib: pip install 'ecotrack[sim]'")
+            plot.parent.mkdir(parents=True, exist_ok=True)
+        traces = _load_inputs(trace or [], modelled or [], seed)
+    except InputError as exc:
+        raise _fail(str(exc)) from None
+
+    single = len(traces) * len(strategies) == 1
+    jobs = [
+        Job(
+            trace=t,
+            strategy=s,
+            settings=settings,
+            plot=None if plot is None else plot_path(plot, t.name, s, single=single),
+        )
+        for t in traces
+        for s in strategies
+    ]
+    outcomes = run_jobs(jobs, progress=len(jobs) > 1)
+    results = [o.result for o in outcomes]
+
+    if as_json:
+        for r in results:
+            typer.echo(json.dumps(result_json(r)))
+    else:
+        from rich.console import Console
+
+        console = Console()
+        if not console.is_terminal:
+            console = Console(width=200)  # piped: do not squeeze the table into 80 columns
+        console.print(results_table(results))
+    if plot is not None:
+        for job in jobs:
+            if job.plot is not None:
+                typer.echo(f"plot: {job.plot}", err=True)
+
+    over = [r for r in results if r.max_over_limit_a > 0]
+    if over:
+        runs = ", ".join(f"{r.trace}/{r.strategy} ({r.max_over_limit_a:g} A)" for r in over)
+        raise _fail(f"current above a limit in {len(over)} run(s): {runs}", code=1)

@@ -1,0 +1,1 @@
+"""The asynchronous runtime: the engine (tasks and I/O), loadpoints, rules, sessions and snapshots."""

@@ -1,0 +1,176 @@
+"""Serve the app with uvicorn inside the engine's event loop, as an engine service.
+
+Why not ``uvicorn.run``: that wants its own loop and installs its own SIGINT/SIGTERM handlers, while
+here the engine owns the loop and the signals (it must leave the chargers safe before anything
+stops). So :class:`HttpService` binds the socket itself (a port in use is an ``OSError`` naming the
+address, which the engine's supervisor logs and retries with backoff, instead of uvicorn's
+``sys.exit``), runs uvicorn's server on that socket with signal capture disabled and uvicorn's logging
+configuration left alone, and on cancellation closes the WebSockets and shuts the server down
+gracefully (bounded by ``shutdown_timeout_s``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import weakref
+from collections.abc import Generator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import uvicorn
+from fastapi import FastAPI
+
+from ecotrack.services.web.app import create_app
+from ecotrack.services.web.config import HttpConfig
+from ecotrack.services.web.context import WebContext
+from ecotrack.services.web.token import TokenSource, load_or_create_token
+
+if TYPE_CHECKING:
+    from ecotrack.config import Config
+    from ecotrack.runtime.engine import Engine
+
+__all__ = ["HttpService", "announce_token", "attach_http", "bind_socket", "service_of"]
+
+log = logging.getLogger(__name__)
+
+_services: weakref.WeakKeyDictionary[Engine, HttpService] = weakref.WeakKeyDictionary()
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server without its signal handlers: the engine handles SIGINT/SIGTERM."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host:port`` (IPv6 when ``host`` is an IPv6 address); OSError names the address."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # proto must say TCP: asyncio sets TCP_NODELAY on accepted connections only then, and without it
+    # every keep-alive response waited ~40 ms for the client's delayed ACK (measured by bench/web.py).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+        sock.setblocking(False)
+    except OSError as e:
+        sock.close()
+        raise OSError(e.errno, f"cannot listen on {host}:{port}: {e.strerror}") from e
+    return sock
+
+
+class HttpService:
+    """The web app served on ``settings.host:settings.port`` until cancelled."""
+
+    def __init__(self, app: FastAPI, settings: HttpConfig, shutdown_timeout_s: float = 3.0) -> None:
+        self.app = app
+        self.settings = settings
+        self.shutdown_timeout_s = shutdown_timeout_s
+        #: The bound port once serving (useful with port 0).
+        self.port: int | None = None
+        self.started = asyncio.Event()
+        #: Where the token came from (set by :func:`attach_http`).
+        self.token_source: TokenSource | None = None
+
+    @property
+    def context(self) -> WebContext:
+        """The app's shared state."""
+        ctx: WebContext = self.app.state.web
+        return ctx
+
+    def url(self, host: str | None = None) -> str:
+        """``http://host:port/`` of the running server (127.0.0.1 when bound to every address)."""
+        h = host or self.settings.host
+        if h in ("0.0.0.0", "::", ""):
+            h = "127.0.0.1"
+        if ":" in h:
+            h = f"[{h}]"
+        return f"http://{h}:{self.port if self.port is not None else self.settings.port}/"
+
+    def dashboard_url(self) -> str:
+        """:meth:`url` with the token in the fragment, so a click opens a dashboard that can also change things.
+
+        The fragment never leaves the browser (it is not sent to the server, so not logged by proxies);
+        the page moves it into local storage and removes it from the address bar.
+        """
+        token = self.context.auth.token
+        return f"{self.url()}#token={token}"
+
+    async def run(self) -> None:
+        """Serve until cancelled (then shut down gracefully); raises OSError when the port is taken."""
+        sock = bind_socket(self.settings.host, self.settings.port)
+        self.port = sock.getsockname()[1]
+        config = uvicorn.Config(
+            self.app,
+            lifespan="off",
+            log_config=None,
+            access_log=False,
+            ws="websockets-sansio",
+            ws_ping_interval=20.0,
+            timeout_graceful_shutdown=max(1, round(self.shutdown_timeout_s)),
+        )
+        server = _Server(config)
+        task = asyncio.create_task(server.serve(sockets=[sock]), name="http:serve")
+        self.context.hub.reopen()
+        log.info("web dashboard and API on %s", self.url())
+        self.started.set()
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            self.context.hub.close()
+            server.should_exit = True
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                async with asyncio.timeout(self.shutdown_timeout_s + 1):
+                    await task
+            if not task.done():
+                task.cancel()
+            raise
+        finally:
+            self.started.clear()
+            sock.close()
+
+
+def attach_http(engine: Engine, config: Config, data_dir: Path | None = None) -> HttpService | None:
+    """Add the web service to ``engine`` (unless ``http.enabled`` is false); returns it, or None.
+
+    The token comes from ``http.token`` or ``<data_dir>/http-token`` (generated and logged once).
+    """
+    settings: HttpConfig = getattr(config, "http", None) or HttpConfig()
+    if not settings.enabled:
+        log.info("web dashboard and API disabled (http.enabled: false)")
+        return None
+    if data_dir is None:
+        data_dir = engine.data_dir
+    if data_dir is None:
+        from ecotrack.config import resolve_data_dir
+
+        data_dir = resolve_data_dir(config)
+    source = load_or_create_token(settings.token, data_dir)
+    announce_token(source)
+    service = HttpService(create_app(engine, settings, source.token), settings)
+    service.token_source = source
+    engine.add_service("http", service.run)
+    _services[engine] = service
+    return service
+
+
+def service_of(engine: Engine) -> HttpService | None:
+    """The web service :func:`attach_http` added to ``engine`` (the demo prints its URL), or None."""
+    return _services.get(engine)
+
+
+def announce_token(source: TokenSource) -> None:
+    """Say where the token is; print it only on the run that generated it."""
+    if source.origin == "generated":
+        log.warning(
+            "generated the API token (shown only this once; it is stored in %s, mode 0600): %s",
+            source.path,
+            source.token,
+        )
+    elif source.origin == "file":
+        log.info("API token: see %s", source.path)

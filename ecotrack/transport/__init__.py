@@ -1,0 +1,1 @@
+"""Transports shared by drivers and services (one MQTT connection per process)."""

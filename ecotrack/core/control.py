@@ -43,13 +43,12 @@ from ecotrack.core.model import (
     SiteParams,
     SiteReading,
 )
+from ecotrack.core.power import ev_power_w, plausible_voltage
 from ecotrack.core.safety import build_limits, clamp, static_ceilings
 from ecotrack.core.units import finite_or_none, nonneg, quantize
 
 #: A reading stamped further than this in the future (s) comes from a broken clock.
 _FUTURE_TOLERANCE_S = 5.0
-#: Voltages outside this band are treated as a broken measurement.
-_PLAUSIBLE_V = (100.0, 480.0)
 
 
 def check_current_range(min_a: float, max_a: float, limit_min_a: float, limit_max_a: float) -> None:
@@ -258,24 +257,18 @@ class Controller:
 
     # -------------------------------------------------------------- internals
     def _voltage(self, state: _LoadpointState) -> float:
-        lo, hi = _PLAUSIBLE_V
-        for candidate in (
+        return plausible_voltage(
             state.charger.voltage_v if state.charger is not None else None,
-            self._reading.voltage_v if self._reading is not None else None,
-        ):
-            v = finite_or_none(candidate)
-            if v is not None and lo <= v <= hi:
-                return v
-        return self._site.voltage_v
+            self.site_voltage_v(),
+            nominal_v=self._site.voltage_v,
+        )
+
+    def site_voltage_v(self) -> float | None:
+        """The voltage of the latest site reading (None before one, or when the meter has none)."""
+        return self._reading.voltage_v if self._reading is not None else None
 
     def _measured_w(self, state: _LoadpointState) -> float:
-        c = state.charger
-        if c is None:
-            return 0.0
-        power = finite_or_none(c.power_w)
-        if power is not None:
-            return max(power, 0.0)
-        return nonneg(c.actual_a) * state.params.phases * self._voltage(state)
+        return ev_power_w(state.charger, state.params.phases, self._site.voltage_v, self.site_voltage_v())
 
     def _pool_from(self, reading: SiteReading) -> float:
         grid = finite_or_none(reading.grid_w)

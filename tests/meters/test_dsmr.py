@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from ecotrack.clock import RealClock
-from ecotrack.meters.base import MeterReading
+from ecotrack.meters.base import ReadingLog
 from ecotrack.meters.dsmr.source import DsmrSource
 from ecotrack.meters.dsmr.telegram import TelegramBuffer, crc16, parse_telegram, reading_from
 from ecotrack.meters.polling import SourceError
@@ -148,8 +148,9 @@ async def test_serial_source_on_a_pty_reads_split_telegrams_and_rejects_bad_ones
 ) -> None:
     master, path = pty_pair
     source = DsmrSource("p1", RealClock(), port=path, timeout_s=5.0)
-    readings: list[MeterReading] = []
-    task = asyncio.create_task(source.run(readings.append))
+    log = ReadingLog()
+    readings = log.readings
+    task = asyncio.create_task(source.run(log))
     try:
         await asyncio.sleep(0.2)
         bad = DSMR4.replace(b"00.330*kW", b"09.330*kW")
@@ -160,7 +161,7 @@ async def test_serial_source_on_a_pty_reads_split_telegrams_and_rejects_bad_ones
             if len(readings) >= 2:
                 break
             await asyncio.sleep(0.02)
-        assert [round(r.grid_w or 0.0) for r in readings] == [200, -2345]
+        assert [round(r.grid_w or 0.0) for r in log.values()] == [200, -2345]
         assert (source.good, source.bad, source.error) == (2, 1, None)
         os.write(master, bad)
         for _ in range(50):

@@ -12,7 +12,7 @@ import pytest
 from ecotrack.clock import ScaledClock
 from ecotrack.config import ReplayMeterConfig
 from ecotrack.devices.context import DeviceContext
-from ecotrack.meters.base import MeterReading
+from ecotrack.meters.base import MeterReading, ReadingLog
 from ecotrack.meters.registry import SourceRegistry, source_registry
 from ecotrack.meters.replay import ReplayMeter, parse_time_of_day
 from ecotrack.world.loads import SimulatedWorld
@@ -88,9 +88,9 @@ async def test_loops_or_stops_at_the_end() -> None:
     assert [r.pv_w for r in readings] == [2300, 2300, 0, 0]  # 23:00, 23:30, then midnight again
 
     once = ReplayMeter("grid", hourly_trace(), clock, interval_s=1800, start_local_s=23 * 3600, loop=False)
-    got: list[MeterReading] = []
-    await asyncio.wait_for(once.run(got.append), 2.0)  # returns by itself at the end of the day
-    assert [r.pv_w for r in got] == [2300, 2300]
+    got = ReadingLog()
+    await asyncio.wait_for(once.run(got), 2.0)  # returns by itself at the end of the day
+    assert [r.pv_w for r in got.values()] == [2300, 2300]
 
 
 async def test_scales_pv_and_load() -> None:

@@ -1,0 +1,407 @@
+"""The whole decision path of a site, synchronous and free of I/O: from readings and user intents to the
+current each charger may be sent now.
+
+The engine owns tasks and talks to devices; everything it decides goes through a :class:`House`:
+
+* meter readings combine into site readings (:func:`ecotrack.core.site.combine`) and reach the control
+  core; charger reports reach the core and the loadpoint's session;
+* on every step the rules pick each loadpoint's mode and range (:mod:`ecotrack.runtime.rules`), the core
+  decides the currents, and each :class:`~ecotrack.runtime.loadpoint.Loadpoint` remembers what it wants;
+* :meth:`House.next_command` tells the engine's actuator what it may send now: a cut at once, a raise
+  only after the loadpoints sharing a limit carried out their cuts (:mod:`ecotrack.core.cuts`).
+
+Because it is synchronous and takes time as a parameter, the safety property test drives this object
+itself — rules, user ranges, charge-now, energy limits, cut ordering, stale meters and chargers — and
+checks that no command ever exceeds a limit in force.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from ecotrack.core.control import Controller
+from ecotrack.core.cuts import pending_cuts, sharing
+from ecotrack.core.model import (
+    ChargerReading,
+    Decision,
+    LoadpointDecision,
+    LoadpointParams,
+    MeterReading,
+    Mode,
+    SiteParams,
+    SiteReading,
+)
+from ecotrack.core.power import ev_power_w
+from ecotrack.core.safety import Limits, build_limits
+from ecotrack.core.site import combine
+from ecotrack.runtime.loadpoint import ChargerFacts, Loadpoint
+from ecotrack.runtime.rules import ChargeNow, Rule, default_rules, evaluate
+from ecotrack.runtime.sessions import Session
+from ecotrack.runtime.setup import SiteSetup
+from ecotrack.runtime.snapshot import Event, LoadpointSnapshot, Snapshot
+from ecotrack.runtime.surface import EventListener, SessionListener
+
+__all__ = ["DriverLimits", "House"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class DriverLimits:
+    """What a charger driver says about its hardware."""
+
+    #: Largest current the hardware accepts (A).
+    max_a: float
+    #: Resolution of the current it accepts (1.0 or 0.1 A).
+    step_a: float = 1.0
+    #: What it is left at on shutdown or when the core fails.
+    safe_current_a: float = 0.0
+
+
+def _with_driver_limits(lp: LoadpointParams, driver: DriverLimits) -> LoadpointParams:
+    """``lp`` limited by its driver: the lower maximum, the coarser current step."""
+    charger_max = driver.max_a if lp.charger_max_a is None else min(lp.charger_max_a, driver.max_a)
+    return dataclasses.replace(lp, charger_max_a=charger_max, step_a=max(lp.step_a, driver.step_a))
+
+
+class House:
+    """See the module docstring. ``wall`` gives the wall time the rules and events see."""
+
+    def __init__(
+        self,
+        setup: SiteSetup,
+        drivers: Mapping[str, DriverLimits],
+        *,
+        wall: Callable[[], datetime],
+        rules: Sequence[Rule] | None = None,
+        cut_confirm_timeout_s: float = 60.0,
+    ) -> None:
+        self.setup = setup
+        self._wall = wall
+        self.cut_confirm_timeout_s = cut_confirm_timeout_s
+        self.by_charger: dict[str, str] = {}
+        for lp_name, charger in setup.loadpoint_chargers.items():
+            if charger not in drivers:
+                raise ValueError(f"loadpoint {lp_name!r}: unknown charger {charger!r}")
+            if charger in self.by_charger:
+                raise ValueError(
+                    f"loadpoints {self.by_charger[charger]!r} and {lp_name!r} both use charger {charger!r}"
+                )
+            self.by_charger[charger] = lp_name
+        configured = {lp.name: lp for lp in setup.params.loadpoints}
+        missing = set(setup.loadpoint_chargers) ^ set(configured)
+        if missing:
+            raise ValueError(f"loadpoints without parameters or charger: {', '.join(sorted(missing))}")
+        #: The core's parameters, each loadpoint narrowed by its driver's limits.
+        self.params: SiteParams = dataclasses.replace(
+            setup.params,
+            loadpoints=tuple(
+                _with_driver_limits(lp, drivers[setup.loadpoint_chargers[lp.name]]) for lp in setup.params.loadpoints
+            ),
+        )
+        self.controller = Controller(self.params)
+        self.limits: Limits = build_limits(self.params)
+        self._sharing = sharing(self.limits)
+        self.loadpoints: dict[str, Loadpoint] = {
+            lp.name: Loadpoint(lp, setup.loadpoint_chargers[lp.name], drivers[setup.loadpoint_chargers[lp.name]].safe_current_a, self)
+            for lp in self.params.loadpoints
+        }
+        #: The rule list, evaluated in order on every step.
+        self.rules: list[Rule] = list(rules) if rules is not None else default_rules()
+        #: Each meter's latest reading.
+        self.meter_readings: dict[str, MeterReading] = {}
+        #: Each loadpoint's latest charger report.
+        self.charger_readings: dict[str, ChargerReading] = {}
+        self.site: SiteReading | None = None
+        self.decision: Decision | None = None
+        self._event_listeners: list[EventListener] = []
+        self._session_listeners: list[SessionListener] = []
+        self._was_failsafe = False
+
+    # ------------------------------------------------------------------ listeners and events
+    def add_event_listener(self, listener: EventListener) -> None:
+        """Call ``listener(event)`` for every event."""
+        self._event_listeners.append(listener)
+
+    def add_session_listener(self, listener: SessionListener) -> None:
+        """Call ``listener(kind, session)`` on session start, update and end."""
+        self._session_listeners.append(listener)
+
+    def event(self, kind: str, loadpoint: str | None, message: str) -> None:
+        """Hand an event to every listener (a listener's bug is logged, never raised)."""
+        event = Event(self._wall(), kind, loadpoint, message)
+        for listener in self._event_listeners:
+            try:
+                listener(event)
+            except Exception:
+                log.exception("event listener failed")
+
+    def wall(self) -> datetime:
+        """The wall time rules and events see."""
+        return self._wall()
+
+    # ------------------------------------------------------------------ readings in
+    def loadpoint(self, name: str) -> Loadpoint:
+        """Loadpoint ``name`` (KeyError when unknown)."""
+        return self.loadpoints[name]
+
+    def on_meter_reading(self, meter: str, reading: MeterReading) -> bool:
+        """Take a meter's reading; True when it was the grid meter's and the core took a new site reading."""
+        self.meter_readings[meter] = reading
+        if meter != self.setup.meters.grid_meter:
+            return False
+        site = combine(reading, self.meter_readings, self.setup.meters, self.params.max_meter_age_s)
+        self.site = site
+        try:
+            return self.controller.on_site_reading(site)
+        except Exception:  # a core bug must not look like a meter failure
+            log.exception("control core rejected %s", site)
+            return False
+
+    def on_charger_reading(self, charger: str, reading: ChargerReading, details: Mapping[str, object]) -> None:
+        """Take a charger's report: into the core, and (when online) into the loadpoint's session."""
+        name = self.by_charger.get(charger)
+        if name is None:
+            return
+        self.charger_readings[name] = reading
+        self.controller.on_charger_reading(name, reading)
+        if not reading.online:  # an offline charger tells nothing about the car: keep the session open
+            return
+        try:
+            self._track_session(self.loadpoints[name], reading, details)
+        except Exception:  # bookkeeping must never look like a charger failure
+            log.exception("%s: session accounting failed", name)
+
+    def charger_lost(self, charger: str, now_s: float) -> None:
+        """A charger's driver is down: the core must stop counting on its measurements."""
+        name = self.by_charger.get(charger)
+        if name is None:
+            return
+        last = self.charger_readings.get(name)
+        lost = ChargerReading(
+            t_s=now_s, connected=last.connected if last is not None else False, charging=False, online=False
+        )
+        self.charger_readings[name] = lost
+        self.controller.on_charger_reading(name, lost)
+
+    def power_w(self, loadpoint: str) -> float:
+        """The loadpoint's car power from its charger's last report (the one rule: :func:`ev_power_w`)."""
+        lp = self.loadpoints[loadpoint]
+        site_v = self.site.voltage_v if self.site is not None else None
+        return ev_power_w(self.charger_readings.get(loadpoint), lp.phases, self.params.voltage_v, site_v)
+
+    def _track_session(self, lp: Loadpoint, reading: ChargerReading, details: Mapping[str, object]) -> None:
+        site = self.site
+        site_v = site.voltage_v if site is not None else None
+        events = lp.track_session(
+            t_s=reading.t_s,
+            now=self._wall(),
+            connected=reading.connected,
+            power_w=ev_power_w(reading, lp.phases, self.params.voltage_v, site_v),
+            grid_w=site.grid_w if site is not None else None,
+            battery_w=site.battery_w if site is not None else None,
+            details=details,
+        )
+        for kind, session in events:
+            for listener in self._session_listeners:
+                try:
+                    listener(kind, session)
+                except Exception:
+                    log.exception("session listener failed")
+
+    # ------------------------------------------------------------------ deciding
+    def apply_rules(self, soc_pct: Mapping[str, float | None] | None = None) -> None:
+        """Evaluate the rule list for every loadpoint and hand the mode and range in force to the core."""
+        now = self._wall()
+        for lp in self.loadpoints.values():
+            outcome = evaluate(self.rules, lp.rule_context(now, (soc_pct or {}).get(lp.name)))
+            lo, hi = lp.range_for(outcome)
+            self.controller.set_current_range(lp.name, lo, hi)
+            if self.controller.mode_of(lp.name) is not outcome.mode:
+                self.controller.set_mode(lp.name, outcome.mode)
+            lp.note_rule(outcome)
+
+    def step(self, now_s: float, soc_pct: Mapping[str, float | None] | None = None) -> Decision | None:
+        """Rules, then one core step; each loadpoint remembers the current it wants.
+
+        The core is meant never to raise; if it does anyway (a bug), every loadpoint wants its charger's
+        safe current rather than the last command, and None is returned.
+        """
+        try:
+            self.apply_rules(soc_pct)
+        except Exception:  # a rule bug falls back to the modes already in force
+            log.exception("applying the rules failed")
+        try:
+            decision = self.controller.step(now_s)
+        except Exception:
+            log.exception("control core failed; sending every charger to its safe current")
+            for lp in self.loadpoints.values():
+                lp.desired_a = lp.safe_current_a
+            return None
+        self.decision = decision
+        for lpd in decision.loadpoints:
+            if (wanting := self.loadpoints.get(lpd.name)) is not None:
+                wanting.desired_a = lpd.current_a
+        return decision
+
+    def log_decision(self, decision: Decision) -> None:
+        """One log line per loadpoint whose current or status changed."""
+        grid = self.site.grid_w if self.site is not None else None
+        for lpd in decision.loadpoints:
+            lp = self.loadpoints.get(lpd.name)
+            if lp is None or not lp.should_log(lpd):
+                continue
+            log.info(
+                "%s [%s] grid %s, surplus %s -> %g A (%s: %s)",
+                lpd.name,
+                lpd.mode.value,
+                _fmt_w(grid),
+                _fmt_w(decision.surplus_w),
+                lpd.current_a,
+                lpd.status,
+                lpd.reason,
+            )
+
+    def fail_safe(self) -> None:
+        """Every loadpoint wants its charger's safe current (a bug around the core)."""
+        for lp in self.loadpoints.values():
+            lp.desired_a = lp.safe_current_a
+
+    # ------------------------------------------------------------------ what to send
+    def needs_command(self, loadpoint: str) -> bool:
+        """The wanted current differs from what was sent (or what was sent is unknown)."""
+        lp = self.loadpoints[loadpoint]
+        return lp.desired_a != lp.sent_a
+
+    def next_command(self, loadpoint: str, now_s: float) -> float | None:
+        """The current the loadpoint's charger may be sent now, or None (nothing to send, or a raise held).
+
+        A cut goes at once. A raise waits until every loadpoint sharing a circuit or the wiring limit has
+        been delivered its cut; it also waits until they no longer report offering more, for at most
+        ``cut_confirm_timeout_s`` (a charger that ignores its cut is logged rather than starving the
+        others; an undelivered cut is never waived).
+        """
+        lp = self.loadpoints[loadpoint]
+        want = lp.desired_a
+        if want == lp.sent_a:
+            lp.raise_held = None
+            return None
+        if want <= (lp.sent_a or 0.0):
+            lp.raise_held = None
+            return want
+        desired = {name: other.desired_a for name, other in self.loadpoints.items()}
+        delivered = {name: other.delivered_a for name, other in self.loadpoints.items()}
+        offered = {
+            name: r.offered_a if r.online else None for name, r in self.charger_readings.items()
+        }
+        pending = pending_cuts(loadpoint, self._sharing, desired, delivered, offered)
+        if not pending:
+            lp.raise_held = None
+            return want
+        if lp.raise_held is None or lp.raise_held[0] != want:
+            lp.raise_held = (want, now_s)
+        if any(p.unsent for p in pending):
+            return None
+        if now_s - lp.raise_held[1] < self.cut_confirm_timeout_s:
+            return None
+        log.warning(
+            "%s: raising to %g A although %s did not confirm a cut within %g s",
+            loadpoint,
+            want,
+            ", ".join(p.loadpoint for p in pending),
+            self.cut_confirm_timeout_s,
+        )
+        lp.raise_held = None
+        return want
+
+    def resend(self, loadpoint: str) -> None:
+        """The charger's driver restarted and may have lost its state: send the wanted current again."""
+        self.loadpoints[loadpoint].sent_a = None
+
+    def left_safe(self, loadpoint: str, amps: float) -> None:
+        """The charger was left at ``amps`` on shutdown."""
+        lp = self.loadpoints[loadpoint]
+        lp.command_delivered(amps)
+        lp.desired_a = amps
+
+    # ------------------------------------------------------------------ user intents
+    def set_mode(self, loadpoint: str, mode: Mode | str) -> None:
+        """The user's mode (KeyError: unknown loadpoint, ValueError: unknown mode)."""
+        self.loadpoints[loadpoint].set_mode(mode)
+
+    def set_current_range(self, loadpoint: str, min_a: float | None = None, max_a: float | None = None) -> None:
+        """The user's range, inside the configured one (ValueError naming the bound)."""
+        self.loadpoints[loadpoint].set_current_range(min_a, max_a)
+
+    def charge_now(self, loadpoint: str, amps: float | None = None, until: datetime | None = None) -> ChargeNow:
+        """Charge at full power (or ``amps``) until ``until`` or cancelled."""
+        return self.loadpoints[loadpoint].charge_now(self._wall(), amps, until)
+
+    def cancel_charge_now(self, loadpoint: str) -> bool:
+        """End a charge-now request; False when there was none."""
+        return self.loadpoints[loadpoint].cancel_charge_now()
+
+    def set_energy_limit(self, loadpoint: str, kwh: float | None) -> None:
+        """Per-session energy limit (None or 0: none)."""
+        self.loadpoints[loadpoint].set_energy_limit(kwh)
+
+    def restore_session(self, session: Session) -> None:
+        """An open session recorded before a restart (ValueError: ended; KeyError: unknown loadpoint)."""
+        self.loadpoints[session.loadpoint].tracker.restore(session)
+
+    # ------------------------------------------------------------------ state out
+    def loadpoint_snapshots(self, facts: Mapping[str, ChargerFacts]) -> tuple[LoadpointSnapshot, ...]:
+        """Every loadpoint's state, given what the engine knows of each charger driver (by loadpoint)."""
+        decision = self.decision
+        by_name = {lp.name: lp for lp in decision.loadpoints} if decision is not None else {}
+        out = []
+        for name, lp in self.loadpoints.items():
+            out.append(
+                lp.snapshot(by_name.get(name), self.controller.mode_of(name), facts[name], self.power_w(name))
+            )
+        return tuple(out)
+
+    def watch(self, snap: Snapshot) -> None:
+        """Turn failsafe and charger-fault transitions of ``snap`` into events."""
+        if snap.failsafe != self._was_failsafe:
+            self._was_failsafe = snap.failsafe
+            self.event(
+                "failsafe", None, "failsafe: no recent grid reading" if snap.failsafe else "failsafe cleared"
+            )
+        for state in snap.loadpoints:
+            lp = self.loadpoints.get(state.name)
+            if lp is None or state.charger_error == lp.fault:
+                continue
+            old, lp.fault = lp.fault, state.charger_error
+            if state.charger_error is not None:
+                self.event("fault", state.name, f"charger {state.charger}: {state.charger_error}")
+            elif old is not None:
+                self.event("recovered", state.name, f"charger {state.charger} recovered")
+
+    def failsafe(self) -> bool:
+        """The last decision was taken without a fresh grid reading."""
+        return self.decision.failsafe if self.decision is not None else False
+
+    def data_age_s(self, now_s: float) -> float | None:
+        """Age of the last site reading (None before one)."""
+        return max(0.0, now_s - self.site.t_s) if self.site is not None else None
+
+    def decision_of(self, loadpoint: str) -> LoadpointDecision | None:
+        """The last decision for ``loadpoint``, or None before the first step."""
+        if self.decision is None:
+            return None
+        for lpd in self.decision.loadpoints:
+            if lpd.name == loadpoint:
+                return lpd
+        return None
+
+
+def _fmt_w(value: float | None) -> str:
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    return f"{value:+.0f} W"

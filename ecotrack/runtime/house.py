@@ -119,6 +119,11 @@ class House:
         self.charger_readings: dict[str, ChargerReading] = {}
         self.site: SiteReading | None = None
         self.decision: Decision | None = None
+        #: Clock time of the last decision, and whether a user intent came after it: a raise carries out
+        #: only a decision at most one tick old and taken after the last intent (cuts always go).
+        self._decided_at_s: float | None = None
+        self._intent_since_step = False
+        self._fresh_s = max(setup.tick_s, 0.0)
         self._event_listeners: list[EventListener] = []
         self._session_listeners: list[SessionListener] = []
         self._was_failsafe = False
@@ -244,6 +249,8 @@ class House:
                 lp.desired_a = lp.safe_current_a
             return None
         self.decision = decision
+        self._decided_at_s = now_s
+        self._intent_since_step = False
         for lpd in decision.loadpoints:
             if (wanting := self.loadpoints.get(lpd.name)) is not None:
                 wanting.desired_a = lpd.current_a
@@ -281,7 +288,9 @@ class House:
     def next_command(self, loadpoint: str, now_s: float) -> float | None:
         """The current the loadpoint's charger may be sent now, or None (nothing to send, or a raise held).
 
-        A cut goes at once. A raise waits until every loadpoint sharing a circuit or the wiring limit has
+        A cut goes at once. A raise carries out only a decision taken after the last user intent and at
+        most one tick ago (the engine steps on every intent and every tick). It waits until every
+        loadpoint sharing a circuit or the wiring limit has
         been delivered its cut; it also waits until they no longer report offering more, for at most
         ``cut_confirm_timeout_s`` (a charger that ignores its cut is logged rather than starving the
         others; an undelivered cut is never waived).
@@ -293,15 +302,23 @@ class House:
             return None
         if want <= (lp.sent_a or 0.0):
             lp.raise_held = None
+            lp.command_sending(want)
             return want
+        if (
+            self._intent_since_step
+            or self._decided_at_s is None
+            or not now_s - self._decided_at_s <= self._fresh_s
+        ):
+            return None  # a raise carries out only a fresh decision: wait for the next step
         desired = {name: other.desired_a for name, other in self.loadpoints.items()}
-        delivered = {name: other.delivered_a for name, other in self.loadpoints.items()}
+        delivered = {name: _highest(other.delivered_a, other.in_flight_a) for name, other in self.loadpoints.items()}
         offered = {
             name: r.offered_a if r.online else None for name, r in self.charger_readings.items()
         }
         pending = pending_cuts(loadpoint, self._sharing, desired, delivered, offered)
         if not pending:
             lp.raise_held = None
+            lp.command_sending(want)
             return want
         if lp.raise_held is None or lp.raise_held[0] != want:
             lp.raise_held = (want, now_s)
@@ -317,6 +334,7 @@ class House:
             self.cut_confirm_timeout_s,
         )
         lp.raise_held = None
+        lp.command_sending(want)
         return want
 
     def resend(self, loadpoint: str) -> None:
@@ -332,23 +350,33 @@ class House:
     # ------------------------------------------------------------------ user intents
     def set_mode(self, loadpoint: str, mode: Mode | str) -> None:
         """The user's mode (KeyError: unknown loadpoint, ValueError: unknown mode)."""
-        self.loadpoints[loadpoint].set_mode(mode)
+        lp = self.loadpoints[loadpoint]
+        self._intent_since_step = True
+        lp.set_mode(mode)
 
     def set_current_range(self, loadpoint: str, min_a: float | None = None, max_a: float | None = None) -> None:
         """The user's range, inside the configured one (ValueError naming the bound)."""
-        self.loadpoints[loadpoint].set_current_range(min_a, max_a)
+        lp = self.loadpoints[loadpoint]
+        self._intent_since_step = True
+        lp.set_current_range(min_a, max_a)
 
     def charge_now(self, loadpoint: str, amps: float | None = None, until: datetime | None = None) -> ChargeNow:
         """Charge at full power (or ``amps``) until ``until`` or cancelled."""
-        return self.loadpoints[loadpoint].charge_now(self._wall(), amps, until)
+        lp = self.loadpoints[loadpoint]
+        self._intent_since_step = True
+        return lp.charge_now(self._wall(), amps, until)
 
     def cancel_charge_now(self, loadpoint: str) -> bool:
         """End a charge-now request; False when there was none."""
-        return self.loadpoints[loadpoint].cancel_charge_now()
+        lp = self.loadpoints[loadpoint]
+        self._intent_since_step = True
+        return lp.cancel_charge_now()
 
     def set_energy_limit(self, loadpoint: str, kwh: float | None) -> None:
         """Per-session energy limit (None or 0: none)."""
-        self.loadpoints[loadpoint].set_energy_limit(kwh)
+        lp = self.loadpoints[loadpoint]
+        self._intent_since_step = True
+        lp.set_energy_limit(kwh)
 
     def restore_session(self, session: Session) -> None:
         """An open session recorded before a restart (ValueError: ended; KeyError: unknown loadpoint)."""
@@ -399,6 +427,12 @@ class House:
             if lpd.name == loadpoint:
                 return lpd
         return None
+
+
+def _highest(*values: float | None) -> float | None:
+    """The highest of the known values (None when none is known)."""
+    known = [v for v in values if v is not None]
+    return max(known) if known else None
 
 
 def _fmt_w(value: float | None) -> str:

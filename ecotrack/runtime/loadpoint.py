@@ -81,8 +81,11 @@ class Loadpoint:
         self.desired_a = 0.0
         #: The current last sent successfully; None: unknown (never sent, or the driver restarted): send again.
         self.sent_a: float | None = None
-        #: The last current the charger acknowledged, kept across driver restarts (what it may still do).
+        #: The highest current the charger may be delivering: the last one it acknowledged, or one whose
+        #: command failed (it may have arrived all the same); kept across driver restarts.
         self.delivered_a: float | None = None
+        #: A command on its way to the charger (sent, not yet acknowledged or failed).
+        self.in_flight_a: float | None = None
         #: Why the last command failed, or None.
         self.command_error: str | None = None
         #: The raise being held for other loadpoints' cuts, and since when (clock s).
@@ -244,14 +247,26 @@ class Loadpoint:
         return events
 
     # ------------------------------------------------------------------ actuation
+    def command_sending(self, amps: float) -> None:
+        """A command for ``amps`` is on its way (until :meth:`command_delivered` or :meth:`command_failed`)."""
+        self.in_flight_a = amps
+
     def command_delivered(self, amps: float) -> None:
         """The charger acknowledged ``amps``."""
         self.sent_a = amps
         self.delivered_a = amps
+        self.in_flight_a = None
         self.command_error = None
 
     def command_failed(self, amps: float, reason: str) -> None:
-        """Setting ``amps`` failed (the actuator retries with backoff)."""
+        """Setting ``amps`` failed (the actuator retries with backoff).
+
+        A failed command may have reached the charger all the same (a timeout after the frame went out),
+        so until a later command is acknowledged the charger counts as possibly delivering the higher of
+        the two.
+        """
+        self.in_flight_a = None
+        self.delivered_a = max(self.delivered_a or 0.0, amps)
         self.command_error = f"setting {amps:g} A failed: {reason}"
 
     def should_log(self, decision: LoadpointDecision) -> bool:

@@ -1,0 +1,503 @@
+"""Property test over the whole decision path: whatever happens, no command exceeds a limit in force.
+
+The core's own property test (tests/core/test_properties.py) drives only the control law. This one drives a
+:class:`~ecotrack.runtime.house.House` — what the engine runs — through random sequences of: meter readings
+(junk values, stale, future or missing), charger reports (offline, unplugged, stale, junk currents and
+offers), user intents (modes, ranges, charge-now with junk amps and end times, energy limits; refused ones
+must change nothing), a schedule-like rule switching on and off with random amps (NaN, negative, huge), a
+rule that crashes, driver restarts, and the actuator's side: commands begun (``next_command``), then
+acknowledged or failed, possibly while other steps happen in between (commands in flight).
+
+After every event it checks, with its own bookkeeping and not the house's:
+
+* every current a charger may be delivering (the last acknowledged, a failed one, or one in flight) is
+  within the loadpoint's configured maximum and its charger's maximum, and the sums under every circuit
+  and under the wiring limit stay within them — so the cut-before-raise ordering holds across chargers;
+* every command carries out the last decision: it is within the maximum the user, a charge-now or a rule
+  allowed at that step, and 0 when nothing allowed charging (mode off and no charge-now or rule); a
+  raise never carries out a decision older than a tick or taken before a later user intent.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ecotrack.core.model import (
+    ChargerReading,
+    CircuitParams,
+    LoadpointParams,
+    MeterReading,
+    Mode,
+    SiteParams,
+)
+from ecotrack.core.site import MeterRoles
+from ecotrack.runtime.house import DriverLimits, House
+from ecotrack.runtime.rules import ChargeNowRule, EnergyLimitRule, ManualRule, Rule, RuleContext, RuleOutcome
+from ecotrack.runtime.setup import SiteSetup
+
+EPS = 1e-6
+JUNK = [math.nan, math.inf, -math.inf, 1e12, -1e12, -5.0]
+amps = st.one_of(st.floats(0.0, 40.0), st.sampled_from(JUNK), st.floats())
+watts = st.one_of(st.floats(-20_000.0, 20_000.0), st.sampled_from([*JUNK, 0.0]), st.none())
+volts = st.none() | st.sampled_from([230.0, 240.0, 0.0, 50.0, 10_000.0, math.nan])
+
+
+class SwitchRule:
+    """A schedule-like rule: while on, claims its loadpoint for ``mode`` with ``max_a`` (may be junk)."""
+
+    def __init__(self, loadpoint: str) -> None:
+        self.name = "switch"
+        self.loadpoint = loadpoint
+        self.on = False
+        self.mode = Mode.NOW
+        self.max_a: float | None = None
+
+    def evaluate(self, ctx: RuleContext) -> RuleOutcome | None:
+        if not self.on or ctx.loadpoint != self.loadpoint:
+            return None
+        return RuleOutcome(self.mode, max_a=self.max_a, rule=self.name)
+
+
+class CrashingRule:
+    """A rule with a bug: must be skipped, never stop the loop."""
+
+    name = "crash"
+
+    def __init__(self) -> None:
+        self.armed = False
+
+    def evaluate(self, ctx: RuleContext) -> RuleOutcome | None:
+        if self.armed:
+            raise RuntimeError("rule bug")
+        return None
+
+
+@dataclass(frozen=True)
+class World:
+    site: SiteParams
+    drivers: dict[str, DriverLimits]
+
+
+@st.composite
+def worlds(draw: st.DrawFn) -> World:
+    circuits: list[CircuitParams] = []
+    for i in range(draw(st.integers(0, 3))):
+        parent = draw(st.sampled_from([None, *[c.name for c in circuits]]))
+        circuits.append(CircuitParams(f"c{i}", draw(st.floats(0.0, 63.0)), parent=parent))
+    loadpoints = []
+    drivers: dict[str, DriverLimits] = {}
+    for i in range(draw(st.integers(1, 4))):
+        lo = draw(st.sampled_from([6.0, 6.0, 5.0, 8.0, 6.5]))
+        hi = lo + draw(st.sampled_from([0.0, 4.0, 10.0, 26.0]) | st.floats(0.0, 40.0))
+        loadpoints.append(
+            LoadpointParams(
+                name=f"lp{i}",
+                min_a=lo,
+                max_a=hi,
+                phases=draw(st.sampled_from([1, 3])),
+                priority=draw(st.integers(0, 2)),
+                charger_max_a=draw(st.none() | st.floats(1.0, 40.0)),
+                circuit=draw(st.sampled_from([None, *[c.name for c in circuits]])),
+                mode=draw(st.sampled_from(list(Mode))),
+                step_a=draw(st.sampled_from([1.0, 0.1])),
+                enable_delay_s=draw(st.sampled_from([0.0, 5.0, 60.0])),
+                disable_delay_s=draw(st.sampled_from([0.0, 10.0, 300.0])),
+                disable_energy_wh=draw(st.sampled_from([0.0, 5.0, 50.0])),
+            )
+        )
+        drivers[f"ch{i}"] = DriverLimits(
+            max_a=draw(st.sampled_from([32.0, 16.0, 10.0, 80.0])), step_a=draw(st.sampled_from([1.0, 0.1]))
+        )
+    site = SiteParams(
+        loadpoints=tuple(loadpoints),
+        circuits=tuple(circuits),
+        voltage_v=230.0,
+        max_meter_age_s=draw(st.sampled_from([5.0, 30.0])),
+        max_charger_age_s=draw(st.sampled_from([10.0, 60.0])),
+        wiring_limit_a=draw(st.none() | st.floats(0.0, 80.0)),
+    )
+    return World(site, drivers)
+
+
+@dataclass(frozen=True)
+class Advance:
+    dt_s: float
+
+
+@dataclass(frozen=True)
+class Meter:
+    age_s: float
+    grid_w: float | None
+    pv_w: float | None
+    voltage_v: float | None
+
+
+@dataclass(frozen=True)
+class Report:
+    index: int
+    age_s: float
+    connected: bool
+    online: bool
+    actual_a: float
+    power_w: float | None
+    offered_a: float | None
+
+
+@dataclass(frozen=True)
+class SetMode:
+    index: int
+    mode: Mode
+
+
+@dataclass(frozen=True)
+class SetRange:
+    index: int
+    min_a: float | None
+    max_a: float | None
+
+
+@dataclass(frozen=True)
+class ChargeNowEv:
+    index: int
+    amps: float | None
+    until_s: float | None
+
+
+@dataclass(frozen=True)
+class Cancel:
+    index: int
+
+
+@dataclass(frozen=True)
+class EnergyLimit:
+    index: int
+    kwh: float | None
+
+
+@dataclass(frozen=True)
+class Switch:
+    on: bool
+    mode: Mode
+    max_a: float | None
+
+
+@dataclass(frozen=True)
+class Crash:
+    armed: bool
+
+
+@dataclass(frozen=True)
+class Step:
+    pass
+
+
+@dataclass(frozen=True)
+class Begin:
+    index: int
+
+
+@dataclass(frozen=True)
+class Finish:
+    index: int
+    ok: bool
+
+
+@dataclass(frozen=True)
+class Restart:
+    index: int
+
+
+Event = (
+    Advance | Meter | Report | SetMode | SetRange | ChargeNowEv | Cancel | EnergyLimit | Switch | Crash
+    | Step | Begin | Finish | Restart
+)
+
+idx = st.integers(0, 3)
+events = st.one_of(
+    st.builds(Advance, st.sampled_from([0.0, 1.0, 2.0, 5.0, 31.0, 61.0, 120.0]) | st.floats(0.0, 400.0)),
+    st.builds(Meter, st.sampled_from([0.0, 0.0, 1.0, 40.0, -10.0, math.nan]), watts, watts, volts),
+    st.builds(
+        Report,
+        idx,
+        st.sampled_from([0.0, 0.0, 5.0, 100.0]),
+        st.booleans() | st.just(True),
+        st.booleans() | st.just(True),
+        amps,
+        watts,
+        st.none() | amps,
+    ),
+    st.builds(SetMode, idx, st.sampled_from(list(Mode))),
+    st.builds(SetRange, idx, st.none() | amps, st.none() | amps),
+    st.builds(ChargeNowEv, idx, st.none() | amps, st.none() | st.sampled_from([-60.0, 0.0, 30.0, 3600.0])),
+    st.builds(Cancel, idx),
+    st.builds(EnergyLimit, idx, st.none() | st.sampled_from([0.0, 0.001, 5.0, math.nan, -1.0, 1e9])),
+    st.builds(Switch, st.booleans(), st.sampled_from(list(Mode)), st.none() | amps),
+    st.builds(Crash, st.booleans()),
+    st.just(Step()),
+    st.builds(Begin, idx),
+    st.builds(Finish, idx, st.booleans() | st.just(True)),
+    st.builds(Restart, idx),
+)
+
+
+def chain_of(site: SiteParams, circuit: str | None) -> list[str]:
+    """Circuits above a loadpoint, walked independently of the house."""
+    by_name = {c.name: c for c in site.circuits}
+    out: list[str] = []
+    while circuit is not None and circuit not in out and circuit in by_name:
+        out.append(circuit)
+        circuit = by_name[circuit].parent
+    return out
+
+
+class Model:
+    """The test's own bookkeeping: what each charger may be delivering and what was allowed."""
+
+    def __init__(self, world: World, names: list[str]) -> None:
+        self.world = world
+        self.names = names
+        self.params = {p.name: p for p in world.site.loadpoints}
+        #: Highest current each charger may be delivering (acknowledged, failed or in flight).
+        self.possible: dict[str, float] = dict.fromkeys(names, 0.0)
+        self.in_flight: dict[str, float | None] = dict.fromkeys(names, None)
+        self.acked: dict[str, float] = dict.fromkeys(names, 0.0)
+
+    def static_cap(self, name: str) -> float:
+        p = self.params[name]
+        cap = p.max_a
+        if p.charger_max_a is not None:
+            cap = min(cap, p.charger_max_a)
+        return min(cap, self.world.drivers[f"ch{name[2:]}"].max_a)
+
+    def check_sums(self) -> None:
+        site = self.world.site
+        load = {c.name: 0.0 for c in site.circuits}
+        for name in self.names:
+            a = self.possible[name]
+            assert a <= self.static_cap(name) + EPS or a == 0.0, (name, a, self.static_cap(name))
+            for c in chain_of(site, self.params[name].circuit):
+                load[c] += a
+        for c in site.circuits:
+            assert load[c.name] <= max(c.max_a, 0.0) + EPS, (c.name, load[c.name], c.max_a, self.possible)
+        if site.wiring_limit_a is not None:
+            total = sum(self.possible.values())
+            assert total <= max(site.wiring_limit_a, 0.0) + EPS, (total, site.wiring_limit_a, self.possible)
+
+    def recompute(self, name: str) -> None:
+        flight = self.in_flight[name]
+        self.possible[name] = max(self.acked[name], flight if flight is not None else 0.0)
+
+
+def allowed_max(house: House, switch: SwitchRule, name: str, wall: datetime) -> float:
+    """The most any claim on the loadpoint allows now, from what the test itself did (an upper bound)."""
+    lp = house.loadpoint(name)
+    lo_cfg, hi_cfg = lp.limit_range
+
+    def cap(max_a: float | None) -> float:
+        if max_a is None or not math.isfinite(max_a):
+            return hi_cfg
+        return min(max(max_a, lo_cfg), hi_cfg)
+
+    caps = []
+    if lp.user_mode is not Mode.OFF:
+        caps.append(lp.user_range[1])
+    request = lp.charge_now_request
+    if request is not None and request.active(wall):
+        caps.append(cap(request.amps))
+    if switch.on and switch.loadpoint == name and switch.mode is not Mode.OFF:
+        caps.append(cap(switch.max_a))
+    return max(caps, default=0.0)
+
+
+def run(world: World, events_: list[Event]) -> None:
+    t0 = datetime(2026, 6, 21, 9, 0, tzinfo=UTC)
+    now = 0.0
+
+    def wall() -> datetime:
+        return t0 + timedelta(seconds=now)
+
+    names = [p.name for p in world.site.loadpoints]
+    switch = SwitchRule(names[0])
+    crash = CrashingRule()
+    rules: list[Rule] = [EnergyLimitRule(), ChargeNowRule(), crash, switch, ManualRule()]
+    setup = SiteSetup(
+        params=world.site,
+        meters=MeterRoles("grid"),
+        loadpoint_chargers={n: f"ch{n[2:]}" for n in names},
+    )
+    house = House(setup, world.drivers, wall=wall, rules=rules, cut_confirm_timeout_s=60.0)
+    model = Model(world, names)
+    #: Per loadpoint, the most any claim allowed at the last step (a command carries out that decision).
+    caps: dict[str, float] = dict.fromkeys(names, 0.0)
+    for ev in events_:
+        if isinstance(ev, Advance):
+            now += ev.dt_s
+        elif isinstance(ev, Meter):
+            t = now - ev.age_s if math.isfinite(ev.age_s) else ev.age_s
+            house.on_meter_reading("grid", MeterReading(t_s=t, grid_w=ev.grid_w, pv_w=ev.pv_w, voltage_v=ev.voltage_v))
+        elif isinstance(ev, Report):
+            name = names[ev.index % len(names)]
+            reading = ChargerReading(
+                t_s=now - ev.age_s,
+                connected=ev.connected,
+                charging=ev.connected,
+                actual_a=ev.actual_a,
+                power_w=ev.power_w,
+                offered_a=ev.offered_a,
+                online=ev.online,
+            )
+            house.on_charger_reading(f"ch{name[2:]}", reading, {})
+        elif isinstance(ev, SetMode):
+            house.set_mode(names[ev.index % len(names)], ev.mode)
+        elif isinstance(ev, SetRange):
+            name = names[ev.index % len(names)]
+            lp = house.loadpoint(name)
+            before = lp.user_range
+            try:
+                house.set_current_range(name, ev.min_a, ev.max_a)
+            except ValueError:
+                assert lp.user_range == before  # a refused range changes nothing
+            lo, hi = lp.user_range
+            assert lp.limit_range[0] - EPS <= lo <= hi + EPS <= lp.limit_range[1] + 2 * EPS, (lo, hi)
+        elif isinstance(ev, ChargeNowEv):
+            name = names[ev.index % len(names)]
+            lp = house.loadpoint(name)
+            before_request = lp.charge_now_request
+            until = wall() + timedelta(seconds=ev.until_s) if ev.until_s is not None else None
+            try:
+                house.charge_now(name, ev.amps, until)
+            except ValueError:
+                assert lp.charge_now_request is before_request
+            else:
+                lo_cfg, hi_cfg = lp.limit_range
+                assert ev.amps is None or lo_cfg - EPS <= ev.amps <= hi_cfg + EPS
+        elif isinstance(ev, Cancel):
+            house.cancel_charge_now(names[ev.index % len(names)])
+        elif isinstance(ev, EnergyLimit):
+            name = names[ev.index % len(names)]
+            before_limit = house.loadpoint(name).energy_limit_wh
+            try:
+                house.set_energy_limit(name, ev.kwh)
+            except ValueError:
+                assert house.loadpoint(name).energy_limit_wh == before_limit
+        elif isinstance(ev, Switch):
+            switch.on, switch.mode, switch.max_a = ev.on, ev.mode, ev.max_a
+        elif isinstance(ev, Crash):
+            crash.armed = ev.armed
+        elif isinstance(ev, Step):
+            decision = house.step(now)
+            assert decision is not None
+            for name in names:
+                caps[name] = allowed_max(house, switch, name, wall())
+            for lpd in decision.loadpoints:
+                assert math.isfinite(lpd.current_a) and lpd.current_a >= 0.0
+        elif isinstance(ev, Begin):
+            name = names[ev.index % len(names)]
+            if model.in_flight[name] is not None:
+                continue  # one command at a time per charger, as the engine's actuator
+            amps_ = house.next_command(name, now)
+            if amps_ is None:
+                continue
+            assert math.isfinite(amps_) and amps_ >= 0.0
+            limit = caps[name]
+            assert amps_ <= min(limit, model.static_cap(name)) + EPS or amps_ == 0.0, (
+                name, amps_, limit, model.static_cap(name),
+            )
+            model.in_flight[name] = amps_
+            model.recompute(name)
+        elif isinstance(ev, Finish):
+            name = names[ev.index % len(names)]
+            flight = model.in_flight[name]
+            if flight is None:
+                continue
+            lp = house.loadpoint(name)
+            model.in_flight[name] = None
+            if ev.ok:
+                lp.command_delivered(flight)
+                model.acked[name] = flight
+            else:
+                lp.command_failed(flight, "link down")
+                model.acked[name] = max(model.acked[name], flight)  # it may have arrived all the same
+            model.recompute(name)
+        elif isinstance(ev, Restart):
+            name = names[ev.index % len(names)]
+            house.charger_lost(f"ch{name[2:]}", now)
+            house.resend(name)
+        model.check_sums()
+
+
+@settings(max_examples=5_000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(world=worlds(), events_=st.lists(events, min_size=1, max_size=40))
+def test_no_command_exceeds_a_limit_in_force_on_the_whole_decision_path(world: World, events_: list[Event]) -> None:
+    run(world, [*events_, Step()])
+
+
+@settings(max_examples=1_000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(world=worlds(), n=st.integers(1, 6), seed=st.integers(0, 2**16))
+def test_busy_sites_keep_shared_limits_while_commands_are_in_flight(world: World, n: int, seed: int) -> None:
+    """Many steps with every charger connected and surplus changing: plenty of cuts and raises in flight."""
+    import random
+
+    rng = random.Random(seed)
+    evs: list[Event] = []
+    for i in range(4):
+        evs.append(SetMode(i, rng.choice([Mode.PV, Mode.MINPV, Mode.NOW])))
+    for _ in range(30 * n):
+        r = rng.random()
+        if r < 0.25:
+            evs.append(Meter(0.0, rng.uniform(-15_000.0, 3_000.0), None, 230.0))
+        elif r < 0.45:
+            i = rng.randrange(4)
+            evs.append(Report(i, 0.0, True, True, rng.uniform(0.0, 32.0), None, rng.choice([None, rng.uniform(0, 32)])))
+        elif r < 0.55:
+            evs.append(Advance(rng.choice([1.0, 2.0, 10.0, 70.0])))
+        elif r < 0.65:
+            evs.append(Step())
+        elif r < 0.85:
+            evs.append(Begin(rng.randrange(4)))
+        elif r < 0.97:
+            evs.append(Finish(rng.randrange(4), rng.random() < 0.9))
+        else:
+            lo = rng.uniform(0.0, 20.0)
+            evs.append(SetRange(rng.randrange(4), lo, lo + rng.uniform(0.0, 20.0)))
+    run(world, [*evs, Step()])
+
+
+def test_a_raise_waits_for_an_undelivered_cut_however_long_it_takes() -> None:
+    """Unlike an unconfirmed offer, an undelivered cut is never waived by the timeout."""
+    site = SiteParams(
+        loadpoints=(
+            LoadpointParams("lp0", min_a=6, max_a=16, circuit="c", mode=Mode.NOW, priority=1),
+            LoadpointParams("lp1", min_a=6, max_a=16, circuit="c", mode=Mode.NOW),
+        ),
+        circuits=(CircuitParams("c", 20.0),),
+    )
+    now = 0.0
+    house = House(
+        SiteSetup(site, MeterRoles("grid"), {"lp0": "ch0", "lp1": "ch1"}),
+        {"ch0": DriverLimits(32.0), "ch1": DriverLimits(32.0)},
+        wall=lambda: datetime(2026, 6, 21, tzinfo=UTC),
+    )
+    for ch in ("ch0", "ch1"):
+        house.on_charger_reading(ch, ChargerReading(t_s=now, connected=True, charging=True), {})
+    house.on_meter_reading("grid", MeterReading(t_s=now, grid_w=0.0))
+    house.step(now)
+    assert house.next_command("lp0", now) == 16.0  # priority first: 16 + 6 > 20, so lp1 waits
+    house.loadpoint("lp0").command_delivered(16.0)
+    house.set_mode("lp0", Mode.OFF)
+    house.step(now)
+    assert house.loadpoint("lp1").desired_a == 16.0
+    assert house.next_command("lp1", now) is None  # lp0 still delivers 16 A
+    house.loadpoint("lp0").command_failed(0.0, "link down")  # the cut did not get through
+    for now in (61.0, 600.0, 6000.0):
+        house.on_charger_reading("ch1", ChargerReading(t_s=now, connected=True, charging=True), {})
+        house.on_meter_reading("grid", MeterReading(t_s=now, grid_w=0.0))
+        house.step(now)
+        assert house.next_command("lp1", now) is None, now
+    house.loadpoint("lp0").command_delivered(0.0)
+    assert house.next_command("lp1", now) == 16.0

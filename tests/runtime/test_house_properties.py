@@ -501,3 +501,32 @@ def test_a_raise_waits_for_an_undelivered_cut_however_long_it_takes() -> None:
         assert house.next_command("lp1", now) is None, now
     house.loadpoint("lp0").command_delivered(0.0)
     assert house.next_command("lp1", now) == 16.0
+
+
+def test_a_failed_raise_counts_as_possibly_delivered() -> None:
+    """A raise whose command failed (it may have arrived all the same) holds back the others' raises."""
+    site = SiteParams(
+        loadpoints=(
+            LoadpointParams("lp0", min_a=6, max_a=16, circuit="c", mode=Mode.NOW, priority=1),
+            LoadpointParams("lp1", min_a=6, max_a=16, circuit="c", mode=Mode.NOW),
+        ),
+        circuits=(CircuitParams("c", 20.0),),
+    )
+    house = House(
+        SiteSetup(site, MeterRoles("grid"), {"lp0": "ch0", "lp1": "ch1"}),
+        {"ch0": DriverLimits(32.0), "ch1": DriverLimits(32.0)},
+        wall=lambda: datetime(2026, 6, 21, tzinfo=UTC),
+    )
+    for ch in ("ch0", "ch1"):
+        house.on_charger_reading(ch, ChargerReading(t_s=0.0, connected=True, charging=True), {})
+    house.on_meter_reading("grid", MeterReading(t_s=0.0, grid_w=0.0))
+    house.step(0.0)
+    assert house.next_command("lp0", 0.0) == 16.0
+    house.loadpoint("lp0").command_failed(16.0, "timed out")  # may have reached the charger
+    house.set_mode("lp0", Mode.OFF)
+    house.step(0.0)
+    assert house.loadpoint("lp1").desired_a == 16.0
+    assert house.next_command("lp1", 0.0) is None  # lp0 may be delivering 16 A: 16 + 16 > 20
+    assert house.next_command("lp0", 0.0) == 0.0
+    house.loadpoint("lp0").command_delivered(0.0)
+    assert house.next_command("lp1", 0.0) == 16.0

@@ -1,4 +1,4 @@
-"""Turn an engine :class:`~ecotrack.runtime.engine.Snapshot` into the API's :class:`StateResponse`.
+"""Turn an engine :class:`~ecotrack.runtime.snapshot.Snapshot` into the API's :class:`StateResponse`.
 
 One function, used by ``GET /api/state``, the WebSocket and the TWCManager-compatible endpoints, so
 every client sees the same numbers. Ages are computed against the engine's clock at conversion time,

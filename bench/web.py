@@ -49,10 +49,9 @@ async def run(requests: int, clients: int, ws_clients: Sequence[int], seconds: f
     import httpx
     from websockets.asyncio.client import connect
 
-    from ecotrack.app import build_engine
+    from ecotrack.app import build_app
     from ecotrack.clock import ScaledClock
     from ecotrack.config import Config
-    from ecotrack.services.web.server import attach_http
     from ecotrack.services.web.state import build_state
 
     out: dict[str, object] = {}
@@ -70,8 +69,8 @@ async def run(requests: int, clients: int, ws_clients: Sequence[int], seconds: f
                 "http": {"port": 0, "token": TOKEN},
             }
         )
-        engine = build_engine(config, clock=ScaledClock(10), data_dir=Path(tmp), services=False)
-        service = attach_http(engine, config)
+        app = build_app(config, clock=ScaledClock(10), data_dir=Path(tmp))
+        engine, service = app.engine, app.web
         assert service is not None
         task = asyncio.create_task(engine.run())
         try:

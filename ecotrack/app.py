@@ -1,14 +1,21 @@
-"""Assembling the daemon: drivers, engine and services from a configuration, all wiring in one place.
+"""Assembling the daemon: drivers, engine, rules and services from a configuration, all wiring in one place.
 
-``ecotrack run`` and ``ecotrack demo`` both go through :func:`build_engine`, so the demo is the real
-program with simulated devices. The order is explicit: the device context (clock, simulated world,
-transports), the meter and charger drivers from the registries, the engine with the site's setup, then
-each service the configuration enables (MQTT, the web server, the history store).
+``ecotrack run`` and ``ecotrack demo`` both go through :func:`build_app`, so the demo is the real program
+with simulated devices. The order is explicit: the device context (clock, simulated world, transports),
+the meter and charger drivers from the registries, the tariff and the planning rules, the engine with the
+site's setup and the full rule list, then each service the configuration enables (MQTT, the history
+store, the web server), each given its own section, the engine's public surface and the data directory.
+
+Imports follow the configuration: a service's module (and its framework: FastAPI and uvicorn, SQLAlchemy,
+aiomqtt) is imported only when its section enables it, so a daemon with web, store and MQTT off loads
+none of them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,8 +30,50 @@ if TYPE_CHECKING:
     from ecotrack.meters.base import Source
     from ecotrack.meters.registry import SourceRegistry
     from ecotrack.runtime.engine import Engine
+    from ecotrack.runtime.rules import Rule
+    from ecotrack.runtime.setup import SiteSetup
+    from ecotrack.services.mqtt.service import MqttService
+    from ecotrack.services.store.service import Recorder
+    from ecotrack.services.web.server import HttpService
+    from ecotrack.tariffs.base import Tariff
+    from ecotrack.transport.mqtt.connection import MqttConnection
 
-__all__ = ["attach_services", "build_drivers", "build_engine", "run_engine"]
+__all__ = [
+    "App",
+    "attach_services",
+    "build_app",
+    "build_drivers",
+    "build_engine",
+    "build_mqtt_connection",
+    "build_rules",
+    "build_tariff",
+    "run_engine",
+]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class App:
+    """The assembled daemon: its engine and device context, and the services the configuration enabled.
+
+    A handle instead of lookups: whoever built the app (the CLI, the demo, a test) reaches the web
+    service or the history store through it, never through a module global keyed by the engine.
+    """
+
+    engine: Engine
+    context: DeviceContext
+    #: The tariff of the ``tariff:`` section (plans and session costs use it), or None.
+    tariff: Tariff | None = None
+    #: The shared MQTT connection (``mqtt:`` section), or None.
+    connection: MqttConnection | None = None
+    web: HttpService | None = None
+    recorder: Recorder | None = None
+    mqtt: MqttService | None = None
+
+    async def run_until_signal(self) -> None:
+        """Run the engine (and with it every service) until SIGINT/SIGTERM."""
+        await self.engine.run_until_signal()
 
 
 def build_drivers(
@@ -45,7 +94,61 @@ def build_drivers(
     return meters, drivers
 
 
-def build_engine(
+def build_mqtt_connection(
+    config: Config, devices: Mapping[str, object], base_dir: Path | None = None
+) -> MqttConnection | None:
+    """The one MQTT connection of the ``mqtt:`` section, bound to every driver that talks MQTT; None without one.
+
+    ValueError when a meter or charger needs MQTT but the configuration has no ``mqtt:`` section.
+    (Binding through ``bind_mqtt`` is interim: the driver registry will hand the connection in through
+    the device context.)
+    """
+    talking = [d for d in devices.values() if hasattr(d, "bind_mqtt")]
+    if config.mqtt is None:
+        if talking:
+            names = ", ".join(repr(name) for name, d in devices.items() if d in talking)
+            raise ValueError(f"{names} talk(s) MQTT but the configuration has no mqtt: section (host, port)")
+        return None
+    from ecotrack.transport.mqtt.connection import MqttConnection
+
+    connection = MqttConnection(config.mqtt, base_dir=base_dir)
+    for device in talking:
+        device.bind_mqtt(connection)
+    return connection
+
+
+def build_tariff(config: Config) -> Tariff | None:
+    """The tariff of the ``tariff:`` section, or None (the aWATTar client is imported only for that type)."""
+    if config.tariff is None:
+        return None
+    from ecotrack.tariffs.config import build_tariff as from_section
+
+    return from_section(config.tariff)
+
+
+def build_rules(config: Config, setup: SiteSetup, tariff: Tariff | None) -> list[Rule]:
+    """The engine's full rule list: energy limit, charge now, the planning rules, then the user's mode.
+
+    A plan without its own power assumes the loadpoint's full power: its maximum current at the site's
+    voltage on the loadpoint's phases.
+    """
+    from ecotrack.runtime.rules import ManualRule, default_rules
+
+    rules = default_rules()
+    if config.rules is None and not config.schedules and not config.plans:
+        return rules
+    from ecotrack.planning.rules import build_rules as planning_rules
+
+    max_power_w = {lp.name: lp.max_a * setup.params.voltage_v * lp.phases for lp in setup.params.loadpoints}
+    planned = planning_rules(config.rules, config.schedules, config.plans, max_power_w, tariff)
+    at = next((i for i, r in enumerate(rules) if isinstance(r, ManualRule)), len(rules))
+    rules[at:at] = planned
+    if planned:
+        log.info("rules: %s", " > ".join(r.name for r in rules))
+    return rules
+
+
+def build_app(
     config: Config,
     *,
     clock: Clock | None = None,
@@ -57,35 +160,66 @@ def build_engine(
     chargers: ChargerRegistry | None = None,
     services: bool = True,
     **engine_options: Any,
-) -> Engine:
-    """The engine for ``config`` with its drivers built and (unless ``services`` is False) its services attached.
+) -> App:
+    """The daemon for ``config``: drivers, tariff, rules, engine and (unless ``services`` is False) services.
 
-    ``engine_options`` go to :class:`~ecotrack.runtime.engine.Engine` (timeouts, backoffs; tests shorten them).
+    ``data_dir`` is where services keep their files (the web token, the SQLite history, CSV logs);
+    without one no history is kept and the web token lives in the platform's data directory.
+    ``engine_options`` go to :class:`~ecotrack.runtime.engine.Engine` (timeouts, backoffs; tests shorten
+    them). Nothing runs until :meth:`App.run_until_signal` (or ``app.engine.run()``).
     """
     from ecotrack.runtime.engine import Engine
+    from ecotrack.tariffs.config import AwattarTariffConfig
 
     if context is None:
         context = DeviceContext(base_dir=base_dir) if clock is None else DeviceContext(clock=clock, base_dir=base_dir)
     meters, drivers = build_drivers(config, context, sources=sources, chargers=chargers)
-    engine = Engine(
-        config.site_setup(), meters, drivers, context.clock, data_dir=data_dir, wall=wall, **engine_options
-    )
+    connection = build_mqtt_connection(config, {**meters, **drivers}, context.base_dir)
+    setup = config.site_setup()
+    tariff = build_tariff(config)
+    rules = build_rules(config, setup, tariff)
+    engine = Engine(setup, meters, drivers, context.clock, wall=wall, rules=rules, **engine_options)
+    if tariff is not None and isinstance(config.tariff, AwattarTariffConfig):
+        from ecotrack.tariffs.awattar import AwattarTariff
+
+        assert isinstance(tariff, AwattarTariff)
+        engine.add_service("tariff", tariff.run)  # fetches the day-ahead prices
+    if config.rules is not None:
+        for lp, kwh in config.rules.energy_limit_kwh.items():
+            engine.set_energy_limit(lp, kwh)
+    app = App(engine=engine, context=context, tariff=tariff, connection=connection)
     if services:
-        attach_services(engine, config, base_dir=context.base_dir)
-    return engine
+        attach_services(app, config, data_dir)
+    return app
 
 
-def attach_services(engine: Engine, config: Config, base_dir: Path | None = None) -> None:
-    """Register the services ``config`` enables (one line per feature)."""
-    from ecotrack.services.mqtt.service import attach_mqtt
-    from ecotrack.services.store.service import attach_store
-    from ecotrack.services.web.server import attach_http
+def attach_services(app: App, config: Config, data_dir: Path | None = None) -> None:
+    """Add the services ``config`` enables to ``app``, importing each service's module only then."""
+    engine = app.engine
+    if config.mqtt is not None and app.connection is not None:
+        from ecotrack.services.mqtt.service import attach_mqtt
 
-    attach_mqtt(engine, config, base_dir)
-    attach_http(engine, config)
-    attach_store(engine, config)  # tariff, planning rules, history store
+        app.mqtt = attach_mqtt(engine, config.mqtt, app.connection)
+    store = config.store
+    if store.enabled and (store.url is not None or data_dir is not None):
+        from ecotrack.services.store.service import attach_store
+
+        app.recorder = attach_store(engine, store, data_dir, app.tariff)
+    if config.http.enabled:
+        from ecotrack.config import resolve_data_dir
+        from ecotrack.services.web.server import attach_http
+
+        web_dir = data_dir if data_dir is not None else resolve_data_dir(config)
+        app.web = attach_http(engine, config.http, web_dir, app.recorder)
+    else:
+        log.info("web dashboard and API disabled (http.enabled: false)")
+
+
+def build_engine(config: Config, **options: Any) -> Engine:
+    """:func:`build_app`'s engine alone (tests and benchmarks that need no service handle)."""
+    return build_app(config, **options).engine
 
 
 async def run_engine(config: Config, base_dir: Path | None = None, data_dir: Path | None = None) -> None:
     """Run ``config`` with the real clock until SIGINT/SIGTERM (``ecotrack run``)."""
-    await build_engine(config, base_dir=base_dir, data_dir=data_dir).run_until_signal()
+    await build_app(config, base_dir=base_dir, data_dir=data_dir).run_until_signal()

@@ -122,10 +122,9 @@ async def run_demo(
     shows finished charging sessions. The dashboard is served on ``port`` (0: any free port); its URL is
     logged once it listens. ``world`` (tests) is the simulated house wiring the demo's devices join.
     """
-    from ecotrack.app import build_engine
+    from ecotrack.app import build_app
     from ecotrack.chargers.twc.demo import DemoTwc
     from ecotrack.devices.context import DeviceContext
-    from ecotrack.services.web.server import service_of
     from ecotrack.world.loads import SimulatedWorld
 
     clock = clock if clock is not None else ScaledClock(speed)
@@ -135,7 +134,8 @@ async def run_demo(
     wall = demo_wall(clock, after=_read_mark(mark))
     context = DeviceContext(clock=clock, world=world if world is not None else SimulatedWorld())
     context.world.add(twc)
-    engine = build_engine(config, context=context, data_dir=data_dir, wall=wall)
+    app = build_app(config, context=context, data_dir=data_dir, wall=wall)
+    engine = app.engine
     twc.start()
     every_s = max(STATUS_EVERY_S, STATUS_MIN_WALL_S * speed)
 
@@ -162,7 +162,7 @@ async def run_demo(
             car.plug(True)
 
     async def announce_url() -> None:
-        web = service_of(engine)
+        web = app.web
         if web is not None:
             await web.started.wait()
             log.info("dashboard: %s", web.dashboard_url())
@@ -231,9 +231,9 @@ def _write_mark(path: Path | None, when: datetime) -> None:
 
 async def run_engine(config: Config, base_dir: Path | None = None, data_dir: Path | None = None) -> None:
     """Run ``config`` with the real clock until SIGINT/SIGTERM."""
-    from ecotrack.app import build_engine
+    from ecotrack.app import build_app
 
-    await build_engine(config, base_dir=base_dir, data_dir=data_dir).run_until_signal()
+    await build_app(config, base_dir=base_dir, data_dir=data_dir).run_until_signal()
 
 
 # --------------------------------------------------------------------------- CLI

@@ -9,10 +9,9 @@ and the user's mode stays last. With ``respect_off`` a loadpoint the user switch
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, tzinfo
-from typing import TYPE_CHECKING
 
 from ecotrack.core.model import Mode
 from ecotrack.planning.config import PlanConfig, RulesConfig, ScheduleConfig
@@ -22,9 +21,6 @@ from ecotrack.planning.tz import zone
 from ecotrack.planning.weekly import WeeklyWindow, localize, parse_days, parse_hhmm
 from ecotrack.runtime.rules import Rule, RuleContext, RuleOutcome
 from ecotrack.tariffs.base import Tariff
-
-if TYPE_CHECKING:
-    from ecotrack.config import Config
 
 __all__ = ["DaylightRule", "NonScheduledRule", "PlanRule", "ScheduleRule", "build_rules"]
 
@@ -229,9 +225,10 @@ def _schedule(name: str, cfg: ScheduleConfig, respect_off: bool) -> ScheduleRule
     return ScheduleRule(name, window, cfg.amps, lps, respect_off=respect_off)
 
 
-def _plan(name: str, cfg: PlanConfig, config: Config, tariff: Tariff | None, respect_off: bool) -> PlanRule:
-    lp = config.loadpoints[cfg.loadpoint]
-    power = cfg.max_power_w or lp.max_a * config.site.voltage_v * config.loadpoint_phases(cfg.loadpoint)
+def _plan(
+    name: str, cfg: PlanConfig, max_power_w: Mapping[str, float], tariff: Tariff | None, respect_off: bool
+) -> PlanRule:
+    power = cfg.max_power_w or max_power_w[cfg.loadpoint]
     target = PlanTarget(
         energy_wh=cfg.energy_kwh * 1000 if cfg.energy_kwh is not None else None,
         soc_pct=cfg.soc_pct,
@@ -250,13 +247,15 @@ def _plan(name: str, cfg: PlanConfig, config: Config, tariff: Tariff | None, res
     )
 
 
-def check_names(config: Config) -> list[str]:
+def check_names(
+    loadpoints: Collection[str],
+    rules: RulesConfig | None,
+    schedules: Mapping[str, ScheduleConfig],
+    plans: Mapping[str, PlanConfig],
+) -> list[str]:
     """Problems with loadpoint names in schedules, plans and energy limits (empty when fine)."""
-    known = set(config.loadpoints)
+    known = set(loadpoints)
     problems: list[str] = []
-    schedules: dict[str, ScheduleConfig] = getattr(config, "schedules", {}) or {}
-    plans: dict[str, PlanConfig] = getattr(config, "plans", {}) or {}
-    rules: RulesConfig | None = getattr(config, "rules", None)
     for name, s in schedules.items():
         for lp in s.loadpoints or ():
             if lp not in known:
@@ -271,18 +270,28 @@ def check_names(config: Config) -> list[str]:
     return problems
 
 
-def build_rules(config: Config, tariff: Tariff | None = None) -> list[Rule]:
-    """The planning rules of ``config`` in the configured order (ValueError naming unknown loadpoints)."""
-    problems = check_names(config)
+def build_rules(
+    rules: RulesConfig | None,
+    schedules: Mapping[str, ScheduleConfig],
+    plans: Mapping[str, PlanConfig],
+    max_power_w: Mapping[str, float],
+    tariff: Tariff | None = None,
+) -> list[Rule]:
+    """The planning rules in the configured order (ValueError naming unknown loadpoints).
+
+    Takes the three planning sections, not the whole configuration, so planning sits below it.
+    ``max_power_w`` is each loadpoint's full charging power (its maximum current at the site's voltage
+    and the loadpoint's phases): a plan without its own ``max_power_w`` assumes the car charges that
+    fast. Its keys are the known loadpoints.
+    """
+    problems = check_names(max_power_w.keys(), rules, schedules, plans)
     if problems:
         raise ValueError("; ".join(problems))
-    rules_cfg: RulesConfig = getattr(config, "rules", None) or RulesConfig()
+    rules_cfg = rules if rules is not None else RulesConfig()
     respect_off = rules_cfg.respect_off
-    schedules: dict[str, ScheduleConfig] = getattr(config, "schedules", {}) or {}
-    plans: dict[str, PlanConfig] = getattr(config, "plans", {}) or {}
     by_kind: dict[str, Sequence[Rule]] = {
         "schedule": [_schedule(n, s, respect_off) for n, s in schedules.items() if s.enabled],
-        "plan": [_plan(n, p, config, tariff, respect_off) for n, p in plans.items() if p.enabled],
+        "plan": [_plan(n, p, max_power_w, tariff, respect_off) for n, p in plans.items() if p.enabled],
         "daylight": (
             [
                 DaylightRule(

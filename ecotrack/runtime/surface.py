@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Protocol
 
 from ecotrack.clock import Clock
-from ecotrack.core.model import Mode
+from ecotrack.core.model import Mode, SiteParams
 from ecotrack.runtime.rules import ChargeNow
 from ecotrack.runtime.sessions import Session, SessionEvent
 from ecotrack.runtime.setup import SiteSetup
@@ -35,6 +35,9 @@ class EngineSurface(Protocol):
     tick_s: float
     #: The site as configured: loadpoints with their limits, meter roles, nominal voltage.
     setup: SiteSetup
+    #: ``setup.params`` with each charger driver's limits applied: the maximum and current step the core
+    #: really uses (a whole-amp charger never gets tenths), which is what a control's range must offer.
+    site_params: SiteParams
     #: Loadpoint name -> charger name.
     loadpoint_charger: dict[str, str]
 

@@ -21,7 +21,6 @@ from pydantic import Field, field_validator
 from ecotrack.config_base import ConfigModel
 from ecotrack.planning.tz import check_timezone, zone
 from ecotrack.planning.weekly import WeeklyWindow, parse_days, parse_hhmm
-from ecotrack.tariffs.awattar import AwattarTariff
 from ecotrack.tariffs.base import Tariff
 from ecotrack.tariffs.static import FlatTariff, TimeOfUseTariff
 
@@ -99,6 +98,10 @@ TariffConfig = Annotated[FlatTariffConfig | TouTariffConfig | AwattarTariffConfi
 
 
 def build_tariff(cfg: FlatTariffConfig | TouTariffConfig | AwattarTariffConfig) -> Tariff:
+    """The tariff ``cfg`` describes (an aWATTar one still needs its ``run`` as a service to fetch prices).
+
+    The aWATTar module (and with it httpx) is imported only when that tariff is configured.
+    """
     if isinstance(cfg, FlatTariffConfig):
         return FlatTariff(cfg.price, feed_in=cfg.feed_in, currency=cfg.currency)
     if isinstance(cfg, TouTariffConfig):
@@ -107,6 +110,8 @@ def build_tariff(cfg: FlatTariffConfig | TouTariffConfig | AwattarTariffConfig) 
             (WeeklyWindow(parse_hhmm(w.start), parse_hhmm(w.end), parse_days(w.days), tz), w.price) for w in cfg.windows
         )
         return TimeOfUseTariff(cfg.price, windows, feed_in=cfg.feed_in, currency=cfg.currency)
+    from ecotrack.tariffs.awattar import AwattarTariff
+
     return AwattarTariff(
         country=cfg.country,
         base_url=cfg.url,

@@ -199,5 +199,6 @@ async def test_csv_files_in_twcmanagers_layout(tmp_path: Path) -> None:
 
 def test_attach_without_data_dir_keeps_no_history(tmp_path: Path) -> None:
     engine = build_engine(config(tmp_path))
-    assert attach_store(engine, config(tmp_path, store={"enabled": False})) is None
+    assert attach_store(engine, config(tmp_path, store={"enabled": False}).store, tmp_path) is None
+    assert attach_store(engine, config(tmp_path).store, None) is None
     assert not (tmp_path / "ecotrack.db").exists()

@@ -20,7 +20,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from ecotrack.app import build_engine
 from ecotrack.clock import ScaledClock
 from ecotrack.services.web.config import HttpConfig
-from ecotrack.services.web.server import HttpService, attach_http, bind_socket, service_of
+from ecotrack.services.web.server import HttpService, attach_http, bind_socket
 
 from .conftest import SPEED, TOKEN, running_site, serving, site_config, until, write_trace
 
@@ -103,8 +103,8 @@ async def test_many_websocket_clients_share_one_serialisation(tmp_path: Path) ->
 async def test_the_service_runs_inside_the_engine_and_stops_with_it(tmp_path: Path) -> None:
     config = site_config(write_trace(tmp_path / "day.csv", 6000, 500))
     engine = build_engine(config, clock=ScaledClock(SPEED), data_dir=tmp_path, services=False)
-    service = attach_http(engine, config)
-    assert service is not None and service_of(engine) is service
+    service = attach_http(engine, config.http, tmp_path)
+    assert service is not None
     task = asyncio.create_task(engine.run())
     try:
         await asyncio.wait_for(service.started.wait(), 5)
@@ -137,7 +137,7 @@ async def test_a_taken_port_is_an_error_naming_the_address_and_the_engine_keeps_
             bind_socket("127.0.0.1", port)
         config = site_config(write_trace(tmp_path / "day.csv", 6000, 500), http={"port": port})
         engine = build_engine(config, clock=ScaledClock(SPEED), data_dir=tmp_path, services=False)
-        attach_http(engine, config)
+        attach_http(engine, config.http, tmp_path)
         task = asyncio.create_task(engine.run())
         try:
             await until(
@@ -153,8 +153,7 @@ async def test_a_taken_port_is_an_error_naming_the_address_and_the_engine_keeps_
 def test_disabled_http_adds_no_service(tmp_path: Path) -> None:
     config = site_config(write_trace(tmp_path / "day.csv", 0, 0), http={"enabled": False})
     engine = build_engine(config, clock=ScaledClock(SPEED), data_dir=tmp_path, services=False)
-    assert attach_http(engine, config) is None
-    assert service_of(engine) is None
+    assert attach_http(engine, config.http, tmp_path) is None
     assert not [d for d in engine.snapshot().devices if d.kind == "service"]
 
 

@@ -7,12 +7,11 @@ import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from ecotrack.app import build_engine
+from ecotrack.app import build_app
 from ecotrack.clock import ScaledClock
-from ecotrack.runtime.engine import Engine
 from ecotrack.services.store.db import Batch, Store
 from ecotrack.services.store.records import LoadpointRow, SessionRecord, SiteRow
-from ecotrack.services.store.service import attach_store, recorder_of, store_of
+from ecotrack.services.store.service import Recorder, attach_store
 from ecotrack.services.web.app import create_app
 
 from .conftest import SPEED, TOKEN, Site, site_config, until, write_trace
@@ -20,17 +19,22 @@ from .conftest import SPEED, TOKEN, Site, site_config, until, write_trace
 START = datetime(2024, 6, 21, 8, 0, tzinfo=UTC)
 
 
-def _engine(tmp_path: Path, *, store: bool = True) -> tuple[Engine, Site]:
+def _engine(tmp_path: Path, *, store: bool = True) -> tuple[Recorder | None, Site]:
+    """An engine with the store attached (unless ``store`` is False) and the app reading from it."""
     tmp_path.mkdir(parents=True, exist_ok=True)
     config = site_config(write_trace(tmp_path / "day.csv", 6000, 500))
     config = config.model_copy(
         update={"store": config.store.model_copy(update={"flush_interval_s": 0.1, "resolution_s": 1})}
     )
-    engine = build_engine(config, clock=ScaledClock(SPEED), data_dir=tmp_path, services=False)
-    app = create_app(engine, config.http, TOKEN)
-    if store:
-        assert attach_store(engine, config) is not None
-    return engine, Site(engine, config.http, app)
+    engine = build_app(config, clock=ScaledClock(SPEED), data_dir=tmp_path, services=False).engine
+    recorder = attach_store(engine, config.store, tmp_path) if store else None
+    app = create_app(engine, config.http, TOKEN, recorder)
+    return recorder, Site(engine, config.http, app)
+
+
+def _store(recorder: Recorder | None) -> Store:
+    assert recorder is not None and recorder.store is not None
+    return recorder.store
 
 
 def _finished_session() -> SessionRecord:
@@ -52,20 +56,18 @@ def _finished_session() -> SessionRecord:
     )
 
 
-def test_store_of_finds_the_attached_store(tmp_path: Path) -> None:
-    engine, _ = _engine(tmp_path)
-    store = store_of(engine)
-    assert isinstance(store, Store)
-    assert recorder_of(engine) is not None
+def test_the_app_reads_the_store_it_was_given(tmp_path: Path) -> None:
+    recorder, site = _engine(tmp_path)
+    assert isinstance(_store(recorder), Store)
     assert (tmp_path / "ecotrack.db").exists()
-    bare, _ = _engine(tmp_path / "bare", store=False)
-    assert store_of(bare) is None and recorder_of(bare) is None
+    assert site.app.state.web.stored is recorder
+    bare, bare_site = _engine(tmp_path / "bare", store=False)
+    assert bare is None and bare_site.app.state.web.stored is None
 
 
 async def test_sessions_come_from_the_store(tmp_path: Path) -> None:
-    engine, site = _engine(tmp_path)
-    store = store_of(engine)
-    assert store is not None
+    recorder, site = _engine(tmp_path)
+    store = _store(recorder)
     store.put_session(_finished_session())
     async with site.client() as c:
         r = await c.get("/api/sessions")
@@ -90,9 +92,8 @@ async def test_sessions_come_from_the_store(tmp_path: Path) -> None:
 
 
 async def test_store_reads_run_off_the_event_loop(tmp_path: Path) -> None:
-    engine, site = _engine(tmp_path)
-    store = store_of(engine)
-    assert store is not None
+    recorder, site = _engine(tmp_path)
+    store = _store(recorder)
     store.put_session(_finished_session())
     threads: list[int] = []
     real_sessions, real_site = store.sessions, store.site_readings
@@ -115,9 +116,8 @@ async def test_store_reads_run_off_the_event_loop(tmp_path: Path) -> None:
 
 
 async def test_history_comes_from_stored_readings(tmp_path: Path) -> None:
-    engine, site = _engine(tmp_path)
-    store = store_of(engine)
-    assert store is not None
+    recorder, site = _engine(tmp_path)
+    store = _store(recorder)
     batch = Batch.empty()
     for i in range(6):
         t = START + timedelta(seconds=i)
@@ -150,9 +150,9 @@ async def test_history_comes_from_stored_readings(tmp_path: Path) -> None:
 
 
 async def test_running_engine_fills_the_store_that_the_api_reads(tmp_path: Path) -> None:
-    engine, site = _engine(tmp_path)
-    store = store_of(engine)
-    assert store is not None
+    recorder, site = _engine(tmp_path)
+    store = _store(recorder)
+    engine = site.engine
     task = asyncio.create_task(engine.run())
     try:
         await until(lambda: store.count("site_readings") >= 2, timeout_s=10, what="readings in the store")
@@ -178,9 +178,8 @@ async def test_without_a_store_the_memory_buffers_answer(tmp_path: Path) -> None
 
 
 async def test_history_falls_back_to_the_rollups_for_old_ranges(tmp_path: Path) -> None:
-    engine, site = _engine(tmp_path)
-    store = store_of(engine)
-    assert store is not None
+    recorder, site = _engine(tmp_path)
+    store = _store(recorder)
     batch = Batch.empty()
     for i in range(600):  # 10 minutes of 1 s readings
         t = START + timedelta(seconds=i)

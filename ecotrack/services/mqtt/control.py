@@ -32,7 +32,7 @@ from ecotrack.services.mqtt.commands import (
 from ecotrack.transport.mqtt.payloads import Bad, LogLimiter, preview
 
 if TYPE_CHECKING:
-    from ecotrack.runtime.engine import Engine
+    from ecotrack.runtime.surface import EngineSurface
 
 __all__ = ["CommandHandler"]
 
@@ -44,7 +44,7 @@ class CommandHandler:
 
     def __init__(
         self,
-        engine: Engine,
+        engine: EngineSurface,
         codec: CommandCodec,
         publish_status: Callable[[str], None] | None = None,
     ) -> None:

@@ -1,8 +1,9 @@
-"""``attach_mqtt(engine, config)``: the MQTT feature wired into an engine.
+"""``attach_mqtt(engine, config, connection)``: the MQTT service wired into an engine.
 
-It builds the one :class:`~ecotrack.transport.mqtt.connection.MqttConnection`, binds it to every meter and
-charger that talks MQTT, subscribes the control topics, and registers one engine service ``mqtt``
-that keeps the connection and publishes:
+:mod:`ecotrack.app` builds the one :class:`~ecotrack.transport.mqtt.connection.MqttConnection` (shared
+with the meters and chargers that talk MQTT) and hands it in with the ``mqtt:`` section. The service
+subscribes the control topics and registers one engine service ``mqtt`` that keeps the connection and
+publishes:
 
 * the retained state tree (``<prefix>/site/...``, ``<prefix>/loadpoints/<id>/...``) through a
   :class:`~ecotrack.services.mqtt.status.Throttle`, republished in full after every reconnect;
@@ -20,8 +21,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ecotrack.services.mqtt.commands import CommandCodec
 from ecotrack.services.mqtt.control import CommandHandler
@@ -30,9 +30,8 @@ from ecotrack.services.mqtt.status import Throttle, loadpoint_values, seed_statu
 from ecotrack.transport.mqtt.connection import MqttConnection, NotConnected
 
 if TYPE_CHECKING:
-    from ecotrack.config import Config
-    from ecotrack.runtime.engine import Engine
     from ecotrack.runtime.snapshot import Snapshot
+    from ecotrack.runtime.surface import EngineSurface
     from ecotrack.services.mqtt.config import MqttConfig
 
 __all__ = ["MqttService", "attach_mqtt"]
@@ -43,25 +42,13 @@ log = logging.getLogger(__name__)
 _FLUSH_S = 0.25
 
 
-def attach_mqtt(engine: Engine, config: Config, base_dir: Path | None = None) -> MqttService | None:
-    """Wire MQTT into ``engine`` when ``config`` has an ``mqtt:`` section (None otherwise).
+def attach_mqtt(engine: EngineSurface, config: MqttConfig, connection: MqttConnection) -> MqttService:
+    """Wire the MQTT service into ``engine`` over ``connection`` (which :mod:`ecotrack.app` built from ``config``).
 
-    ValueError when a meter or charger needs MQTT but there is no ``mqtt:`` section, or when a
+    The connection is shared with the MQTT meters and chargers; the service runs it. ValueError when a
     compatibility section names an unknown loadpoint.
     """
-    devices: list[Any] = [
-        d for d in (*engine.sources.values(), *engine.chargers.values()) if hasattr(d, "bind_mqtt")
-    ]
-    mqtt_config = getattr(config, "mqtt", None)
-    if mqtt_config is None:
-        if devices:
-            names = ", ".join(repr(d.name) for d in devices)
-            raise ValueError(f"{names} talk(s) MQTT but the configuration has no mqtt: section (host, port)")
-        return None
-    connection = MqttConnection(mqtt_config, base_dir=base_dir)
-    for device in devices:
-        device.bind_mqtt(connection)
-    service = MqttService(engine, mqtt_config, connection)
+    service = MqttService(engine, config, connection)
     engine.add_service("mqtt", service.run)
     return service
 
@@ -69,7 +56,7 @@ def attach_mqtt(engine: Engine, config: Config, base_dir: Path | None = None) ->
 class MqttService:
     """The ``mqtt`` engine service (see the module docstring)."""
 
-    def __init__(self, engine: Engine, config: MqttConfig, connection: MqttConnection) -> None:
+    def __init__(self, engine: EngineSurface, config: MqttConfig, connection: MqttConnection) -> None:
         self.engine = engine
         self.config = config
         self.connection = connection

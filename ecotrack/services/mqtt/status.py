@@ -1,6 +1,6 @@
 """Snapshot → retained status topics, with a per-topic deadband and rate limit.
 
-:func:`site_values` and :func:`loadpoint_values` turn a :class:`~ecotrack.runtime.engine.Snapshot` into
+:func:`site_values` and :func:`loadpoint_values` turn a :class:`~ecotrack.runtime.snapshot.Snapshot` into
 ``{topic below the prefix: value}``; :class:`Throttle` decides what to publish (pure, time passed in):
 
 * a numeric topic is published when it moved by at least its deadband (by unit suffix: ``_w``, ``_a``,

@@ -1,14 +1,12 @@
-"""Wiring history, tariffs and planning rules into an engine: :func:`attach_store`.
+"""The history store as an engine service: :func:`attach_store`.
 
-``ecotrack.app.attach_services`` calls :func:`attach_store` once. It
-
-1. builds the tariff (an aWATTar tariff becomes an engine service refreshing its prices);
-2. inserts the planning rules (schedules, plans, daylight, non-scheduled action) before the user's mode
-   and applies the configured per-session energy limits;
-3. opens the store (SQLite ``ecotrack.db`` in the data directory unless a URL is configured), migrates
-   its schema, hands any open session back to the engine (crash recovery), and registers listeners and
-   the ``store`` service: snapshots become readings, session events and engine events are queued for the
-   background writer, the roll-up runs every few minutes, and on stop the last state is written.
+:mod:`ecotrack.app` calls :func:`attach_store` with the ``store:`` section, the data directory and the
+tariff it built (for session costs). It opens the store (SQLite ``ecotrack.db`` in the data directory
+unless a URL is configured), migrates its schema, hands any open session back to the engine (crash
+recovery), and registers listeners and the ``store`` service: snapshots become readings, session events
+and engine events are queued for the background writer, the roll-up runs every few minutes, and on stop
+the last state is written. The web app reads the history through the returned :class:`Recorder`, which
+:mod:`ecotrack.app` passes to it.
 
 Listeners only append to memory, so the control loop never waits for the database. A database that
 cannot be opened at start is logged and retried by the service; control runs regardless.
@@ -19,13 +17,11 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import weakref
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ecotrack.planning.rules import build_rules
-from ecotrack.runtime.rules import ManualRule
 from ecotrack.runtime.sessions import Session
 from ecotrack.services.store.config import StoreConfig
 from ecotrack.services.store.csvlog import CsvLog
@@ -33,17 +29,14 @@ from ecotrack.services.store.db import Store, database_url
 from ecotrack.services.store.recorder import ReadingSampler
 from ecotrack.services.store.records import EventRecord, LoadpointRow, SessionRecord, SiteRow
 from ecotrack.services.store.writer import StoreWriter
-from ecotrack.tariffs.awattar import AwattarTariff
 from ecotrack.tariffs.base import Tariff
-from ecotrack.tariffs.config import build_tariff
 from ecotrack.tariffs.cost import SessionCostMeter
 
 if TYPE_CHECKING:
-    from ecotrack.config import Config
-    from ecotrack.runtime.engine import Engine
     from ecotrack.runtime.snapshot import Event, Snapshot
+    from ecotrack.runtime.surface import EngineSurface
 
-__all__ = ["Recorder", "attach_store", "recorder_of", "store_of"]
+__all__ = ["Recorder", "attach_store"]
 
 log = logging.getLogger(__name__)
 
@@ -52,72 +45,53 @@ ROLLUP_EVERY_S = 300.0
 #: Seconds between two attempts to open a database that was unreachable at start.
 REOPEN_EVERY_S = 30.0
 
-_recorders: weakref.WeakKeyDictionary[Engine, Recorder] = weakref.WeakKeyDictionary()
 
+def attach_store(
+    engine: EngineSurface, config: StoreConfig, data_dir: Path | None, tariff: Tariff | None = None
+) -> Recorder | None:
+    """The history store for ``engine`` (see the module docstring); None when disabled or with nowhere to keep it.
 
-def recorder_of(engine: Engine) -> Recorder | None:
-    """The :class:`Recorder` :func:`attach_store` added to ``engine``, or None (no store configured)."""
-    return _recorders.get(engine)
-
-
-def store_of(engine: Engine) -> Store | None:
-    """The open history store of ``engine``, or None (no store, or its database is not open yet).
-
-    Its read methods are blocking but thread-safe (each call checks out its own connection): call
-    them through ``asyncio.to_thread`` from the event loop.
+    ``data_dir`` holds the SQLite file (unless ``config.url`` names a database) and a relative CSV
+    directory; ``tariff`` prices the sessions.
     """
-    recorder = _recorders.get(engine)
-    return recorder.store if recorder is not None else None
-
-
-def attach_store(engine: Engine, config: Config) -> Recorder | None:
-    """Tariff, planning rules and the history store for ``engine`` (see the module docstring)."""
-    tariff = build_tariff(config.tariff) if config.tariff is not None else None
-    if isinstance(tariff, AwattarTariff):
-        engine.add_service("tariff", tariff.run)
-    rules = build_rules(config, tariff)
-    if rules:
-        at = next((i for i, r in enumerate(engine.rules) if isinstance(r, ManualRule)), len(engine.rules))
-        engine.rules[at:at] = rules
-        log.info("rules: %s", " > ".join(r.name for r in engine.rules))
-    if config.rules is not None:
-        for lp, kwh in config.rules.energy_limit_kwh.items():
-            engine.set_energy_limit(lp, kwh)
-    store_cfg = config.store
-    if not store_cfg.enabled:
+    if not config.enabled:
         return None
-    if store_cfg.url is None and engine.data_dir is None:
+    if config.url is None and data_dir is None:
         log.debug("store: no data directory and no URL; no history is kept")
         return None
-    recorder = Recorder(engine, store_cfg, tariff)
+    recorder = Recorder(engine, config, tariff, data_dir)
     recorder.open()
     engine.add_listener(recorder.on_snapshot)
     engine.add_session_listener(recorder.on_session)
     engine.add_event_listener(recorder.on_event)
     engine.add_service("store", recorder.run)
-    _recorders[engine] = recorder
     return recorder
 
 
 class Recorder:
     """The store's side of the engine: listeners, recovery and the service task."""
 
-    def __init__(self, engine: Engine, config: StoreConfig, tariff: Tariff | None) -> None:
+    def __init__(
+        self, engine: EngineSurface, config: StoreConfig, tariff: Tariff | None, data_dir: Path | None = None
+    ) -> None:
+        if config.url is None and data_dir is None:
+            raise ValueError("the store needs a database URL or a data directory")
         self.engine = engine
         self.config = config
         self.tariff = tariff
         self.costs = SessionCostMeter(tariff) if tariff is not None else None
-        self.url = database_url(config, engine.data_dir) if engine.data_dir is not None else str(config.url)
+        self.url = database_url(config, data_dir) if data_dir is not None else str(config.url)
         self.store: Store | None = None
         self.writer: StoreWriter | None = None
         self.sampler = ReadingSampler(config.resolution_s, self._add_site, self._add_loadpoint)
         self.csv: CsvLog | None = None
         if config.csv is not None:
             directory = config.csv.path or Path("csv")
-            if not directory.is_absolute() and engine.data_dir is not None:
-                directory = engine.data_dir / directory
+            if not directory.is_absolute() and data_dir is not None:
+                directory = data_dir / directory
             self.csv = CsvLog(directory, interval_s=config.csv.interval_s, quote=config.csv.quote)
-        self._charger_ids = {name: _charger_id(name, engine) for name in engine.chargers}
+        #: Charger name -> the id the CSV files use (TWCManager's, when the driver reports one).
+        self._charger_ids: dict[str, str] = {}
         self._early: list[SessionRecord | EventRecord] = []  # what arrived before the database was open
         self.open_error: str | None = None
 
@@ -168,9 +142,16 @@ class Recorder:
         if self.writer is not None:
             self.writer.add_loadpoint(row)
 
+    @property
+    def resolution_s(self) -> float:
+        """Seconds between two stored readings (the web's chart never asks for finer steps)."""
+        return self.config.resolution_s
+
     def on_snapshot(self, snap: Snapshot) -> None:
         self.sampler.add(snap)
         if self.csv is not None:
+            for lp in snap.loadpoints:
+                self._charger_ids[lp.charger] = _charger_id(lp.charger, lp.details)
             self.csv.on_snapshot(snap, self._charger_ids)
 
     def on_session(self, kind: str, session: Session) -> None:
@@ -291,12 +272,9 @@ class Recorder:
             self.store.close()
 
 
-def _charger_id(name: str, engine: Engine) -> str:
-    """TWCManager's charger id (the TWC's hex id) when the driver tells it, else the charger's name."""
-    try:
-        twcid = engine.chargers[name].details().get("twcid")
-    except Exception:
-        twcid = None
+def _charger_id(name: str, details: Mapping[str, object]) -> str:
+    """TWCManager's charger id (the TWC's hex id) when the driver's details carry it, else the charger's name."""
+    twcid = details.get("twcid")
     return twcid if isinstance(twcid, str) and twcid else name
 
 

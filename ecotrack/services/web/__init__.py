@@ -8,9 +8,14 @@ Modules, one job each:
 * :mod:`.schemas` — request/response bodies; :mod:`.state` — engine snapshot → API state;
 * :mod:`.api` — REST endpoints, ``/healthz``, ``/metrics``; :mod:`.twc` — TWCManager-compatible ones;
 * :mod:`.hub` and :mod:`.ws` — the rate-limited WebSocket push;
-* :mod:`.history` — in-memory chart buffer and session log (until the history store serves them);
+* :mod:`.history` — in-memory chart buffer and session log (served when no history store is given);
+* :mod:`.source` — what the app reads of the history store (a protocol; :mod:`.stored` reads through it);
 * :mod:`.metrics` — Prometheus text; :mod:`.app` — the app factory; :mod:`.server` — uvicorn as an
-  engine service (:func:`attach_http`).
+  engine service (:func:`attach_http`, given the ``http:`` section, the engine's surface, the data
+  directory for the token and, optionally, the history store).
+
+Importing this package loads only the configuration model, not FastAPI: :mod:`ecotrack.app` imports
+:mod:`.server` when ``http.enabled`` is true.
 
 The dashboard's sources are in ``web/`` at the top of the repository; ``make web`` bundles them into
 ``static/`` here, which is committed so ``pip install`` needs no npm.

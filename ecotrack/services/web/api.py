@@ -25,7 +25,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import AwareDatetime
 
-from ecotrack.services.store.service import recorder_of
 from ecotrack.services.web.context import WebContext, context_of, require_read, require_write
 from ecotrack.services.web.metrics import CONTENT_TYPE, render_metrics
 from ecotrack.services.web.schemas import (
@@ -172,12 +171,12 @@ async def get_history(
                 }
             ]
         )
-    recorder = recorder_of(ctx.engine)
-    store = recorder.store if recorder is not None else None
-    if store is not None and recorder is not None:
+    source = ctx.stored
+    store = source.store if source is not None else None
+    if store is not None and source is not None:
         try:
             return await asyncio.to_thread(
-                read_history, store, ctx.engine.wall(), start, end, step, recorder.config.resolution_s
+                read_history, store, ctx.engine.wall(), start, end, step, source.resolution_s
             )
         except Exception as e:  # database gone: the chart still shows what the buffer has
             log.warning(
@@ -209,8 +208,7 @@ async def get_sessions_csv(ctx: Read) -> Response:
 
 async def _sessions(ctx: WebContext) -> tuple[Literal["memory", "store"], list[SessionState]]:
     """The sessions from the store (in a worker thread), or from the memory log without one."""
-    recorder = recorder_of(ctx.engine)
-    store = recorder.store if recorder is not None else None
+    store = ctx.stored.store if ctx.stored is not None else None
     live = ctx.sessions.sessions()
     if store is not None:
         try:

@@ -31,7 +31,8 @@ from ecotrack.services.web.history import HistoryBuffer, SessionLog
 from ecotrack.services.web.hub import StateHub
 
 if TYPE_CHECKING:
-    from ecotrack.runtime.engine import Engine
+    from ecotrack.runtime.surface import EngineSurface
+    from ecotrack.services.web.source import HistorySource
 
 __all__ = ["STATIC_DIR", "create_app"]
 
@@ -45,8 +46,16 @@ _NOT_BUILT = """<!doctype html><meta charset="utf-8"><title>ecotrack</title>
 source checkout to build them. The API works: <a href="/docs">/docs</a>, <a href="/api/state">/api/state</a>.</p>"""
 
 
-def create_app(engine: Engine, settings: HttpConfig | None = None, token: str = "") -> FastAPI:
-    """The web app for ``engine``. ``token`` is the bearer token writes need (see :mod:`.token`)."""
+def create_app(
+    engine: EngineSurface,
+    settings: HttpConfig | None = None,
+    token: str = "",
+    history: HistorySource | None = None,
+) -> FastAPI:
+    """The web app for ``engine``. ``token`` is the bearer token writes need (see :mod:`.token`).
+
+    ``history`` is the history store to serve sessions and charts from (None: the memory buffers).
+    """
     settings = settings if settings is not None else HttpConfig()
     if not token:
         raise ValueError("the web app needs a token (see ecotrack.services.web.token.load_or_create_token)")
@@ -57,6 +66,7 @@ def create_app(engine: Engine, settings: HttpConfig | None = None, token: str = 
         hub=StateHub(engine, settings.ws_min_interval_s),
         history=HistoryBuffer(settings.history_points, settings.history_step_s),
         sessions=SessionLog(),
+        stored=history,
     )
     engine.add_listener(ctx.hub.on_snapshot)
     engine.add_listener(ctx.history.add)

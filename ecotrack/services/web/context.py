@@ -1,4 +1,4 @@
-"""What every route needs, in one object on ``app.state.web`` (engine, auth, hub, buffers, counters)."""
+"""What every route needs, in one object on ``app.state.web`` (engine, auth, hub, buffers, store, counters)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from ecotrack.services.web.history import HistoryBuffer, SessionLog
 from ecotrack.services.web.hub import StateHub
 
 if TYPE_CHECKING:
-    from ecotrack.runtime.engine import Engine
+    from ecotrack.runtime.surface import EngineSurface
+    from ecotrack.services.web.source import HistorySource
 
 __all__ = ["WebContext", "context_of", "require_read", "require_write"]
 
@@ -24,12 +25,14 @@ __all__ = ["WebContext", "context_of", "require_read", "require_write"]
 class WebContext:
     """Shared state of one app instance."""
 
-    engine: Engine
+    engine: EngineSurface
     settings: HttpConfig
     auth: AuthPolicy
     hub: StateHub
     history: HistoryBuffer
     sessions: SessionLog
+    #: The history store, when one is configured (else the memory buffers serve history and sessions).
+    stored: HistorySource | None = None
     #: Requests by status class (``2xx``, ``4xx``, ...), for /metrics.
     requests: Counter[str] = field(default_factory=Counter)
     auth_failures: int = 0

@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING
 from ecotrack.services.web.state import build_state
 
 if TYPE_CHECKING:
-    from ecotrack.runtime.engine import Engine
     from ecotrack.runtime.snapshot import Snapshot
+    from ecotrack.runtime.surface import EngineSurface
 
 __all__ = ["StateHub"]
 
@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 class StateHub:
     """Latest state for WebSocket clients."""
 
-    def __init__(self, engine: Engine, min_interval_s: float = 0.5, heartbeat_s: float = 5.0) -> None:
+    def __init__(self, engine: EngineSurface, min_interval_s: float = 0.5, heartbeat_s: float = 5.0) -> None:
         self.engine = engine
         self.min_interval_s = min_interval_s
         self.heartbeat_s = heartbeat_s

@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import logging
 import socket
-import weakref
 from collections.abc import Generator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,15 +28,12 @@ from ecotrack.services.web.context import WebContext
 from ecotrack.services.web.token import TokenSource, load_or_create_token
 
 if TYPE_CHECKING:
-    from ecotrack.config import Config
-    from ecotrack.runtime.engine import Engine
+    from ecotrack.runtime.surface import EngineSurface
+    from ecotrack.services.web.source import HistorySource
 
-__all__ = ["HttpService", "announce_token", "attach_http", "bind_socket", "service_of"]
+__all__ = ["HttpService", "announce_token", "attach_http", "bind_socket"]
 
 log = logging.getLogger(__name__)
-
-_services: weakref.WeakKeyDictionary[Engine, HttpService] = weakref.WeakKeyDictionary()
-
 
 class _Server(uvicorn.Server):
     """uvicorn's server without its signal handlers: the engine handles SIGINT/SIGTERM."""
@@ -135,33 +131,23 @@ class HttpService:
             sock.close()
 
 
-def attach_http(engine: Engine, config: Config, data_dir: Path | None = None) -> HttpService | None:
-    """Add the web service to ``engine`` (unless ``http.enabled`` is false); returns it, or None.
+def attach_http(
+    engine: EngineSurface, settings: HttpConfig, data_dir: Path, history: HistorySource | None = None
+) -> HttpService | None:
+    """Add the web service to ``engine`` (unless ``settings.enabled`` is false); returns it, or None.
 
-    The token comes from ``http.token`` or ``<data_dir>/http-token`` (generated and logged once).
+    The token comes from ``settings.token`` or ``<data_dir>/http-token`` (generated and logged once);
+    ``history`` is the history store the app serves sessions and charts from (None: memory only).
     """
-    settings: HttpConfig = getattr(config, "http", None) or HttpConfig()
     if not settings.enabled:
         log.info("web dashboard and API disabled (http.enabled: false)")
         return None
-    if data_dir is None:
-        data_dir = engine.data_dir
-    if data_dir is None:
-        from ecotrack.config import resolve_data_dir
-
-        data_dir = resolve_data_dir(config)
     source = load_or_create_token(settings.token, data_dir)
     announce_token(source)
-    service = HttpService(create_app(engine, settings, source.token), settings)
+    service = HttpService(create_app(engine, settings, source.token, history), settings)
     service.token_source = source
     engine.add_service("http", service.run)
-    _services[engine] = service
     return service
-
-
-def service_of(engine: Engine) -> HttpService | None:
-    """The web service :func:`attach_http` added to ``engine`` (the demo prints its URL), or None."""
-    return _services.get(engine)
 
 
 def announce_token(source: TokenSource) -> None:

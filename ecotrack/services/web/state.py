@@ -1,4 +1,4 @@
-"""Turn an engine :class:`~ecotrack.runtime.engine.Snapshot` into the API's :class:`StateResponse`.
+"""Turn an engine :class:`~ecotrack.runtime.snapshot.Snapshot` into the API's :class:`StateResponse`.
 
 One function, used by ``GET /api/state``, the WebSocket and the TWCManager-compatible endpoints, so
 every client sees the same numbers. Ages are computed against the engine's clock at conversion time,
@@ -22,9 +22,9 @@ from ecotrack.services.web.schemas import (
 )
 
 if TYPE_CHECKING:
-    from ecotrack.runtime.engine import Engine
     from ecotrack.runtime.sessions import Session
     from ecotrack.runtime.snapshot import LoadpointSnapshot, Snapshot
+    from ecotrack.runtime.surface import EngineSurface
     from ecotrack.services.store.records import SessionRecord
 
 __all__ = ["build_state", "house_w", "record_state", "session_state"]
@@ -106,7 +106,7 @@ def _loadpoint(lp: LoadpointSnapshot) -> LoadpointState:
     )
 
 
-def build_state(engine: Engine, snap: Snapshot) -> StateResponse:
+def build_state(engine: EngineSurface, snap: Snapshot) -> StateResponse:
     """The whole state as the API shows it."""
     now_s = engine.clock.now()
     max_age = engine.setup.params.max_meter_age_s

@@ -1,10 +1,10 @@
-"""Sessions and chart history from the history store, when one is attached to the engine.
+"""Sessions and chart history from the history store, when the app was given one.
 
 The store (:mod:`ecotrack.services.store`) keeps everything across restarts; the in-memory buffers of
 :mod:`ecotrack.services.web.history` are only the fallback when no store is configured (or its database is not
 open, or a read fails). Store reads are blocking SQLAlchemy calls, so the endpoints run the functions
 here through ``asyncio.to_thread``: the event loop (and with it the control loop) never waits for the
-database. Every :class:`~ecotrack.services.store.db.Store` read checks out its own connection, so calling it
+database. Every store read (:class:`~ecotrack.services.web.source.HistoryReader`) checks out its own connection, so calling it
 from a worker thread is safe.
 """
 
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from ecotrack.runtime.sessions import Session
-    from ecotrack.services.store.db import Store
+    from ecotrack.services.web.source import HistoryReader
 
 __all__ = ["DEFAULT_SPAN", "MAX_POINTS", "merge_sessions", "read_history", "read_sessions", "record_of"]
 
@@ -36,7 +36,7 @@ MAX_POINTS = 1440
 _AGGREGATE_S = 300.0
 
 
-def read_sessions(store: Store) -> list[SessionRecord]:
+def read_sessions(store: HistoryReader) -> list[SessionRecord]:
     """Every stored session (blocking: run it in a thread)."""
     return store.sessions()
 
@@ -81,7 +81,7 @@ def merge_sessions(stored: Iterable[SessionRecord], live: Iterable[Session]) -> 
 
 
 def read_history(
-    store: Store,
+    store: HistoryReader,
     now: datetime,
     start: datetime | None,
     end: datetime | None,

@@ -61,7 +61,11 @@ SCENARIOS = {
     "c": "ecotrack demo --port 0 --speed 30",
 }
 #: Issue 11's targets: peak RSS (MiB) and steady CPU (ms per s); None: no target.
-TARGETS: dict[str, tuple[float | None, float | None]] = {"a": (40.0, None), "b": (70.0, 3.0), "c": (None, None)}
+TARGETS: dict[str, tuple[float | None, float | None]] = {
+    "a": (40.0, None),
+    "b": (70.0, 3.0),
+    "c": (None, None),
+}
 SLAVE_IDS = (0x1111, 0x2222)
 STOP_TIMEOUT_S = 30.0
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -91,7 +95,9 @@ def serve_twc_slaves() -> int:
         stop = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        loop.add_reader(sys.stdin.fileno(), lambda: stop.set() if not os.read(sys.stdin.fileno(), 1024) else None)
+        loop.add_reader(
+            sys.stdin.fileno(), lambda: stop.set() if not os.read(sys.stdin.fileno(), 1024) else None
+        )
         sim = SimulatedBus(slaves, RealClock())
         task = asyncio.create_task(sim.run(sim_fd))
         print(f"PORT {path}", flush=True)
@@ -174,7 +180,8 @@ class Mosquitto:
     def binary() -> str:
         for attempt in range(2):
             found = shutil.which("mosquitto") or next(
-                (p for p in ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto") if os.access(p, os.X_OK)), None
+                (p for p in ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto") if os.access(p, os.X_OK)),
+                None,
             )
             if found:
                 return found
@@ -184,7 +191,12 @@ class Mosquitto:
 
     def start(self) -> None:
         conf = self.directory / "mosquitto.conf"
-        lines = [f"listener {self.port} 127.0.0.1", "allow_anonymous true", "persistence false", "log_dest stderr"]
+        lines = [
+            f"listener {self.port} 127.0.0.1",
+            "allow_anonymous true",
+            "persistence false",
+            "log_dest stderr",
+        ]
         if os.geteuid() == 0:
             lines.append("user root")
         conf.write_text("\n".join(lines) + "\n")
@@ -193,8 +205,13 @@ class Mosquitto:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"mosquitto exited: {(self.directory / 'mosquitto.log').read_text()[-2000:]}")
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                raise RuntimeError(
+                    f"mosquitto exited: {(self.directory / 'mosquitto.log').read_text()[-2000:]}"
+                )
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2),
+            ):
                 return
             time.sleep(0.05)
         self.stop()
@@ -284,7 +301,9 @@ def measure(
     """Run ``cmd``, sample its /proc entry, stop it with SIGTERM and wait for a clean exit."""
     res = Result(scenario, SCENARIOS[scenario], cmd, seconds, warmup)
     with log.open("w") as err:
-        proc = subprocess.Popen(cmd, cwd=cwd, stdin=subprocess.DEVNULL, stdout=err, stderr=err, env=child_env())
+        proc = subprocess.Popen(
+            cmd, cwd=cwd, stdin=subprocess.DEVNULL, stdout=err, stderr=err, env=child_env()
+        )
         started = time.monotonic()
         warm_cpu: float | None = None
         warm_t = 0.0
@@ -305,12 +324,16 @@ def measure(
                     warm_cpu, warm_t = cpu, now
                     res.startup_cpu_s = cpu
                     if progress:
-                        print(f"  [{scenario}] warm-up over: {cpu:.2f} s CPU, {status.get('VmRSS', 0) / 1024:.1f} MiB", file=sys.stderr)
+                        print(
+                            f"  [{scenario}] warm-up over: {cpu:.2f} s CPU, {status.get('VmRSS', 0) / 1024:.1f} MiB",
+                            file=sys.stderr,
+                        )
                 time.sleep(min(0.5, max(0.01, seconds - (time.monotonic() - started))))
             if proc.poll() is None:  # the final sample, right before the signal
-                now = time.monotonic()
-                last = (now, cpu_s(proc.pid), status_kib(proc.pid), pss_kib(proc.pid))
-                res.threads = len(os.listdir(f"/proc/{proc.pid}/task"))
+                with contextlib.suppress(OSError):
+                    now = time.monotonic()
+                    last = (now, cpu_s(proc.pid), status_kib(proc.pid), pss_kib(proc.pid))
+                    res.threads = len(os.listdir(f"/proc/{proc.pid}/task"))
         finally:
             if proc.poll() is None:
                 stop_t = time.monotonic()
@@ -351,25 +374,45 @@ _IMPORTTIME = re.compile(r"^import time:\s+(\d+)\s+\|\s+(\d+)\s+\|(\s*)(\S+)\s*$
 
 
 def third_party_imports(stderr_text: str) -> list[dict[str, Any]]:
-    """Top-level third-party packages in a ``-X importtime`` log: modules, self import time, distribution."""
+    """Top-level third-party packages in a ``-X importtime`` log: modules, self import time, distribution.
+
+    ``-X importtime`` also logs imports that failed (``try: import brotli``), so a name counts only when it
+    is installed in this environment (the daemon's). Names of the interpreter's start-up (``_...``,
+    ``sitecustomize``) are left out.
+    """
     from importlib.metadata import packages_distributions
 
     stdlib = set(sys.stdlib_module_names)
     dists = packages_distributions()
     found: dict[str, dict[str, Any]] = {}
+    skipped: set[str] = set()
     for line in stderr_text.splitlines():
         m = _IMPORTTIME.match(line)
         if not m:
             continue
         top = m.group(4).split(".")[0]
-        if top in stdlib or top == "ecotrack" or top in sys.builtin_module_names:
+        if top in stdlib or top == "ecotrack" or top in sys.builtin_module_names or top in skipped:
             continue
-        entry = found.setdefault(top, {"package": top, "modules": 0, "self_ms": 0.0, "dist": ",".join(dists.get(top, []))})
+        if top.startswith("_") or top in ("sitecustomize", "usercustomize") or not _installed(top):
+            skipped.add(top)
+            continue
+        entry = found.setdefault(
+            top, {"package": top, "modules": 0, "self_ms": 0.0, "dist": ",".join(dists.get(top, []))}
+        )
         entry["modules"] += 1
         entry["self_ms"] += int(m.group(1)) / 1000
     for e in found.values():
         e["self_ms"] = round(e["self_ms"], 1)
     return sorted(found.values(), key=lambda e: -e["self_ms"])
+
+
+def _installed(name: str) -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 # ---------------------------------------------------------------------------------------------- scenarios
@@ -432,7 +475,9 @@ def run_scenario(scenario: str, args: argparse.Namespace, work: Path, progress: 
             broker.start()
         cfg = work / f"footprint-{scenario}.yaml"
         cfg.write_text(
-            twc_config(port, args.trace_file, services=scenario == "b", mqtt_port=broker.port if broker else None)
+            twc_config(
+                port, args.trace_file, services=scenario == "b", mqtt_port=broker.port if broker else None
+            )
         )
         if scenario == "a":
             py.append("-Ximporttime")
@@ -451,10 +496,17 @@ def run_scenario(scenario: str, args: argparse.Namespace, work: Path, progress: 
 # ---------------------------------------------------------------------------------------------- report
 def version_info() -> dict[str, str]:
     out = subprocess.run(
-        [sys.executable, "-m", "ecotrack", "--version"], capture_output=True, text=True, env=child_env(), check=False
+        [sys.executable, "-m", "ecotrack", "--version"],
+        capture_output=True,
+        text=True,
+        env=child_env(),
+        check=False,
     )
     git = subprocess.run(
-        ["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+        ["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     dirty = subprocess.run(
         ["git", "-C", str(REPO_ROOT), "status", "--porcelain", "--untracked-files=no"],
@@ -524,7 +576,9 @@ def table_rows(results: list[Result]) -> tuple[list[str], list[list[str]]]:
 
 def imports_rows(res: Result) -> tuple[list[str], list[list[str]]]:
     header = ["package", "distribution", "modules", "import ms (self)"]
-    return header, [[e["package"], e["dist"] or "?", str(e["modules"]), f"{e['self_ms']:.1f}"] for e in res.third_party]
+    return header, [
+        [e["package"], e["dist"] or "?", str(e["modules"]), f"{e['self_ms']:.1f}"] for e in res.third_party
+    ]
 
 
 def slaves_text(res: Result) -> str:
@@ -557,7 +611,9 @@ def print_report(results: list[Result], info: dict[str, str]) -> None:
             print("(a) third-party packages: " + (", ".join(e["package"] for e in r.third_party) or "none"))
 
 
-def markdown(results: list[Result], info: dict[str, str], command: str, args: argparse.Namespace, wall: float) -> str:
+def markdown(
+    results: list[Result], info: dict[str, str], command: str, args: argparse.Namespace, wall: float
+) -> str:
     from bench import report
 
     header, rows = table_rows(results)
@@ -600,15 +656,25 @@ def markdown(results: list[Result], info: dict[str, str], command: str, args: ar
 # ---------------------------------------------------------------------------------------------- main
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
-        description=__doc__.split("\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__
+        description=__doc__.split("\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__,
     )
     ap.add_argument("--seconds", type=float, default=120.0, help="Run time of each scenario (default 120 s).")
-    ap.add_argument("--warmup", type=float, default=20.0, help="Start-up excluded from the steady CPU (default 20 s).")
+    ap.add_argument(
+        "--warmup", type=float, default=20.0, help="Start-up excluded from the steady CPU (default 20 s)."
+    )
     ap.add_argument("--only", default="a,b,c", help="Scenarios to run, comma-separated (default a,b,c).")
-    ap.add_argument("--trace", type=Path, default=None, help=f"Day trace for the replay meter (default {DEFAULT_TRACE}).")
+    ap.add_argument(
+        "--trace", type=Path, default=None, help=f"Day trace for the replay meter (default {DEFAULT_TRACE})."
+    )
     ap.add_argument("--json", action="store_true", help="Print the results as JSON instead of tables.")
-    ap.add_argument("--write", type=Path, help="Write the results into this markdown file's footprint section.")
-    ap.add_argument("--keep", action="store_true", help="Keep the working directory (configs, logs) and print it.")
+    ap.add_argument(
+        "--write", type=Path, help="Write the results into this markdown file's footprint section."
+    )
+    ap.add_argument(
+        "--keep", action="store_true", help="Keep the working directory (configs, logs) and print it."
+    )
     ap.add_argument("--serve-twc-slaves", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.serve_twc_slaves:
@@ -645,9 +711,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.write is not None:
         from bench import report
 
-        command = "python bench/footprint.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
+        command = "python bench/footprint.py " + " ".join(
+            shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])
+        )
         report.write_section(
-            args.write, markdown(results, info, command.strip(), args, wall), begin=BEGIN, end=END, heading=HEADING
+            args.write,
+            markdown(results, info, command.strip(), args, wall),
+            begin=BEGIN,
+            end=END,
+            heading=HEADING,
         )
         print(f"wrote {args.write}", file=sys.stderr)
     return 0 if all(r.clean_exit for r in results) else 1

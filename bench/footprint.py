@@ -1,7 +1,7 @@
 """Footprint benchmark: peak memory and steady CPU of the ecotrack daemon process.
 
-    python bench/footprint.py [--seconds 120] [--warmup 20] [--only a,b,c] [--trace CSV] [--json]
-                              [--write docs/benchmarks.md]
+    python bench/footprint.py [--seconds 120] [--warmup 20] [--only a,b,c] [--trace CSV] [--json [FILE]]
+                              [--write docs/benchmarks.md] [--keep]
 
 Starts the daemon as a child process through its command line only (``python -m ecotrack run -c CONFIG
 --data-dir DIR``, or ``python -m ecotrack demo ...``) and reads ``/proc/PID`` of that one process:
@@ -668,7 +668,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--trace", type=Path, default=None, help=f"Day trace for the replay meter (default {DEFAULT_TRACE})."
     )
-    ap.add_argument("--json", action="store_true", help="Print the results as JSON instead of tables.")
+    ap.add_argument(
+        "--json",
+        nargs="?",
+        const="-",
+        metavar="FILE",
+        help="The results as JSON: on stdout instead of the tables, or into FILE (tables still printed).",
+    )
     ap.add_argument(
         "--write", type=Path, help="Write the results into this markdown file's footprint section."
     )
@@ -704,10 +710,13 @@ def main(argv: list[str] | None = None) -> int:
         else:
             shutil.rmtree(work, ignore_errors=True)
     wall = time.perf_counter() - started
-    if args.json:
-        print(json.dumps({"info": info, "results": [asdict(r) for r in results]}, indent=2))
+    doc = json.dumps({"info": info, "results": [asdict(r) for r in results]}, indent=2)
+    if args.json == "-":
+        print(doc)
     else:
         print_report(results, info)
+        if args.json is not None:
+            Path(args.json).write_text(doc + "\n")
     if args.write is not None:
         from bench import report
 

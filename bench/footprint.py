@@ -635,9 +635,9 @@ def markdown(
         "",
         report.markdown_table(header, rows, lambda i, h: i in (0, 6, 7)),
     ]
-    for r in results:
-        if r.twc_slaves:
-            out += ["", f"- {slaves_text(r)}"]
+    slaves = [f"- {slaves_text(r)}" for r in results if r.twc_slaves]
+    if slaves:
+        out += ["", *slaves]
     for r in results:
         if r.scenario == "a" and r.third_party:
             h, rows_ = imports_rows(r)

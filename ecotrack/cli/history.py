@@ -19,7 +19,7 @@ import typer
 if TYPE_CHECKING:
     from ecotrack.services.store.db import Store
 
-__all__ = ["history_app", "register", "sessions_app"]
+__all__ = ["history_app", "sessions_app"]
 
 sessions_app = typer.Typer(
     help=(
@@ -52,12 +52,6 @@ FromOpt = Annotated[
     ),
 ]
 ToOpt = Annotated[str | None, typer.Option("--to", help="End (exclusive), same forms as --from; a date means its end.")]
-
-
-def register(app: typer.Typer) -> None:
-    """Add the ``sessions`` and ``history`` groups to ``app``."""
-    app.add_typer(sessions_app, name="sessions")
-    app.add_typer(history_app, name="history")
 
 
 def parse_when(text: str, *, end: bool = False) -> datetime:

@@ -1,6 +1,6 @@
 """``ecotrack twc decode | encode | sniff``: protocol tools for people wiring Gen2 Wall Connectors.
 
-Registered in :mod:`ecotrack.cli` with one ``add_typer`` line.
+Registered in :mod:`ecotrack.cli` with one ``add_typer`` line. The codec loads when a command runs.
 """
 
 from __future__ import annotations
@@ -8,24 +8,12 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from ecotrack.chargers.twc.codec import (
-    FrameError,
-    MasterHeartbeat,
-    MasterLinkReady1,
-    MasterLinkReady2,
-    Message,
-    PowerQuery,
-    StartCharging,
-    StopCharging,
-    VinQuery,
-    decode_frame,
-    encode_frame,
-)
-from ecotrack.chargers.twc.describe import describe, one_line
+if TYPE_CHECKING:
+    from ecotrack.chargers.twc.codec import FrameError, Message
 
 __all__ = ["parse_frames", "twc_app"]
 
@@ -92,6 +80,9 @@ def decode_cmd(
       [bold]ecotrack twc decode C0 FB E0 77 77 02 2C 05 08 98 00 00 00 00 00 00 A1 C0[/bold]
       [bold]ecotrack twc decode --json FDE0022C77770200000696 00009A[/bold]
     """
+    from ecotrack.chargers.twc.codec import FrameError, decode_frame
+    from ecotrack.chargers.twc.describe import describe, one_line
+
     try:
         frames = parse_frames(hex_bytes)
     except ValueError as e:
@@ -137,6 +128,18 @@ def encode_cmd(
 
     Example: [bold]ecotrack twc encode heartbeat --master 7777 --slave 022C --amps 22 --protocol 1[/bold]
     """
+    from ecotrack.chargers.twc.codec import (
+        MasterHeartbeat,
+        MasterLinkReady1,
+        MasterLinkReady2,
+        PowerQuery,
+        StartCharging,
+        StopCharging,
+        VinQuery,
+        encode_frame,
+    )
+    from ecotrack.chargers.twc.describe import describe
+
     mid = _parse_id(master, "--master")
     sid = _parse_id(slave, "--slave")
     sgn = _parse_id(sign, "--sign")
@@ -180,6 +183,8 @@ def sniff_cmd(
 
     Example: [bold]ecotrack twc sniff /dev/ttyUSB0 --duration 30[/bold]
     """
+    from ecotrack.chargers.twc.codec import FrameError
+    from ecotrack.chargers.twc.describe import describe, one_line
     from ecotrack.chargers.twc.sniff import sniff
 
     def show(t: float, item: Message | FrameError) -> None:

@@ -135,8 +135,7 @@ def sessions_list(
 ) -> None:
     """List charging sessions that started in [--from, --to), oldest first.
 
-    Each session: id, loadpoint, charger, vehicle, start, end (empty while it runs), energy_kwh, solar_kwh,
-    grid_kwh, solar_share, max_power_kw, meter readings, cost and savings (when a tariff is configured).
+    Each session: id, loadpoint, charger, vehicle, start, end (empty while it runs), energy_kwh, solar_kwh, grid_kwh, solar_share, max_power_kw, meter readings, cost and savings (when a tariff is configured).
 
     Example: [bold]ecotrack sessions list --data-dir /var/lib/ecotrack --from 2024-06-01 --json[/bold]
     """
@@ -213,8 +212,7 @@ def history_export(
     ] = "readings",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
 ) -> None:
-    """Export history as CSV: site readings with one power/current column pair per loadpoint, or the
-    5-minute aggregates, the sessions, or the events.
+    """Export history as CSV: site readings with one power/current column pair per loadpoint, or the 5-minute aggregates, the sessions, or the events.
 
     Example: [bold]ecotrack history export --csv --from 2024-06-01 --to 2024-06-30 -o june.csv[/bold]
     """

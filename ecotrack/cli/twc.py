@@ -73,8 +73,7 @@ def decode_cmd(
 ) -> None:
     """Decode frames: message type, IDs, protocol, state, amps, kWh, volts, VIN part.
 
-    Exits 1 (after printing the reason for each) if any frame is invalid: bad length, bad checksum or
-    bad escape.
+    Exits 1 (after printing the reason for each) if any frame is invalid: bad length, bad checksum or bad escape.
 
     Examples:
       [bold]ecotrack twc decode C0 FB E0 77 77 02 2C 05 08 98 00 00 00 00 00 00 A1 C0[/bold]
@@ -177,9 +176,7 @@ def sniff_cmd(
 ) -> None:
     """Decode live bus traffic (9600 8N1) without ever transmitting.
 
-    Use it to check wiring (nothing at all: check A/B polarity and the rotary switch on F), to find the
-    TWCs' IDs for [bold]twc_id[/bold] in the configuration, or to watch a running master. Bad frames
-    are printed as errors and counted; a summary goes to stderr at the end.
+    Use it to check wiring (nothing at all: check A/B polarity and the rotary switch on F), to find the TWCs' IDs for [bold]twc_id[/bold] in the configuration, or to watch a running master. Bad frames are printed as errors and counted; a summary goes to stderr at the end.
 
     Example: [bold]ecotrack twc sniff /dev/ttyUSB0 --duration 30[/bold]
     """

@@ -67,7 +67,9 @@ def _imported(name: str, tree: ast.AST, modules: Mapping[str, Path]) -> set[str]
                 base = node.module or ""
             for alias in node.names:
                 # ``from a.b import c``: the module a.b.c when it exists, else a name in a.b.
-                target = nearest(f"{base}.{alias.name}") if f"{base}.{alias.name}" in modules else nearest(base)
+                target = (
+                    nearest(f"{base}.{alias.name}") if f"{base}.{alias.name}" in modules else nearest(base)
+                )
                 if target is not None:
                     out.add(target)
     out.discard(name)

@@ -42,4 +42,6 @@ def test_no_import_cycles_between_files() -> None:
 def test_no_import_cycles_between_top_level_folders() -> None:
     ic = _script()
     found = ic.cycles(ic.folder_graph(ic.file_graph(ROOT / "ecotrack")))
-    assert not found, f"import cycles between top-level folders: {found} (python scripts/import_cycles.py shows the edges)"
+    assert not found, (
+        f"import cycles between top-level folders: {found} (python scripts/import_cycles.py shows the edges)"
+    )

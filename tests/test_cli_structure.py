@@ -16,8 +16,22 @@ from ecotrack.cli import app
 ROOT = Path(__file__).resolve().parent.parent
 
 #: Never imported by ``ecotrack --help`` (they load when a command runs).
-HEAVY = ("pydantic", "yaml", "fastapi", "uvicorn", "sqlalchemy", "aiomqtt", "httpx", "numpy", "pandas", "pvlib",
-         "matplotlib", "serial", "serial_asyncio_fast", "pymodbus")
+HEAVY = (
+    "pydantic",
+    "yaml",
+    "fastapi",
+    "uvicorn",
+    "sqlalchemy",
+    "aiomqtt",
+    "httpx",
+    "numpy",
+    "pandas",
+    "pvlib",
+    "matplotlib",
+    "serial",
+    "serial_asyncio_fast",
+    "pymodbus",
+)
 
 _PROBE = """
 import json, sys
@@ -32,13 +46,19 @@ print(json.dumps(sorted(sys.modules)), file=sys.stderr)
 
 def _modules_loaded_by(*argv: str) -> set[str]:
     proc = subprocess.run(
-        [sys.executable, "-c", _PROBE, *argv], capture_output=True, text=True, cwd=ROOT, timeout=60, check=True
+        [sys.executable, "-c", _PROBE, *argv],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        check=True,
     )
     return set(json.loads(proc.stderr.strip().splitlines()[-1]))
 
 
 @pytest.mark.parametrize(
-    "argv", [["--help"], ["--version"], ["run", "--help"], ["simulate", "--help"], ["twc", "encode", "--help"]]
+    "argv",
+    [["--help"], ["--version"], ["run", "--help"], ["simulate", "--help"], ["twc", "encode", "--help"]],
 )
 def test_help_imports_no_heavy_module(argv: list[str]) -> None:
     """``ecotrack --help`` loads typer and the command modules only: no pydantic, no config models, no I/O stacks.
@@ -96,8 +116,19 @@ def test_help_texts_have_no_hard_line_breaks() -> None:
 def test_every_contract_command_is_there() -> None:
     """DESIGN.md's command-line contract (and the other groups) are registered."""
     paths = {path for path, _ in _commands(typer.main.get_command(app))}
-    for path in ("run", "demo", "simulate", "twc decode", "twc encode", "twc sniff", "config check",
-                 "config schema", "sessions list", "history export", "meters read"):
+    for path in (
+        "run",
+        "demo",
+        "simulate",
+        "twc decode",
+        "twc encode",
+        "twc sniff",
+        "config check",
+        "config schema",
+        "sessions list",
+        "history export",
+        "meters read",
+    ):
         assert f"ecotrack {path}" in paths
 
 

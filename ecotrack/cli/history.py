@@ -40,7 +40,9 @@ history_app = typer.Typer(
 
 ConfigOpt = Annotated[
     Path | None,
-    typer.Option("--config", "-c", help="Configuration file (its store.url / data_dir are used).", show_default=False),
+    typer.Option(
+        "--config", "-c", help="Configuration file (its store.url / data_dir are used).", show_default=False
+    ),
 ]
 DataDirOpt = Annotated[
     Path | None, typer.Option("--data-dir", help="Data directory holding ecotrack.db (overrides the config).")
@@ -48,10 +50,13 @@ DataDirOpt = Annotated[
 FromOpt = Annotated[
     str | None,
     typer.Option(
-        "--from", help="Start: a date (2024-06-01) or time (2024-06-01T08:00, local unless an offset is given)."
+        "--from",
+        help="Start: a date (2024-06-01) or time (2024-06-01T08:00, local unless an offset is given).",
     ),
 ]
-ToOpt = Annotated[str | None, typer.Option("--to", help="End (exclusive), same forms as --from; a date means its end.")]
+ToOpt = Annotated[
+    str | None, typer.Option("--to", help="End (exclusive), same forms as --from; a date means its end.")
+]
 
 
 def parse_when(text: str, *, end: bool = False) -> datetime:
@@ -64,7 +69,9 @@ def parse_when(text: str, *, end: bool = False) -> datetime:
         else:
             value = datetime.fromisoformat(text)
     except ValueError:
-        raise typer.BadParameter(f"{text!r} is not a date (2024-06-01) or date-time (2024-06-01T08:00)") from None
+        raise typer.BadParameter(
+            f"{text!r} is not a date (2024-06-01) or date-time (2024-06-01T08:00)"
+        ) from None
     if value.tzinfo is None:
         value = value.astimezone()  # local time
     return value.astimezone(UTC)
@@ -154,7 +161,9 @@ def sessions_list(
             typer.echo(json.dumps(row))
         return
     if as_csv:
-        writer = csv.DictWriter(sys.stdout, fieldnames=SESSION_COLUMNS, extrasaction="ignore", lineterminator="\n")
+        writer = csv.DictWriter(
+            sys.stdout, fieldnames=SESSION_COLUMNS, extrasaction="ignore", lineterminator="\n"
+        )
         writer.writeheader()
         writer.writerows({k: ("" if v is None else v) for k, v in r.items()} for r in rows)
         return
@@ -203,14 +212,18 @@ def history_export(
     data_dir: DataDirOpt = None,
     start: FromOpt = None,
     end: ToOpt = None,
-    as_csv: Annotated[bool, typer.Option("--csv", help="CSV with a header row (the only format so far).")] = True,
+    as_csv: Annotated[
+        bool, typer.Option("--csv", help="CSV with a header row (the only format so far).")
+    ] = True,
     kind: Annotated[
         str,
         typer.Option(
             help="readings (full resolution), readings-5m (5-minute aggregates), sessions or events."
         ),
     ] = "readings",
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")
+    ] = None,
 ) -> None:
     """Export history as CSV: site readings with one power/current column pair per loadpoint, or the 5-minute aggregates, the sessions, or the events.
 
@@ -252,7 +265,9 @@ def _export_rows(
     store: Store, kind: str, lo: datetime | None, hi: datetime | None
 ) -> tuple[list[str], list[list[object]]]:
     if kind == "sessions":
-        return SESSION_COLUMNS, [[_fmt(s.as_json()[c]) for c in SESSION_COLUMNS] for s in store.sessions(lo, hi)]
+        return SESSION_COLUMNS, [
+            [_fmt(s.as_json()[c]) for c in SESSION_COLUMNS] for s in store.sessions(lo, hi)
+        ]
     if kind == "events":
         return ["time", "kind", "loadpoint", "message"], [
             [_fmt(e.time), e.kind, e.loadpoint or "", e.message] for e in store.events(lo, hi)
@@ -264,8 +279,17 @@ def _export_rows(
         by_time: dict[datetime, dict[str, Any]] = {r["bucket"]: r for r in site}
         lp_by: dict[tuple[datetime, str], dict[str, Any]] = {(r["bucket"], r["loadpoint"]): r for r in lps}
         times = sorted(set(by_time) | {b for b, _ in lp_by})
-        header = ["time", "samples", "grid_w", "grid_min_w", "grid_max_w", "pv_w", "battery_w", "battery_soc_pct",
-                  "surplus_w"]
+        header = [
+            "time",
+            "samples",
+            "grid_w",
+            "grid_min_w",
+            "grid_max_w",
+            "pv_w",
+            "battery_w",
+            "battery_soc_pct",
+            "surplus_w",
+        ]
         header += [f"{n}_{c}" for n in names for c in ("power_w", "max_power_w", "current_a")]
         out: list[list[object]] = []
         for t in times:
@@ -291,6 +315,10 @@ def _export_rows(
         row += [_fmt(getattr(sr, c)) if sr is not None else "" for c in header[1:6]]
         for n in names:
             lr = lp_map.get((t, n))
-            row += [_fmt(lr.power_w), _fmt(lr.current_a), _fmt(lr.commanded_a)] if lr is not None else ["", "", ""]
+            row += (
+                [_fmt(lr.power_w), _fmt(lr.current_a), _fmt(lr.commanded_a)]
+                if lr is not None
+                else ["", "", ""]
+            )
         out.append(row)
     return header, out

@@ -116,7 +116,9 @@ def encode_cmd(
     slave: Annotated[str, typer.Option("--slave", help="Slave ID, hex (all but linkready).")] = "0000",
     amps: Annotated[float, typer.Option("--amps", min=0, max=655.35, help="Heartbeat limit (A).")] = 0.0,
     protocol: Annotated[int, typer.Option("--protocol", min=1, max=2, help="1 (command 05) or 2 (09).")] = 2,
-    no_change: Annotated[bool, typer.Option("--no-change", help="Heartbeat with command 00 (no change).")] = False,
+    no_change: Annotated[
+        bool, typer.Option("--no-change", help="Heartbeat with command 00 (no change).")
+    ] = False,
     part: Annotated[int, typer.Option("--part", min=1, max=3, help="VIN part for vin-query.")] = 1,
     sign: Annotated[str, typer.Option("--sign", help="Sign byte for linkready, hex.")] = "77",
     as_json: Annotated[bool, typer.Option("--json", help="Print {hex, message} as JSON.")] = False,
@@ -186,9 +188,13 @@ def sniff_cmd(
 
     def show(t: float, item: Message | FrameError) -> None:
         if isinstance(item, FrameError):
-            line = json.dumps({"t": round(t, 3), "error": str(item)}) if as_json else f"{t:9.3f}  error: {item}"
+            line = (
+                json.dumps({"t": round(t, 3), "error": str(item)}) if as_json else f"{t:9.3f}  error: {item}"
+            )
         else:
-            line = json.dumps({"t": round(t, 3), **describe(item)}) if as_json else f"{t:9.3f}  {one_line(item)}"
+            line = (
+                json.dumps({"t": round(t, 3), **describe(item)}) if as_json else f"{t:9.3f}  {one_line(item)}"
+            )
         typer.echo(line)
 
     try:

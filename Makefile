@@ -1,9 +1,9 @@
-# ecotrack: `make demo` runs the demo, `make test` runs every check. Both set up .venv first.
+# ecotrack: `make demo` runs the demo, `make test` runs every check (lint, types, import contracts, tests). Both set up .venv first.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip install --disable-pip-version-check -q
-LINT_PATHS := $(wildcard ecotrack tests bench)
+LINT_PATHS := $(wildcard ecotrack tests bench scripts)
 
 .PHONY: demo test lint clean venv dev
 
@@ -14,11 +14,15 @@ test: $(VENV)/.stamp-dev
 	scripts/ensure-debian-packages
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/mypy --strict ecotrack
+	$(BIN)/lint-imports
+	$(BIN)/python scripts/import_cycles.py --quiet
 	$(BIN)/pytest $(ARGS)
 
 lint: $(VENV)/.stamp-dev
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/mypy --strict ecotrack
+	$(BIN)/lint-imports
+	$(BIN)/python scripts/import_cycles.py
 
 venv: $(VENV)/.stamp-venv
 dev: $(VENV)/.stamp-dev
@@ -41,7 +45,7 @@ $(VENV)/.stamp-dev: pyproject.toml | $(VENV)/.stamp-venv
 	touch $@ $(VENV)/.stamp-sim
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis .import_linter_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
 # The dashboard: web/ (sources, npm) -> ecotrack/services/web/static (committed). Run after changing web/src.

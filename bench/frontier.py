@@ -45,10 +45,10 @@ if str(REPO_ROOT) not in sys.path:  # benchmark this checkout, installed or not
     sys.path.insert(0, str(REPO_ROOT))
 
 from bench import report  # noqa: E402
-from ecotrack.cli.simulate import Job, run_jobs  # noqa: E402
 from ecotrack.core.model import LoadpointParams  # noqa: E402
 from ecotrack.sim import inputs  # noqa: E402
 from ecotrack.sim.bounds import Dip, FrontierPoint, clairvoyant_frontier, find_dips, min_grid_for_stops  # noqa: E402
+from ecotrack.sim.jobs import Job, run_jobs  # noqa: E402
 from ecotrack.sim.runner import SimResult  # noqa: E402
 from ecotrack.sim.strategies import STRATEGIES, SimSettings, with_tuning  # noqa: E402
 from ecotrack.world.trace import Trace  # noqa: E402

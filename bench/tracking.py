@@ -33,8 +33,8 @@ if str(REPO_ROOT) not in sys.path:  # benchmark this checkout, installed or not
     sys.path.insert(0, str(REPO_ROOT))
 
 from bench import report  # noqa: E402
-from ecotrack.cli.simulate import Job, run_jobs  # noqa: E402
 from ecotrack.sim import inputs  # noqa: E402
+from ecotrack.sim.jobs import Job, run_jobs  # noqa: E402
 from ecotrack.sim.runner import SimResult  # noqa: E402
 from ecotrack.sim.strategies import STRATEGIES, SimSettings  # noqa: E402
 from ecotrack.world.trace import Trace  # noqa: E402

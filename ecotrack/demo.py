@@ -1,4 +1,4 @@
-"""``ecotrack demo`` and ``ecotrack run``: the engine from the command line.
+"""The demo: the whole stack with simulated devices behind their real protocols and a recorded day.
 
 The demo needs no configuration: it builds one in memory — a replay meter
 ``grid`` playing the modelled cloudy day (or ``--trace FILE``) from 09:15 local
@@ -9,8 +9,8 @@ first look shows the car starting on the sun. Every minute of demo time it logs 
 status line (time of day, PV, house, car, grid). A simulated Tesla Wall Connector on a pty pair
 (charger ``twc``, loadpoint ``driveway``, lower priority) is driven by the real TWC master over a tty.
 
-The command bodies live here and :func:`register_commands` adds them to the
-typer app in :mod:`ecotrack.cli`, so the CLI module stays a thin index.
+The ``ecotrack demo`` command is :mod:`ecotrack.cli.demo`; the daemon (``ecotrack run``) is
+:func:`ecotrack.app.run_engine`.
 """
 
 from __future__ import annotations
@@ -20,9 +20,7 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
-
-import typer
+from typing import TYPE_CHECKING, Any
 
 from ecotrack.clock import Clock, ScaledClock
 
@@ -31,7 +29,7 @@ if TYPE_CHECKING:
     from ecotrack.runtime.engine import Engine
     from ecotrack.world.loads import SimulatedWorld
 
-__all__ = ["DEMO_START", "demo_config", "demo_wall", "register_commands", "run_demo", "run_engine"]
+__all__ = ["DEMO_START", "demo_config", "demo_wall", "run_demo"]
 
 log = logging.getLogger("ecotrack.demo")
 
@@ -227,126 +225,3 @@ def _write_mark(path: Path | None, when: datetime) -> None:
         tmp.replace(path)
     except OSError as e:
         log.debug("cannot record the demo time in %s: %s", path, e)
-
-
-async def run_engine(config: Config, base_dir: Path | None = None, data_dir: Path | None = None) -> None:
-    """Run ``config`` with the real clock until SIGINT/SIGTERM."""
-    from ecotrack.app import build_app
-
-    await build_app(config, base_dir=base_dir, data_dir=data_dir).run_until_signal()
-
-
-# --------------------------------------------------------------------------- CLI
-
-
-def register_commands(app: typer.Typer) -> None:
-    """Add the ``run`` and ``demo`` commands to ``app``."""
-
-    @app.command("run")
-    def run_cmd(
-        config: Annotated[
-            Path,
-            typer.Option("--config", "-c", help="The YAML configuration file.", show_default=False),
-        ],
-        data_dir: Annotated[
-            Path | None,
-            typer.Option("--data-dir", help="Directory for everything ecotrack writes (overrides data_dir)."),
-        ] = None,
-    ) -> None:
-        """Run the controller with a configuration file until SIGINT/SIGTERM.
-
-        On a stop signal every charger is set to its safe current (0 A) before the program exits.
-        A configuration with errors is reported like [bold]ecotrack config check[/bold] and exits 2.
-
-        Example: [bold]ecotrack run -c examples/demo.yaml[/bold]
-        """
-        from ecotrack.cli import setup_logging
-        from ecotrack.config import ConfigError, load_config, resolve_data_dir
-
-        try:
-            cfg = load_config(config)
-        except ConfigError as e:
-            for issue in e.issues:
-                typer.echo(str(issue), err=True)
-            n = len(e.issues)
-            typer.echo(f"{config}: {n} problem{'s' if n != 1 else ''} found", err=True)
-            raise typer.Exit(2) from None
-        setup_logging(cfg.log_level)
-        directory = resolve_data_dir(cfg, data_dir)
-        log.info("data directory: %s", directory)
-        try:
-            asyncio.run(run_engine(cfg, base_dir=config.parent, data_dir=directory))
-        except Exception as e:  # a device that cannot even be built (bad trace file, ...)
-            log.error("cannot run: %s", e)
-            raise typer.Exit(2) from None
-
-    @app.command("demo")
-    def demo_cmd(
-        port: Annotated[
-            int,
-            typer.Option(
-                min=0,
-                max=65535,
-                help="Port of the web dashboard on 127.0.0.1 (0: any free port). The URL to open, with "
-                "the API token in it, is printed once the dashboard listens.",
-            ),
-        ] = 8080,
-        speed: Annotated[
-            float, typer.Option(min=0.01, max=10000, help="Demo seconds per wall-clock second.")
-        ] = DEFAULT_SPEED,
-        data_dir: Annotated[
-            Path | None,
-            typer.Option("--data-dir", help="Directory for everything ecotrack writes."),
-        ] = None,
-        trace: Annotated[
-            Path | None,
-            typer.Option(
-                help="Replay this recorded day (CSV timestamp,pv_w,load_w) instead of the modelled cloudy day."
-            ),
-        ] = None,
-        duration: Annotated[
-            float | None,
-            typer.Option(min=0, help="Stop by itself after this many [bold]wall-clock[/bold] seconds."),
-        ] = None,
-        plug_cycle: Annotated[
-            float | None,
-            typer.Option(
-                min=10,
-                help="Unplug the car for a tenth of every this many [bold]demo[/bold] seconds, so "
-                "[bold]ecotrack sessions list[/bold] shows finished sessions.",
-            ),
-        ] = None,
-    ) -> None:
-        """Run a simulated house: a replayed day, a simulated car, the real control engine.
-
-        The day starts at 09:15 and loops; the car in the garage charges from the solar surplus
-        (pv mode, 6-16 A). The web dashboard shows it live on http://127.0.0.1:PORT/ (the full URL,
-        with the API token, is printed). Stop it with Ctrl-C: the charger is left at 0 A.
-
-        Example: [bold]ecotrack demo --speed 30[/bold]
-        """
-        from ecotrack.cli import setup_logging
-        from ecotrack.config import resolve_data_dir
-
-        setup_logging("INFO")
-        directory = resolve_data_dir(None, data_dir)
-        log.info(
-            "demo: %s from 09:15, speed x%g, data directory %s",
-            f"trace {trace}" if trace is not None else "modelled cloudy day",
-            speed,
-            directory,
-        )
-        try:
-            asyncio.run(
-                run_demo(
-                    speed=speed,
-                    trace=trace,
-                    data_dir=directory,
-                    duration_s=duration,
-                    plug_cycle_s=plug_cycle,
-                    port=port,
-                )
-            )
-        except (OSError, ValueError) as e:  # e.g. an unreadable or malformed trace file
-            log.error("cannot run the demo: %s", e)
-            raise typer.Exit(2) from None

@@ -19,7 +19,7 @@ import typer
 if TYPE_CHECKING:
     from ecotrack.services.store.db import Store
 
-__all__ = ["history_app", "register", "sessions_app"]
+__all__ = ["history_app", "sessions_app"]
 
 sessions_app = typer.Typer(
     help=(
@@ -40,7 +40,9 @@ history_app = typer.Typer(
 
 ConfigOpt = Annotated[
     Path | None,
-    typer.Option("--config", "-c", help="Configuration file (its store.url / data_dir are used).", show_default=False),
+    typer.Option(
+        "--config", "-c", help="Configuration file (its store.url / data_dir are used).", show_default=False
+    ),
 ]
 DataDirOpt = Annotated[
     Path | None, typer.Option("--data-dir", help="Data directory holding ecotrack.db (overrides the config).")
@@ -48,16 +50,13 @@ DataDirOpt = Annotated[
 FromOpt = Annotated[
     str | None,
     typer.Option(
-        "--from", help="Start: a date (2024-06-01) or time (2024-06-01T08:00, local unless an offset is given)."
+        "--from",
+        help="Start: a date (2024-06-01) or time (2024-06-01T08:00, local unless an offset is given).",
     ),
 ]
-ToOpt = Annotated[str | None, typer.Option("--to", help="End (exclusive), same forms as --from; a date means its end.")]
-
-
-def register(app: typer.Typer) -> None:
-    """Add the ``sessions`` and ``history`` groups to ``app``."""
-    app.add_typer(sessions_app, name="sessions")
-    app.add_typer(history_app, name="history")
+ToOpt = Annotated[
+    str | None, typer.Option("--to", help="End (exclusive), same forms as --from; a date means its end.")
+]
 
 
 def parse_when(text: str, *, end: bool = False) -> datetime:
@@ -70,7 +69,9 @@ def parse_when(text: str, *, end: bool = False) -> datetime:
         else:
             value = datetime.fromisoformat(text)
     except ValueError:
-        raise typer.BadParameter(f"{text!r} is not a date (2024-06-01) or date-time (2024-06-01T08:00)") from None
+        raise typer.BadParameter(
+            f"{text!r} is not a date (2024-06-01) or date-time (2024-06-01T08:00)"
+        ) from None
     if value.tzinfo is None:
         value = value.astimezone()  # local time
     return value.astimezone(UTC)
@@ -141,8 +142,7 @@ def sessions_list(
 ) -> None:
     """List charging sessions that started in [--from, --to), oldest first.
 
-    Each session: id, loadpoint, charger, vehicle, start, end (empty while it runs), energy_kwh, solar_kwh,
-    grid_kwh, solar_share, max_power_kw, meter readings, cost and savings (when a tariff is configured).
+    Each session: id, loadpoint, charger, vehicle, start, end (empty while it runs), energy_kwh, solar_kwh, grid_kwh, solar_share, max_power_kw, meter readings, cost and savings (when a tariff is configured).
 
     Example: [bold]ecotrack sessions list --data-dir /var/lib/ecotrack --from 2024-06-01 --json[/bold]
     """
@@ -161,7 +161,9 @@ def sessions_list(
             typer.echo(json.dumps(row))
         return
     if as_csv:
-        writer = csv.DictWriter(sys.stdout, fieldnames=SESSION_COLUMNS, extrasaction="ignore", lineterminator="\n")
+        writer = csv.DictWriter(
+            sys.stdout, fieldnames=SESSION_COLUMNS, extrasaction="ignore", lineterminator="\n"
+        )
         writer.writeheader()
         writer.writerows({k: ("" if v is None else v) for k, v in r.items()} for r in rows)
         return
@@ -210,17 +212,20 @@ def history_export(
     data_dir: DataDirOpt = None,
     start: FromOpt = None,
     end: ToOpt = None,
-    as_csv: Annotated[bool, typer.Option("--csv", help="CSV with a header row (the only format so far).")] = True,
+    as_csv: Annotated[
+        bool, typer.Option("--csv", help="CSV with a header row (the only format so far).")
+    ] = True,
     kind: Annotated[
         str,
         typer.Option(
             help="readings (full resolution), readings-5m (5-minute aggregates), sessions or events."
         ),
     ] = "readings",
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")
+    ] = None,
 ) -> None:
-    """Export history as CSV: site readings with one power/current column pair per loadpoint, or the
-    5-minute aggregates, the sessions, or the events.
+    """Export history as CSV: site readings with one power/current column pair per loadpoint, or the 5-minute aggregates, the sessions, or the events.
 
     Example: [bold]ecotrack history export --csv --from 2024-06-01 --to 2024-06-30 -o june.csv[/bold]
     """
@@ -260,7 +265,9 @@ def _export_rows(
     store: Store, kind: str, lo: datetime | None, hi: datetime | None
 ) -> tuple[list[str], list[list[object]]]:
     if kind == "sessions":
-        return SESSION_COLUMNS, [[_fmt(s.as_json()[c]) for c in SESSION_COLUMNS] for s in store.sessions(lo, hi)]
+        return SESSION_COLUMNS, [
+            [_fmt(s.as_json()[c]) for c in SESSION_COLUMNS] for s in store.sessions(lo, hi)
+        ]
     if kind == "events":
         return ["time", "kind", "loadpoint", "message"], [
             [_fmt(e.time), e.kind, e.loadpoint or "", e.message] for e in store.events(lo, hi)
@@ -272,8 +279,17 @@ def _export_rows(
         by_time: dict[datetime, dict[str, Any]] = {r["bucket"]: r for r in site}
         lp_by: dict[tuple[datetime, str], dict[str, Any]] = {(r["bucket"], r["loadpoint"]): r for r in lps}
         times = sorted(set(by_time) | {b for b, _ in lp_by})
-        header = ["time", "samples", "grid_w", "grid_min_w", "grid_max_w", "pv_w", "battery_w", "battery_soc_pct",
-                  "surplus_w"]
+        header = [
+            "time",
+            "samples",
+            "grid_w",
+            "grid_min_w",
+            "grid_max_w",
+            "pv_w",
+            "battery_w",
+            "battery_soc_pct",
+            "surplus_w",
+        ]
         header += [f"{n}_{c}" for n in names for c in ("power_w", "max_power_w", "current_a")]
         out: list[list[object]] = []
         for t in times:
@@ -299,6 +315,10 @@ def _export_rows(
         row += [_fmt(getattr(sr, c)) if sr is not None else "" for c in header[1:6]]
         for n in names:
             lr = lp_map.get((t, n))
-            row += [_fmt(lr.power_w), _fmt(lr.current_a), _fmt(lr.commanded_a)] if lr is not None else ["", "", ""]
+            row += (
+                [_fmt(lr.power_w), _fmt(lr.current_a), _fmt(lr.commanded_a)]
+                if lr is not None
+                else ["", "", ""]
+            )
         out.append(row)
     return header, out

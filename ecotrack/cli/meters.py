@@ -12,11 +12,12 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ecotrack.meters.base import MeterReading, Source
+if TYPE_CHECKING:
+    from ecotrack.meters.base import MeterReading, Source
 
 __all__ = ["MeterResult", "meters_app", "read_all", "read_source"]
 
@@ -197,7 +198,7 @@ def read_command(
 
     Example: [bold]ecotrack meters read -c examples/fronius.yaml --json[/bold]
     """
-    from ecotrack.cli import setup_logging
+    from ecotrack.cli.logs import setup_logging
     from ecotrack.config import ConfigError, load_config
 
     setup_logging("ERROR")

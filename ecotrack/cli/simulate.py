@@ -1,8 +1,8 @@
 """``ecotrack simulate``: replay day traces through the control strategies, offline.
 
 The command is :func:`simulate_command` (registered in :mod:`ecotrack.cli`). The machinery to run many
-(trace, strategy) pairs with a progress bar and two worker processes, :func:`run_jobs`, is shared with
-``bench/tracking.py``.
+(trace, strategy) pairs with a progress bar and two worker processes is :mod:`ecotrack.sim.jobs`, shared
+with ``bench/tracking.py`` and ``bench/frontier.py``.
 
 Only light modules are imported at module level so ``ecotrack --help`` stays fast; numpy, the simulator and
 matplotlib are imported when a command runs.
@@ -12,10 +12,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -23,25 +20,19 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
-    from ecotrack.sim.runner import SimResult, SimSeries
+    from ecotrack.sim.runner import SimResult
     from ecotrack.sim.strategies import SimSettings
     from ecotrack.world.trace import Trace
 
 __all__ = [
     "DESIGN_KEYS",
     "InputError",
-    "Job",
     "ModelledKind",
-    "Outcome",
     "expand_strategies",
     "find_trace_files",
     "plot_path",
     "result_json",
     "results_table",
-    "run_job",
-    "run_jobs",
     "simulate_command",
 ]
 
@@ -63,11 +54,6 @@ DESIGN_KEYS = (
     "max_over_limit_a",
 )
 
-#: Above this many runs the work is spread over worker processes.
-PARALLEL_ABOVE = 4
-#: Worker processes (the reference machine has two cores).
-MAX_WORKERS = 2
-
 
 class ModelledKind(StrEnum):
     """Weather of a modelled day."""
@@ -79,111 +65,6 @@ class ModelledKind(StrEnum):
 
 class InputError(Exception):
     """Bad command-line input; the message says what and where (exit code 2)."""
-
-
-# ------------------------------------------------------------------------------------------- running
-
-
-@dataclass(frozen=True)
-class Job:
-    """One simulation: a trace through one strategy, optionally plotted to ``plot``."""
-
-    trace: Trace
-    strategy: str
-    settings: SimSettings
-    plot: Path | None = None
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """A finished job: its figures and the wall time the simulation took (s)."""
-
-    job_index: int
-    result: SimResult
-    seconds: float
-
-
-def run_job(job: Job) -> tuple[SimResult, float]:
-    """Run one job (in this process) and write its plot when asked; returns the figures and the seconds."""
-    from ecotrack.sim.runner import simulate
-    from ecotrack.sim.strategies import make_strategy
-
-    t0 = time.perf_counter()
-    result, series = simulate(
-        job.trace, make_strategy(job.strategy, job.settings), job.settings, record=job.plot is not None
-    )
-    seconds = time.perf_counter() - t0
-    if job.plot is not None and series is not None:
-        _plot(job.plot, job.trace, result, series)
-    return result, seconds
-
-
-def _run_indexed(args: tuple[int, Job]) -> Outcome:
-    index, job = args
-    result, seconds = run_job(job)
-    return Outcome(index, result, seconds)
-
-
-def run_jobs(
-    jobs: Sequence[Job],
-    *,
-    progress: bool = True,
-    description: str = "simulating",
-    workers: int | None = None,
-    console: Console | None = None,
-) -> list[Outcome]:
-    """Run every job and return their outcomes in the order of ``jobs``.
-
-    More than :data:`PARALLEL_ABOVE` jobs run in up to :data:`MAX_WORKERS` worker processes (``workers``
-    overrides). With ``progress`` a rich progress bar runs on stderr (or ``console``), so stdout stays clean.
-    """
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    n = len(jobs)
-    if workers is None:
-        workers = min(MAX_WORKERS, os.cpu_count() or 1) if n > PARALLEL_ABOVE else 1
-    workers = max(1, min(workers, n)) if n else 1
-    outcomes: list[Outcome | None] = [None] * n
-    bar = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[last]}"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=console or Console(stderr=True),
-        disable=not progress,
-    )
-    with bar:
-        task = bar.add_task(description, total=n, last="")
-
-        def done(outcome: Outcome) -> None:
-            outcomes[outcome.job_index] = outcome
-            r = outcome.result
-            bar.update(task, advance=1, last=f"{r.trace} · {r.strategy}")
-
-        if workers == 1:
-            for i, job in enumerate(jobs):
-                done(_run_indexed((i, job)))
-        else:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor, as_completed
-
-            # spawn: the progress bar's refresh thread makes fork unsafe.
-            ctx = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-                futures = [pool.submit(_run_indexed, (i, job)) for i, job in enumerate(jobs)]
-                for fut in as_completed(futures):
-                    done(fut.result())
-    return [o for o in outcomes if o is not None]
 
 
 # ------------------------------------------------------------------------------------------- helpers
@@ -245,28 +126,6 @@ def plot_path(base: Path, trace: str, strategy: str, *, single: bool) -> Path:
         return base
     suffix = base.suffix or ".png"
     return base.with_name(f"{base.stem}-{trace}-{strategy}{suffix}")
-
-
-def _plot(path: Path, trace: Trace, result: SimResult, series: SimSeries) -> None:
-    from ecotrack.sim.plot import plot_day
-
-    title = (
-        f"{result.trace} · {result.strategy}: EV {result.ev_kwh:.1f} kWh, "
-        f"solar {result.ev_solar_kwh:.1f} of {result.oracle_ev_solar_kwh:.1f} kWh possible "
-        f"({result.capture_ratio:.0%}), grid {result.ev_grid_kwh:.2f} kWh, {result.starts} starts"
-    )
-    plot_day(
-        path,
-        title=title,
-        t_s=series.t_s,
-        pv_w=series.pv_w,
-        load_w=series.load_w,
-        ev_w=series.ev_w,
-        grid_w=series.grid_w,
-        start_times_s=series.start_times_s,
-        utc_offset_s=trace.utc_offset_s,
-        start=trace.start,
-    )
 
 
 def results_table(results: Sequence[SimResult], title: str | None = None) -> Any:
@@ -470,6 +329,8 @@ def simulate_command(
         traces = _load_inputs(trace or [], modelled or [], seed)
     except InputError as exc:
         raise _fail(str(exc)) from None
+
+    from ecotrack.sim.jobs import Job, run_jobs
 
     single = len(traces) * len(strategies) == 1
     jobs = [

@@ -1,6 +1,6 @@
 """``ecotrack twc decode | encode | sniff``: protocol tools for people wiring Gen2 Wall Connectors.
 
-Registered in :mod:`ecotrack.cli` with one ``add_typer`` line.
+Registered in :mod:`ecotrack.cli` with one ``add_typer`` line. The codec loads when a command runs.
 """
 
 from __future__ import annotations
@@ -8,24 +8,12 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from ecotrack.chargers.twc.codec import (
-    FrameError,
-    MasterHeartbeat,
-    MasterLinkReady1,
-    MasterLinkReady2,
-    Message,
-    PowerQuery,
-    StartCharging,
-    StopCharging,
-    VinQuery,
-    decode_frame,
-    encode_frame,
-)
-from ecotrack.chargers.twc.describe import describe, one_line
+if TYPE_CHECKING:
+    from ecotrack.chargers.twc.codec import FrameError, Message
 
 __all__ = ["parse_frames", "twc_app"]
 
@@ -85,13 +73,15 @@ def decode_cmd(
 ) -> None:
     """Decode frames: message type, IDs, protocol, state, amps, kWh, volts, VIN part.
 
-    Exits 1 (after printing the reason for each) if any frame is invalid: bad length, bad checksum or
-    bad escape.
+    Exits 1 (after printing the reason for each) if any frame is invalid: bad length, bad checksum or bad escape.
 
     Examples:
       [bold]ecotrack twc decode C0 FB E0 77 77 02 2C 05 08 98 00 00 00 00 00 00 A1 C0[/bold]
       [bold]ecotrack twc decode --json FDE0022C77770200000696 00009A[/bold]
     """
+    from ecotrack.chargers.twc.codec import FrameError, decode_frame
+    from ecotrack.chargers.twc.describe import describe, one_line
+
     try:
         frames = parse_frames(hex_bytes)
     except ValueError as e:
@@ -126,7 +116,9 @@ def encode_cmd(
     slave: Annotated[str, typer.Option("--slave", help="Slave ID, hex (all but linkready).")] = "0000",
     amps: Annotated[float, typer.Option("--amps", min=0, max=655.35, help="Heartbeat limit (A).")] = 0.0,
     protocol: Annotated[int, typer.Option("--protocol", min=1, max=2, help="1 (command 05) or 2 (09).")] = 2,
-    no_change: Annotated[bool, typer.Option("--no-change", help="Heartbeat with command 00 (no change).")] = False,
+    no_change: Annotated[
+        bool, typer.Option("--no-change", help="Heartbeat with command 00 (no change).")
+    ] = False,
     part: Annotated[int, typer.Option("--part", min=1, max=3, help="VIN part for vin-query.")] = 1,
     sign: Annotated[str, typer.Option("--sign", help="Sign byte for linkready, hex.")] = "77",
     as_json: Annotated[bool, typer.Option("--json", help="Print {hex, message} as JSON.")] = False,
@@ -137,6 +129,18 @@ def encode_cmd(
 
     Example: [bold]ecotrack twc encode heartbeat --master 7777 --slave 022C --amps 22 --protocol 1[/bold]
     """
+    from ecotrack.chargers.twc.codec import (
+        MasterHeartbeat,
+        MasterLinkReady1,
+        MasterLinkReady2,
+        PowerQuery,
+        StartCharging,
+        StopCharging,
+        VinQuery,
+        encode_frame,
+    )
+    from ecotrack.chargers.twc.describe import describe
+
     mid = _parse_id(master, "--master")
     sid = _parse_id(slave, "--slave")
     sgn = _parse_id(sign, "--sign")
@@ -174,19 +178,23 @@ def sniff_cmd(
 ) -> None:
     """Decode live bus traffic (9600 8N1) without ever transmitting.
 
-    Use it to check wiring (nothing at all: check A/B polarity and the rotary switch on F), to find the
-    TWCs' IDs for [bold]twc_id[/bold] in the configuration, or to watch a running master. Bad frames
-    are printed as errors and counted; a summary goes to stderr at the end.
+    Use it to check wiring (nothing at all: check A/B polarity and the rotary switch on F), to find the TWCs' IDs for [bold]twc_id[/bold] in the configuration, or to watch a running master. Bad frames are printed as errors and counted; a summary goes to stderr at the end.
 
     Example: [bold]ecotrack twc sniff /dev/ttyUSB0 --duration 30[/bold]
     """
+    from ecotrack.chargers.twc.codec import FrameError
+    from ecotrack.chargers.twc.describe import describe, one_line
     from ecotrack.chargers.twc.sniff import sniff
 
     def show(t: float, item: Message | FrameError) -> None:
         if isinstance(item, FrameError):
-            line = json.dumps({"t": round(t, 3), "error": str(item)}) if as_json else f"{t:9.3f}  error: {item}"
+            line = (
+                json.dumps({"t": round(t, 3), "error": str(item)}) if as_json else f"{t:9.3f}  error: {item}"
+            )
         else:
-            line = json.dumps({"t": round(t, 3), **describe(item)}) if as_json else f"{t:9.3f}  {one_line(item)}"
+            line = (
+                json.dumps({"t": round(t, 3), **describe(item)}) if as_json else f"{t:9.3f}  {one_line(item)}"
+            )
         typer.echo(line)
 
     try:

@@ -35,11 +35,14 @@ class EngineSurface(Protocol):
     tick_s: float
     #: The site as configured: loadpoints with their limits, meter roles, nominal voltage.
     setup: SiteSetup
-    #: ``setup.params`` with each charger driver's limits applied: the maximum and current step the core
-    #: really uses (a whole-amp charger never gets tenths), which is what a control's range must offer.
-    site_params: SiteParams
     #: Loadpoint name -> charger name.
     loadpoint_charger: dict[str, str]
+
+    @property
+    def site_params(self) -> SiteParams:
+        """``setup.params`` with each charger driver's limits applied: the maximum and current step the core
+        really uses (a whole-amp charger never gets tenths), which is what a control's range must offer."""
+        ...
 
     # ------------------------------------------------------------------ state out
     def snapshot(self) -> Snapshot:

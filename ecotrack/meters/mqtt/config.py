@@ -10,8 +10,10 @@ from ecotrack.config_base import ConfigModel
 from ecotrack.transport.mqtt.config import check_topic_prefix
 from ecotrack.transport.mqtt.payloads import MAX_PAYLOAD_BYTES
 from ecotrack.transport.mqtt.topics import validate_topic
+from ecotrack.devices.registry import DriverSpec
 
 __all__ = [
+    "DRIVERS",
     "DsmrReaderMeterConfig",
     "EcotrackMonitorMeterConfig",
     "EmonhubMeterConfig",
@@ -122,3 +124,12 @@ class MqttMeterConfig(_MqttMeterBase):
         if all(v is None for v in (self.grid, self.pv, self.battery, self.battery_soc, self.voltage)):
             raise ValueError("configure at least one of grid, pv, battery, battery_soc, voltage")
         return self
+
+#: The drivers of this package (see :mod:`ecotrack.devices.registry`); they load httpx, pymodbus or
+#: pyserial only when built.
+DRIVERS: tuple[DriverSpec, ...] = (
+    DriverSpec("meter", "ecotrack-monitor", EcotrackMonitorMeterConfig, "ecotrack.meters.mqtt.sources:EcotrackMonitorSource.from_config", transports=frozenset({"mqtt"})),
+    DriverSpec("meter", "emonhub", EmonhubMeterConfig, "ecotrack.meters.mqtt.sources:EmonhubSource.from_config", transports=frozenset({"mqtt"})),
+    DriverSpec("meter", "dsmr-reader", DsmrReaderMeterConfig, "ecotrack.meters.mqtt.sources:DsmrReaderSource.from_config", transports=frozenset({"mqtt"})),
+    DriverSpec("meter", "mqtt", MqttMeterConfig, "ecotrack.meters.mqtt.sources:GenericMqttSource.from_config", transports=frozenset({"mqtt"})),
+)

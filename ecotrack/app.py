@@ -18,31 +18,39 @@ from ecotrack.devices.context import DeviceContext
 
 if TYPE_CHECKING:
     from ecotrack.chargers.base import Charger
-    from ecotrack.chargers.registry import ChargerRegistry
     from ecotrack.config import Config
+    from ecotrack.devices.registry import DriverRegistry
     from ecotrack.meters.base import Source
-    from ecotrack.meters.registry import SourceRegistry
     from ecotrack.runtime.engine import Engine
+    from ecotrack.transport.mqtt.connection import MqttConnection
 
-__all__ = ["attach_services", "build_drivers", "build_engine", "run_engine"]
+__all__ = ["attach_services", "build_drivers", "build_engine", "mqtt_connection", "run_engine"]
 
 
 def build_drivers(
-    config: Config,
-    context: DeviceContext,
-    *,
-    sources: SourceRegistry | None = None,
-    chargers: ChargerRegistry | None = None,
+    config: Config, context: DeviceContext, registry: DriverRegistry | None = None
 ) -> tuple[dict[str, Source], dict[str, Charger]]:
-    """Every meter and charger of ``config``, built by the registries with ``context``."""
-    from ecotrack.chargers.registry import charger_registry
-    from ecotrack.meters.registry import source_registry
+    """Every meter and charger of ``config``, built by ``registry`` (default: the built-in drivers) with ``context``.
 
-    sreg = sources if sources is not None else source_registry
-    creg = chargers if chargers is not None else charger_registry
-    meters = {name: sreg.create(name, cfg, context) for name, cfg in config.meters.items()}
-    drivers = {name: creg.create(name, cfg, context) for name, cfg in config.chargers.items()}
+    ``context`` must already hold the transports the drivers need (its ``mqtt`` connection).
+    """
+    from ecotrack.devices.registry import builtin_registry
+
+    reg = registry if registry is not None else builtin_registry()
+    meters: dict[str, Source] = {name: reg.create("meter", name, cfg, context) for name, cfg in config.meters.items()}
+    drivers: dict[str, Charger] = {
+        name: reg.create("charger", name, cfg, context) for name, cfg in config.chargers.items()
+    }
     return meters, drivers
+
+
+def mqtt_connection(config: Config, base_dir: Path | None = None) -> MqttConnection | None:
+    """The daemon's one MQTT connection when ``config`` has an ``mqtt:`` section (aiomqtt loads only then)."""
+    if config.mqtt is None:
+        return None
+    from ecotrack.transport.mqtt.connection import MqttConnection
+
+    return MqttConnection(config.mqtt, base_dir=base_dir)
 
 
 def build_engine(
@@ -53,35 +61,38 @@ def build_engine(
     data_dir: Path | None = None,
     wall: Callable[[], datetime] | None = None,
     context: DeviceContext | None = None,
-    sources: SourceRegistry | None = None,
-    chargers: ChargerRegistry | None = None,
+    registry: DriverRegistry | None = None,
     services: bool = True,
     **engine_options: Any,
 ) -> Engine:
     """The engine for ``config`` with its drivers built and (unless ``services`` is False) its services attached.
 
-    ``engine_options`` go to :class:`~ecotrack.runtime.engine.Engine` (timeouts, backoffs; tests shorten them).
+    The MQTT connection (when configured) is made first and put in the device context, so the MQTT
+    drivers and the MQTT service share it. ``engine_options`` go to
+    :class:`~ecotrack.runtime.engine.Engine` (timeouts, backoffs; tests shorten them).
     """
     from ecotrack.runtime.engine import Engine
 
     if context is None:
         context = DeviceContext(base_dir=base_dir) if clock is None else DeviceContext(clock=clock, base_dir=base_dir)
-    meters, drivers = build_drivers(config, context, sources=sources, chargers=chargers)
+    if context.mqtt is None:
+        context.mqtt = mqtt_connection(config, context.base_dir)
+    meters, drivers = build_drivers(config, context, registry)
     engine = Engine(
         config.site_setup(), meters, drivers, context.clock, data_dir=data_dir, wall=wall, **engine_options
     )
     if services:
-        attach_services(engine, config, base_dir=context.base_dir)
+        attach_services(engine, config, context.mqtt)
     return engine
 
 
-def attach_services(engine: Engine, config: Config, base_dir: Path | None = None) -> None:
-    """Register the services ``config`` enables (one line per feature)."""
+def attach_services(engine: Engine, config: Config, mqtt: MqttConnection | None = None) -> None:
+    """Register the services ``config`` enables (one line per feature); ``mqtt`` is the drivers' connection."""
     from ecotrack.services.mqtt.service import attach_mqtt
     from ecotrack.services.store.service import attach_store
     from ecotrack.services.web.server import attach_http
 
-    attach_mqtt(engine, config, base_dir)
+    attach_mqtt(engine, config, mqtt)
     attach_http(engine, config)
     attach_store(engine, config)  # tariff, planning rules, history store
 

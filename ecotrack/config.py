@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal, cast
 
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
     ValidationError,
@@ -559,13 +558,11 @@ def _charger_max_a(charger: object, registry: DriverRegistry | None) -> float | 
     if not isinstance(charger, Mapping):
         return None
     kind = charger.get("type")
-    known = registry is not None and isinstance(kind, str) and kind in registry.types("charger")
-    if not known or registry is None:
-        value = charger.get("max_a")
-        return float(value) if _is_number(value) else None
-    field = registry.get("charger", str(kind)).config.model_fields.get("max_a")
-    value = charger.get("max_a", field.default if field is not None else None)
-    return float(value) if _is_number(value) else None
+    if registry is None or not isinstance(kind, str) or kind not in registry.types("charger"):
+        return None
+    field = registry.get("charger", kind).config.model_fields.get("max_a")
+    value: object = charger.get("max_a", field.default if field is not None else None)
+    return float(cast(float, value)) if _is_number(value) else None
 
 
 def _is_number(v: object) -> bool:

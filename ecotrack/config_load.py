@@ -366,12 +366,14 @@ def _union(registry: DriverRegistry, kind: DriverKind) -> Any:
 
 def _make_model(registry: DriverRegistry) -> type[Config]:
     fields = Config.model_fields
+    meters: Any = dict[str, _union(registry, "meter")]  # type: ignore[misc]
+    chargers: Any = dict[str, _union(registry, "charger")]  # type: ignore[misc]
     model = create_model(
         "Config",
         __base__=Config,
         __module__=Config.__module__,
-        meters=(dict[str, _union(registry, "meter")], Field(description=fields["meters"].description)),  # type: ignore[misc]
-        chargers=(dict[str, _union(registry, "charger")], Field(description=fields["chargers"].description)),  # type: ignore[misc]
+        meters=(meters, Field(description=fields["meters"].description)),
+        chargers=(chargers, Field(description=fields["chargers"].description)),
     )
     model.registry = registry
     return model

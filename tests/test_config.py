@@ -10,18 +10,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ecotrack.config import (
-    Config,
-    ConfigError,
-    ConfigIssue,
-    ControlConfig,
-    LoadpointConfig,
-    ReplayMeterConfig,
-    SimulatedChargerConfig,
-    config_json_schema,
-    load_config,
-    resolve_data_dir,
-)
+from ecotrack.config import Config, ControlConfig, LoadpointConfig
+
+from ecotrack.config_load import ConfigError, ConfigIssue, config_json_schema, load_config, resolve_data_dir
+
+from ecotrack.meters.replay_config import ReplayMeterConfig
+
+from ecotrack.chargers.simulated_config import SimulatedChargerConfig
 from ecotrack.core.model import LoadpointParams, Mode, Tuning
 
 VALID = """\

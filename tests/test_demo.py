@@ -17,7 +17,8 @@ from typer.testing import CliRunner
 from ecotrack.chargers.simulated import SimulatedCharger
 from ecotrack.cli import app
 from ecotrack.clock import ScaledClock
-from ecotrack.config import ReplayMeterConfig, SimulatedChargerConfig
+from ecotrack.meters.replay_config import ReplayMeterConfig
+from ecotrack.chargers.simulated_config import SimulatedChargerConfig
 from ecotrack.core.model import Mode
 from ecotrack.demo import DEMO_CLOCK_FILE, DEMO_START, _read_mark, demo_config, demo_wall, run_demo
 

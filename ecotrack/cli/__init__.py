@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from ecotrack import __version__
-from ecotrack.config import ConfigError, config_json_schema, load_config
+from ecotrack.config_load import ConfigError, config_json_schema, load_config
 
 __all__ = ["app", "config_app", "main", "setup_logging"]
 

@@ -10,6 +10,7 @@ module with its ``DRIVERS``, named in :mod:`ecotrack.devices.builtin`, or added 
 
 from __future__ import annotations
 
+import builtins
 import importlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -63,7 +64,7 @@ class DriverSpec:
 
     kind: DriverKind
     type: str
-    config: type[BaseModel]
+    config: builtins.type[BaseModel]
     factory: DriverFactory | str
     transports: frozenset[str] = field(default_factory=frozenset)
     check: DriverCheck | None = None

@@ -11,7 +11,7 @@ import pytest
 from ecotrack.chargers.registry import ChargerRegistry, charger_registry
 from ecotrack.chargers.simulated import SimulatedCharger
 from ecotrack.clock import ScaledClock
-from ecotrack.config import SimulatedChargerConfig
+from ecotrack.chargers.simulated_config import SimulatedChargerConfig
 from ecotrack.core.model import ChargerReading
 from ecotrack.devices.context import DeviceContext
 from ecotrack.world.car import CarParams

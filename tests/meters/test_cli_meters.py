@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ecotrack.cli import app
-from ecotrack.config import load_config
+from ecotrack.config_load import load_config
 from ecotrack.meters.registry import source_registry
 
 from .http_server import Reply, VendorServer

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from ecotrack.clock import ScaledClock
-from ecotrack.config import ReplayMeterConfig
+from ecotrack.meters.replay_config import ReplayMeterConfig
 from ecotrack.devices.context import DeviceContext
 from ecotrack.meters.base import MeterReading
 from ecotrack.meters.registry import SourceRegistry, source_registry

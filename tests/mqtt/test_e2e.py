@@ -239,7 +239,7 @@ def test_config_without_mqtt_section_is_refused_for_mqtt_devices() -> None:
 
 async def test_example_prism_emon_runs_as_is_with_env_overrides(broker: Broker) -> None:
     """examples/prism-emon.yaml with only ECOTRACK__MQTT__HOST/PORT set drives the Prism from emon/data."""
-    from ecotrack.config import load_config
+    from ecotrack.config_load import load_config
 
     repo = __import__("pathlib").Path(__file__).resolve().parents[2]
     env = {"ECOTRACK__MQTT__HOST": "127.0.0.1", "ECOTRACK__MQTT__PORT": str(broker.port)}

@@ -10,8 +10,8 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 
-from ecotrack.meters.config import MappedValue, PollConfig, RolesMixin
 from ecotrack.devices.registry import DriverSpec
+from ecotrack.meters.config import MappedValue, PollConfig, RolesMixin
 
 __all__ = [
     "DRIVERS",

@@ -6,8 +6,8 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from ecotrack.meters.config import PollConfig
 from ecotrack.devices.registry import DriverSpec
+from ecotrack.meters.config import PollConfig
 
 __all__ = [
     "DRIVERS","KostalConfig", "ModbusMeterConfig", "SolarEdgeModbusConfig", "SunSpecConfig"]

@@ -7,10 +7,10 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from ecotrack.config_base import ConfigModel
+from ecotrack.devices.registry import DriverSpec
 from ecotrack.transport.mqtt.config import check_topic_prefix
 from ecotrack.transport.mqtt.payloads import MAX_PAYLOAD_BYTES
 from ecotrack.transport.mqtt.topics import validate_topic
-from ecotrack.devices.registry import DriverSpec
 
 __all__ = [
     "DRIVERS",

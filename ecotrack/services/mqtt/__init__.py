@@ -10,7 +10,7 @@ Layout (one job per module):
 * :mod:`.commands` — pure codec from (topic, payload) to typed intents; :mod:`.control` applies them;
 * :mod:`.status` — snapshot to retained topics with deadband and rate limit;
 * :mod:`.discovery` — Home Assistant discovery, with cleanup of removed loadpoints;
-* :mod:`.service` — ``attach_mqtt(engine, config)``: wires all of the above into an engine.
+* :mod:`.service` — ``attach_mqtt(engine, config, connection)``: wires all of the above into an engine.
 
 The Prism charger drivers and simulator live in :mod:`ecotrack.chargers.prism`.
 """

@@ -1,8 +1,8 @@
-"""``attach_mqtt(engine, config)``: the MQTT feature wired into an engine.
+"""``attach_mqtt(engine, config, connection)``: the MQTT feature wired into an engine.
 
-It builds the one :class:`~ecotrack.transport.mqtt.connection.MqttConnection`, binds it to every meter and
-charger that talks MQTT, subscribes the control topics, and registers one engine service ``mqtt``
-that keeps the connection and publishes:
+It is handed the one :class:`~ecotrack.transport.mqtt.connection.MqttConnection` (made by
+:mod:`ecotrack.app`, which also gave it to the MQTT meters and chargers), subscribes the control topics,
+and registers one engine service ``mqtt`` that runs the connection and publishes:
 
 * the retained state tree (``<prefix>/site/...``, ``<prefix>/loadpoints/<id>/...``) through a
   :class:`~ecotrack.services.mqtt.status.Throttle`, republished in full after every reconnect;
@@ -20,8 +20,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ecotrack.services.mqtt.commands import CommandCodec
 from ecotrack.services.mqtt.control import CommandHandler
@@ -43,24 +42,16 @@ log = logging.getLogger(__name__)
 _FLUSH_S = 0.25
 
 
-def attach_mqtt(engine: Engine, config: Config, base_dir: Path | None = None) -> MqttService | None:
-    """Wire MQTT into ``engine`` when ``config`` has an ``mqtt:`` section (None otherwise).
+def attach_mqtt(engine: Engine, config: Config, connection: MqttConnection | None) -> MqttService | None:
+    """Wire MQTT into ``engine`` over ``connection`` (None without an ``mqtt:`` section: nothing to do).
 
-    ValueError when a meter or charger needs MQTT but there is no ``mqtt:`` section, or when a
-    compatibility section names an unknown loadpoint.
+    ``connection`` is the one the application made before building the drivers and handed to the MQTT
+    meters and chargers through their device context; the service runs it. ValueError when a
+    compatibility section names an unknown loadpoint (``config check`` reports that first).
     """
-    devices: list[Any] = [
-        d for d in (*engine.sources.values(), *engine.chargers.values()) if hasattr(d, "bind_mqtt")
-    ]
     mqtt_config = getattr(config, "mqtt", None)
-    if mqtt_config is None:
-        if devices:
-            names = ", ".join(repr(d.name) for d in devices)
-            raise ValueError(f"{names} talk(s) MQTT but the configuration has no mqtt: section (host, port)")
+    if mqtt_config is None or connection is None:
         return None
-    connection = MqttConnection(mqtt_config, base_dir=base_dir)
-    for device in devices:
-        device.bind_mqtt(connection)
     service = MqttService(engine, mqtt_config, connection)
     engine.add_service("mqtt", service.run)
     return service

@@ -147,7 +147,7 @@ def attach_http(engine: Engine, config: Config, data_dir: Path | None = None) ->
     if data_dir is None:
         data_dir = engine.data_dir
     if data_dir is None:
-        from ecotrack.config import resolve_data_dir
+        from ecotrack.config_load import resolve_data_dir
 
         data_dir = resolve_data_dir(config)
     source = load_or_create_token(settings.token, data_dir)

@@ -259,8 +259,8 @@ def _real_path(loc: tuple[str | int, ...], data: Any) -> tuple[str | int, ...]:
         if present:
             out.append(elem)
             node = node[elem]
-        elif i == len(loc) - 1:
-            out.append(elem)
+        elif i == len(loc) - 1 and not (isinstance(node, dict) and node.get("type") == elem):
+            out.append(elem)  # a missing key; not the union tag a model-level error ends with
         # else: a union tag such as "replay" or "function-after[...]"
     return tuple(out)
 

@@ -123,7 +123,8 @@ class DriverRegistry:
         try:
             return self._specs[kind][type_]
         except KeyError:
-            raise KeyError(f"unknown {kind} type {type_!r} (known: {', '.join(self.types(kind))})") from None
+            known = ", ".join(self.types(kind)) or "none"
+            raise KeyError(f"unknown type {type_!r} (known {kind} types: {known})") from None
 
     def types(self, kind: DriverKind) -> list[str]:
         """Known types of ``kind``, sorted."""

@@ -37,7 +37,9 @@ def build_drivers(
     from ecotrack.devices.registry import builtin_registry
 
     reg = registry if registry is not None else builtin_registry()
-    meters: dict[str, Source] = {name: reg.create("meter", name, cfg, context) for name, cfg in config.meters.items()}
+    meters: dict[str, Source] = {
+        name: reg.create("meter", name, cfg, context) for name, cfg in config.meters.items()
+    }
     drivers: dict[str, Charger] = {
         name: reg.create("charger", name, cfg, context) for name, cfg in config.chargers.items()
     }
@@ -74,7 +76,11 @@ def build_engine(
     from ecotrack.runtime.engine import Engine
 
     if context is None:
-        context = DeviceContext(base_dir=base_dir) if clock is None else DeviceContext(clock=clock, base_dir=base_dir)
+        context = (
+            DeviceContext(base_dir=base_dir)
+            if clock is None
+            else DeviceContext(clock=clock, base_dir=base_dir)
+        )
     if context.mqtt is None:
         context.mqtt = mqtt_connection(config, context.base_dir)
     meters, drivers = build_drivers(config, context, registry)

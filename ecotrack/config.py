@@ -99,7 +99,10 @@ class SiteConfig(ConfigModel):
         description="Power kept back from the surplus (W); positive keeps export.",
     )
     max_meter_age_s: float = Field(
-        _SITE.max_meter_age_s, gt=0, le=3600, description="A grid reading older than this is stale: failsafe (s)."
+        _SITE.max_meter_age_s,
+        gt=0,
+        le=3600,
+        description="A grid reading older than this is stale: failsafe (s).",
     )
     max_charger_age_s: float = Field(
         _SITE.max_charger_age_s,
@@ -277,7 +280,9 @@ class Config(ConfigModel):
     )
     store: StoreConfig = Field(default_factory=StoreConfig, description="History database (issue 6).")
     tariff: TariffConfig | None = Field(None, description="Electricity prices for cost and plans.")
-    schedules: dict[str, ScheduleConfig] = Field(default_factory=dict, description="Charging schedules by name.")
+    schedules: dict[str, ScheduleConfig] = Field(
+        default_factory=dict, description="Charging schedules by name."
+    )
     plans: dict[str, PlanConfig] = Field(default_factory=dict, description="Charging plans by name.")
     rules: RulesConfig | None = Field(None, description="Rule order, daylight and non-scheduled action.")
     http: HttpConfig = Field(default_factory=HttpConfig, description="Web dashboard, REST API and WebSocket.")
@@ -370,7 +375,6 @@ class Config(ConfigModel):
 
 
 # ---------------------------------------------------------------------------------------- cross-checks
-
 
 
 def _planning_refs(
@@ -569,7 +573,9 @@ def _is_number(v: object) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool)
 
 
-def driver_checks(data: Any, registry: DriverRegistry, base_dir: Path | None = None) -> Iterator[tuple[_Path, str]]:
+def driver_checks(
+    data: Any, registry: DriverRegistry, base_dir: Path | None = None
+) -> Iterator[tuple[_Path, str]]:
     """What building the drivers would refuse, on raw (possibly invalid) data.
 
     A driver needing a transport (``mqtt``) that the configuration does not set up, and each driver type's

@@ -35,6 +35,9 @@ class SimulatedChargerConfig(ConfigModel):
 #: The simulated charger (see :mod:`ecotrack.devices.registry`).
 DRIVERS: tuple[DriverSpec, ...] = (
     DriverSpec(
-        "charger", "simulated", SimulatedChargerConfig, "ecotrack.chargers.simulated:SimulatedCharger.from_config"
+        "charger",
+        "simulated",
+        SimulatedChargerConfig,
+        "ecotrack.chargers.simulated:SimulatedCharger.from_config",
     ),
 )

@@ -80,5 +80,10 @@ DRIVERS: tuple[DriverSpec, ...] = (
         "ecotrack.chargers.prism.mqtt:PrismMqttCharger.from_config",
         transports=frozenset({"mqtt"}),
     ),
-    DriverSpec("charger", "prism-ubus", PrismUbusChargerConfig, "ecotrack.chargers.prism.ubus:PrismUbusCharger.from_config"),
+    DriverSpec(
+        "charger",
+        "prism-ubus",
+        PrismUbusChargerConfig,
+        "ecotrack.chargers.prism.ubus:PrismUbusCharger.from_config",
+    ),
 )

@@ -97,7 +97,10 @@ def check_buses(entries: Mapping[str, Any], base_dir: Path | None = None) -> Ite
         if cfg.twc_id is not None:
             key = (port, cfg.twc_id.upper())
             if key in pinned:
-                yield (name, "twc_id"), f"TWC {cfg.twc_id} on {port} is already pinned by charger {pinned[key]!r}"
+                yield (
+                    (name, "twc_id"),
+                    f"TWC {cfg.twc_id} on {port} is already pinned by charger {pinned[key]!r}",
+                )
             else:
                 pinned[key] = name
 

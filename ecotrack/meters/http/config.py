@@ -243,15 +243,36 @@ HttpMeterConfig = (
 #: pyserial only when built.
 DRIVERS: tuple[DriverSpec, ...] = (
     DriverSpec("meter", "fronius", FroniusConfig, "ecotrack.meters.http.fronius:FroniusSource.from_config"),
-    DriverSpec("meter", "solaredge", SolarEdgeCloudConfig, "ecotrack.meters.http.solaredge:SolarEdgeCloudSource.from_config"),
+    DriverSpec(
+        "meter",
+        "solaredge",
+        SolarEdgeCloudConfig,
+        "ecotrack.meters.http.solaredge:SolarEdgeCloudSource.from_config",
+    ),
     DriverSpec("meter", "enphase", EnphaseConfig, "ecotrack.meters.http.enphase:EnphaseSource.from_config"),
-    DriverSpec("meter", "powerwall", PowerwallConfig, "ecotrack.meters.http.powerwall:PowerwallSource.from_config"),
-    DriverSpec("meter", "homeassistant", HomeAssistantConfig, "ecotrack.meters.http.homeassistant:HomeAssistantSource.from_config"),
+    DriverSpec(
+        "meter", "powerwall", PowerwallConfig, "ecotrack.meters.http.powerwall:PowerwallSource.from_config"
+    ),
+    DriverSpec(
+        "meter",
+        "homeassistant",
+        HomeAssistantConfig,
+        "ecotrack.meters.http.homeassistant:HomeAssistantSource.from_config",
+    ),
     DriverSpec("meter", "openhab", OpenHabConfig, "ecotrack.meters.http.openhab:OpenHabSource.from_config"),
-    DriverSpec("meter", "solarlog", SolarLogConfig, "ecotrack.meters.http.solarlog:SolarLogSource.from_config"),
+    DriverSpec(
+        "meter", "solarlog", SolarLogConfig, "ecotrack.meters.http.solarlog:SolarLogSource.from_config"
+    ),
     DriverSpec("meter", "smartme", SmartMeConfig, "ecotrack.meters.http.smartme:SmartMeSource.from_config"),
     DriverSpec("meter", "ted", TedConfig, "ecotrack.meters.http.ted:TedSource.from_config"),
-    DriverSpec("meter", "iotawatt", IotaWattConfig, "ecotrack.meters.http.iotawatt:IotaWattSource.from_config"),
-    DriverSpec("meter", "volkszaehler", VolkszaehlerConfig, "ecotrack.meters.http.volkszaehler:VolkszaehlerSource.from_config"),
+    DriverSpec(
+        "meter", "iotawatt", IotaWattConfig, "ecotrack.meters.http.iotawatt:IotaWattSource.from_config"
+    ),
+    DriverSpec(
+        "meter",
+        "volkszaehler",
+        VolkszaehlerConfig,
+        "ecotrack.meters.http.volkszaehler:VolkszaehlerSource.from_config",
+    ),
     DriverSpec("meter", "url", UrlConfig, "ecotrack.meters.http.url:UrlSource.from_config"),
 )

@@ -9,8 +9,7 @@ from pydantic import Field, model_validator
 from ecotrack.devices.registry import DriverSpec
 from ecotrack.meters.config import PollConfig
 
-__all__ = [
-    "DRIVERS","KostalConfig", "ModbusMeterConfig", "SolarEdgeModbusConfig", "SunSpecConfig"]
+__all__ = ["DRIVERS", "KostalConfig", "ModbusMeterConfig", "SolarEdgeModbusConfig", "SunSpecConfig"]
 
 
 class ModbusConfig(PollConfig):
@@ -78,5 +77,10 @@ ModbusMeterConfig = KostalConfig | SunSpecConfig | SolarEdgeModbusConfig
 DRIVERS: tuple[DriverSpec, ...] = (
     DriverSpec("meter", "kostal", KostalConfig, "ecotrack.meters.modbus.kostal:KostalSource.from_config"),
     DriverSpec("meter", "sunspec", SunSpecConfig, "ecotrack.meters.modbus.sunspec:SunSpecSource.from_config"),
-    DriverSpec("meter", "solaredge_modbus", SolarEdgeModbusConfig, "ecotrack.meters.modbus.solaredge:SolarEdgeModbusSource.from_config"),
+    DriverSpec(
+        "meter",
+        "solaredge_modbus",
+        SolarEdgeModbusConfig,
+        "ecotrack.meters.modbus.solaredge:SolarEdgeModbusSource.from_config",
+    ),
 )

@@ -600,7 +600,7 @@ def driver_checks(
             if missing:
                 yield (
                     (section, name, "type"),
-                    f"a {type_!r} {kind} talks {', '.join(missing)}, but the configuration has no "
+                    f"{kind} type {type_!r} talks {', '.join(missing)}, but the configuration has no "
                     f"{', '.join(t + ':' for t in missing)} section (broker host, port)",
                 )
             try:

@@ -49,9 +49,9 @@ def _broker_module():  # type: ignore[no-untyped-def]
 
 
 def _config(port: int):  # type: ignore[no-untyped-def]
-    from ecotrack.config import Config
+    from ecotrack.config_load import parse_config
 
-    return Config.model_validate(
+    return parse_config(
         {
             "site": {"grid_meter": "emon", "voltage_v": 236},
             "meters": {"emon": {"type": "ecotrack-monitor"}},

@@ -399,7 +399,7 @@ def main(argv: Sequence[str] | None = None, *, repo_root: Path = REPO_ROOT) -> i
         strategies = expand_strategies(args.strategy or ["all"])
         settings = SimSettings()
         if args.config is not None:
-            from ecotrack.config import load_config
+            from ecotrack.config_load import load_config
             from ecotrack.sim.settings import sim_settings_from_config
 
             settings = sim_settings_from_config(load_config(args.config))

@@ -51,7 +51,7 @@ async def run(requests: int, clients: int, ws_clients: Sequence[int], seconds: f
 
     from ecotrack.app import build_app
     from ecotrack.clock import ScaledClock
-    from ecotrack.config import Config
+    from ecotrack.config_load import parse_config
     from ecotrack.services.web.state import build_state
 
     out: dict[str, object] = {}
@@ -60,7 +60,7 @@ async def run(requests: int, clients: int, ws_clients: Sequence[int], seconds: f
         trace.write_text(
             "timestamp,pv_w,load_w\n2024-06-21T10:00:00Z,6000,500\n2024-06-21T10:01:00Z,6000,500\n"
         )
-        config = Config.model_validate(
+        config = parse_config(
             {
                 "site": {"grid_meter": "grid", "pv_meters": ["grid"]},
                 "meters": {"grid": {"type": "replay", "trace": str(trace), "interval_s": 1}},

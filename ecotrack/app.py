@@ -14,7 +14,7 @@ none of them.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -25,10 +25,9 @@ from ecotrack.devices.context import DeviceContext
 
 if TYPE_CHECKING:
     from ecotrack.chargers.base import Charger
-    from ecotrack.chargers.registry import ChargerRegistry
     from ecotrack.config import Config
+    from ecotrack.devices.registry import DriverRegistry
     from ecotrack.meters.base import Source
-    from ecotrack.meters.registry import SourceRegistry
     from ecotrack.runtime.engine import Engine
     from ecotrack.runtime.rules import Rule
     from ecotrack.runtime.setup import SiteSetup
@@ -44,9 +43,9 @@ __all__ = [
     "build_app",
     "build_drivers",
     "build_engine",
-    "build_mqtt_connection",
     "build_rules",
     "build_tariff",
+    "mqtt_connection",
     "run_engine",
 ]
 
@@ -77,44 +76,35 @@ class App:
 
 
 def build_drivers(
-    config: Config,
-    context: DeviceContext,
-    *,
-    sources: SourceRegistry | None = None,
-    chargers: ChargerRegistry | None = None,
+    config: Config, context: DeviceContext, registry: DriverRegistry | None = None
 ) -> tuple[dict[str, Source], dict[str, Charger]]:
-    """Every meter and charger of ``config``, built by the registries with ``context``."""
-    from ecotrack.chargers.registry import charger_registry
-    from ecotrack.meters.registry import source_registry
+    """Every meter and charger of ``config``, built by ``registry`` (default: the built-in drivers) with ``context``.
 
-    sreg = sources if sources is not None else source_registry
-    creg = chargers if chargers is not None else charger_registry
-    meters = {name: sreg.create(name, cfg, context) for name, cfg in config.meters.items()}
-    drivers = {name: creg.create(name, cfg, context) for name, cfg in config.chargers.items()}
+    ``context`` must already hold the transports the drivers need (its ``mqtt`` connection).
+    """
+    from ecotrack.devices.registry import builtin_registry
+
+    reg = registry if registry is not None else builtin_registry()
+    meters: dict[str, Source] = {
+        name: reg.create("meter", name, cfg, context) for name, cfg in config.meters.items()
+    }
+    drivers: dict[str, Charger] = {
+        name: reg.create("charger", name, cfg, context) for name, cfg in config.chargers.items()
+    }
     return meters, drivers
 
 
-def build_mqtt_connection(
-    config: Config, devices: Mapping[str, object], base_dir: Path | None = None
-) -> MqttConnection | None:
-    """The one MQTT connection of the ``mqtt:`` section, bound to every driver that talks MQTT; None without one.
+def mqtt_connection(config: Config, base_dir: Path | None = None) -> MqttConnection | None:
+    """The daemon's one MQTT connection when ``config`` has an ``mqtt:`` section (aiomqtt loads only then).
 
-    ValueError when a meter or charger needs MQTT but the configuration has no ``mqtt:`` section.
-    (Binding through ``bind_mqtt`` is interim: the driver registry will hand the connection in through
-    the device context.)
+    It is made before the drivers and put in their device context, so the MQTT meters and chargers and
+    the MQTT service share one client (one client id, one last will).
     """
-    talking = [d for d in devices.values() if hasattr(d, "bind_mqtt")]
     if config.mqtt is None:
-        if talking:
-            names = ", ".join(repr(name) for name, d in devices.items() if d in talking)
-            raise ValueError(f"{names} talk(s) MQTT but the configuration has no mqtt: section (host, port)")
         return None
     from ecotrack.transport.mqtt.connection import MqttConnection
 
-    connection = MqttConnection(config.mqtt, base_dir=base_dir)
-    for device in talking:
-        device.bind_mqtt(connection)
-    return connection
+    return MqttConnection(config.mqtt, base_dir=base_dir)
 
 
 def build_tariff(config: Config) -> Tariff | None:
@@ -156,8 +146,7 @@ def build_app(
     data_dir: Path | None = None,
     wall: Callable[[], datetime] | None = None,
     context: DeviceContext | None = None,
-    sources: SourceRegistry | None = None,
-    chargers: ChargerRegistry | None = None,
+    registry: DriverRegistry | None = None,
     services: bool = True,
     **engine_options: Any,
 ) -> App:
@@ -173,8 +162,10 @@ def build_app(
 
     if context is None:
         context = DeviceContext(base_dir=base_dir) if clock is None else DeviceContext(clock=clock, base_dir=base_dir)
-    meters, drivers = build_drivers(config, context, sources=sources, chargers=chargers)
-    connection = build_mqtt_connection(config, {**meters, **drivers}, context.base_dir)
+    if context.mqtt is None:
+        context.mqtt = mqtt_connection(config, context.base_dir)
+    connection = context.mqtt
+    meters, drivers = build_drivers(config, context, registry)
     setup = config.site_setup()
     tariff = build_tariff(config)
     rules = build_rules(config, setup, tariff)
@@ -206,7 +197,7 @@ def attach_services(app: App, config: Config, data_dir: Path | None = None) -> N
 
         app.recorder = attach_store(engine, store, data_dir, app.tariff)
     if config.http.enabled:
-        from ecotrack.config import resolve_data_dir
+        from ecotrack.config_load import resolve_data_dir
         from ecotrack.services.web.server import attach_http
 
         web_dir = data_dir if data_dir is not None else resolve_data_dir(config)

@@ -57,7 +57,7 @@ def demo_config(
     With ``twc_port`` it also has a Tesla Wall Connector ``twc`` on that serial port and a loadpoint
     ``driveway`` (pv, 6-16 A, lower priority than the garage) behind it.
     """
-    from ecotrack.config import Config
+    from ecotrack.config_load import parse_config
 
     data: dict[str, Any] = {
         "data_dir": str(data_dir) if data_dir is not None else None,
@@ -78,7 +78,7 @@ def demo_config(
     if twc_port is not None:
         data["chargers"]["twc"] = {"type": "twc", "port": twc_port, "max_a": 32, "stop_method": "fc-b2"}
         data["loadpoints"]["driveway"] = {"charger": "twc", "mode": "pv", "min_a": 6, "max_a": 16, "priority": -1}
-    return Config.model_validate(data)
+    return parse_config(data, source="the demo configuration")
 
 
 def _status_line(engine: Engine) -> str:

@@ -10,19 +10,18 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ecotrack.config import (
-    Config,
+from ecotrack.chargers.simulated_config import SimulatedChargerConfig
+from ecotrack.config import ControlConfig, LoadpointConfig
+from ecotrack.config_load import (
     ConfigError,
     ConfigIssue,
-    ControlConfig,
-    LoadpointConfig,
-    ReplayMeterConfig,
-    SimulatedChargerConfig,
     config_json_schema,
+    config_model,
     load_config,
     resolve_data_dir,
 )
 from ecotrack.core.model import LoadpointParams, Mode, Tuning
+from ecotrack.meters.replay_config import ReplayMeterConfig
 
 VALID = """\
 site:
@@ -71,6 +70,8 @@ control:
 def write(tmp_path: Path, text: str, name: str = "ecotrack.yaml") -> Path:
     path = tmp_path / name
     path.write_text(textwrap.dedent(text), encoding="utf-8")
+    (tmp_path / "days").mkdir(exist_ok=True)
+    (tmp_path / "days" / "sunny.csv").touch()  # the trace VALID names: a missing trace is an error
     return path
 
 
@@ -301,13 +302,15 @@ def test_duplicate_key_reported(tmp_path: Path) -> None:
 
 
 def test_env_overrides(tmp_path: Path) -> None:
+    trace = tmp_path / "x.csv"
+    trace.touch()
     path = write(tmp_path, VALID)
     cfg = load_config(
         path,
         env={
             "ECOTRACK__SITE__VOLTAGE_V": "240",
             "ECOTRACK__METERS__GRID__INTERVAL_S": "5",
-            "ECOTRACK__METERS__GRID__TRACE": "/x.csv",
+            "ECOTRACK__METERS__GRID__TRACE": str(trace),
             "ECOTRACK__METERS__GRID__LOOP": "false",
             "ECOTRACK__site__wiring_limit_a": "null",
             "ECOTRACK__LOADPOINTS__GARAGE__PRIORITY": "7",
@@ -321,7 +324,7 @@ def test_env_overrides(tmp_path: Path) -> None:
     grid = cfg.meters["grid"]
     assert isinstance(grid, ReplayMeterConfig)
     assert grid.interval_s == 5
-    assert grid.trace == Path("/x.csv")
+    assert grid.trace == trace
     assert grid.loop is False
     assert cfg.site.wiring_limit_a is None
     assert cfg.loadpoints["garage"].priority == 7
@@ -366,7 +369,7 @@ def test_env_var_creates_device_without_type(tmp_path: Path) -> None:
 
 def test_config_model_validate_runs_cross_checks() -> None:
     with pytest.raises(ValueError, match="unknown meter"):
-        Config.model_validate({"site": {"grid_meter": "x"}, "meters": {}, "chargers": {}, "loadpoints": {}})
+        config_model().model_validate({"site": {"grid_meter": "x"}, "meters": {}, "chargers": {}, "loadpoints": {}})
 
 
 def test_resolve_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -524,7 +527,7 @@ def test_minimum_current_above_charger_circuit_or_wiring_limit(tmp_path: Path) -
         "site.wiring_limit_a",
     }
     with pytest.raises(ValueError, match="could never charge"):
-        Config.model_validate(yaml.safe_load(UNREACHABLE_MIN))
+        config_model().model_validate(yaml.safe_load(UNREACHABLE_MIN))
 
 
 def test_minimum_checks_survive_cycles_and_junk(tmp_path: Path) -> None:

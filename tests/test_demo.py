@@ -15,11 +15,12 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from ecotrack.chargers.simulated import SimulatedCharger
+from ecotrack.chargers.simulated_config import SimulatedChargerConfig
 from ecotrack.cli import app
 from ecotrack.clock import ScaledClock
-from ecotrack.config import ReplayMeterConfig, SimulatedChargerConfig
 from ecotrack.core.model import Mode
 from ecotrack.demo import DEMO_CLOCK_FILE, DEMO_START, _read_mark, demo_config, demo_wall, run_demo
+from ecotrack.meters.replay_config import ReplayMeterConfig
 
 REPO = Path(__file__).resolve().parent.parent
 

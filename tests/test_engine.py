@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import itertools
 import math
 import os
@@ -15,14 +16,14 @@ from typing import Any
 import pytest
 
 from ecotrack.app import build_engine
-from ecotrack.chargers.registry import ChargerRegistry
 from ecotrack.chargers.simulated import SimulatedCharger
 from ecotrack.clock import ScaledClock
 from ecotrack.config import Config
+from ecotrack.config_load import parse_config
 from ecotrack.core.model import Mode
 from ecotrack.devices.context import DeviceContext
+from ecotrack.devices.registry import DriverRegistry, builtin_registry
 from ecotrack.meters.base import MeterReading, MeterSink, Source
-from ecotrack.meters.registry import SourceRegistry, source_registry
 from ecotrack.runtime.engine import Engine
 from ecotrack.runtime.snapshot import Snapshot
 
@@ -38,7 +39,7 @@ def write_trace(path: Path, pv_w: float, load_w: float) -> Path:
 
 
 def make_config(trace: Path | None = None, loadpoint: dict[str, Any] | None = None, **site: Any) -> Config:
-    return Config.model_validate(
+    return parse_config(
         {
             "site": {"grid_meter": "grid", "pv_meters": ["grid"], "max_meter_age_s": 5, **site},
             "meters": {"grid": {"type": "replay", "trace": str(trace) if trace else None, "interval_s": 1}},
@@ -106,20 +107,25 @@ class ScriptedSource(Source):
             await self.clock.sleep(1.0)
 
 
-def charger_registry_with(factory: Callable[[str, Any, DeviceContext], SimulatedCharger]) -> ChargerRegistry:
-    reg = ChargerRegistry()
-    reg.register("simulated", factory)
+def with_factory(kind: str, type_: str, factory: Callable[..., Any], base: DriverRegistry | None) -> DriverRegistry:
+    """``base`` (default: the built-in drivers) with ``type_`` built by ``factory`` (its config model kept)."""
+    reg = (base or builtin_registry()).copy()
+    reg.replace(dataclasses.replace(reg.get(kind, type_), factory=factory))  # type: ignore[arg-type]
     return reg
 
 
-def recording_registry() -> ChargerRegistry:
-    return charger_registry_with(RecordingCharger.from_config)
+def charger_registry_with(
+    factory: Callable[[str, Any, DeviceContext], SimulatedCharger], base: DriverRegistry | None = None
+) -> DriverRegistry:
+    return with_factory("charger", "simulated", factory, base)
 
 
-def scripted_registry(grid_w: float, die_at_s: float = math.inf) -> SourceRegistry:
-    reg = SourceRegistry()
-    reg.register("replay", lambda name, cfg, ctx: ScriptedSource(name, ctx, grid_w, die_at_s))
-    return reg
+def recording_registry(base: DriverRegistry | None = None) -> DriverRegistry:
+    return charger_registry_with(RecordingCharger.from_config, base)
+
+
+def scripted_registry(grid_w: float, die_at_s: float = math.inf, base: DriverRegistry | None = None) -> DriverRegistry:
+    return with_factory("meter", "replay", lambda name, cfg, ctx: ScriptedSource(name, ctx, grid_w, die_at_s), base)
 
 
 @contextlib.asynccontextmanager
@@ -150,7 +156,7 @@ def charger_of(engine: Engine) -> RecordingCharger:
 
 async def test_closed_loop_converges_on_sunny_surplus_and_sends_only_changes(tmp_path: Path) -> None:
     trace = write_trace(tmp_path / "sunny.csv", pv_w=3000, load_w=500)
-    engine = build_engine(make_config(trace), clock=ScaledClock(SPEED), chargers=recording_registry(), services=False)
+    engine = build_engine(make_config(trace), clock=ScaledClock(SPEED), registry=recording_registry(), services=False)
     car = charger_of(engine)
     steps = 0
 
@@ -186,8 +192,7 @@ async def test_meter_failure_is_retried_and_failsafe_stops_pv_in_time() -> None:
     engine = build_engine(
         cfg,
         clock=clock,
-        sources=scripted_registry(grid_w=-3000, die_at_s=12.0),
-        chargers=recording_registry(),
+        registry=recording_registry(base=scripted_registry(grid_w=-3000, die_at_s=12.0)),
         backoff_initial_s=1.0,
         backoff_max_s=2.0,
         services=False,
@@ -215,8 +220,7 @@ async def test_failing_charger_does_not_kill_the_engine() -> None:
     engine = build_engine(
         make_config(),
         clock=ScaledClock(SPEED),
-        sources=scripted_registry(grid_w=-3000),
-        chargers=recording_registry(),
+        registry=recording_registry(base=scripted_registry(grid_w=-3000)),
         backoff_initial_s=1.0,
         backoff_max_s=2.0,
         services=False,
@@ -238,7 +242,7 @@ async def test_failing_charger_does_not_kill_the_engine() -> None:
 
 
 async def test_set_mode_snapshot_and_subscription() -> None:
-    engine = build_engine(make_config(), clock=ScaledClock(SPEED), sources=scripted_registry(grid_w=-3000), services=False)
+    engine = build_engine(make_config(), clock=ScaledClock(SPEED), registry=scripted_registry(grid_w=-3000), services=False)
     with pytest.raises(KeyError):
         engine.set_mode("nope", Mode.NOW)
     with pytest.raises(ValueError):
@@ -280,7 +284,7 @@ async def test_set_mode_snapshot_and_subscription() -> None:
 
 
 async def test_sigterm_in_process_leaves_chargers_safe(caplog: pytest.LogCaptureFixture) -> None:
-    engine = build_engine(make_config(), clock=ScaledClock(SPEED), sources=scripted_registry(grid_w=-3000), services=False)
+    engine = build_engine(make_config(), clock=ScaledClock(SPEED), registry=scripted_registry(grid_w=-3000), services=False)
     caplog.set_level("INFO", logger="ecotrack.runtime.engine")
     task = asyncio.create_task(engine.run_until_signal())
     await until(lambda: engine.snapshot().loadpoint("garage").actual_a > 0)
@@ -294,16 +298,16 @@ async def test_sigterm_in_process_leaves_chargers_safe(caplog: pytest.LogCapture
 def test_unknown_types_and_bad_wiring_are_reported() -> None:
     cfg = make_config()
     with pytest.raises(KeyError, match="unknown type 'replay'"):
-        build_engine(cfg, sources=SourceRegistry(), services=False)
+        build_engine(cfg, registry=DriverRegistry(), services=False)
     with pytest.raises(KeyError, match="unknown type 'simulated'"):
-        build_engine(cfg, sources=scripted_registry(0.0), chargers=ChargerRegistry(), services=False)
-    assert "replay" in source_registry.kinds()
+        build_engine(cfg, registry=DriverRegistry(s for s in scripted_registry(0.0) if s.kind == "meter"), services=False)
+    assert "replay" in builtin_registry().types("meter")
 
 
 async def test_a_core_bug_sends_chargers_to_safe_current_and_keeps_running(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    engine = build_engine(make_config(), clock=ScaledClock(SPEED), sources=scripted_registry(grid_w=-3000), services=False)
+    engine = build_engine(make_config(), clock=ScaledClock(SPEED), registry=scripted_registry(grid_w=-3000), services=False)
     async with running(engine) as task:
         await until(lambda: engine.snapshot().loadpoint("garage").sent_a not in (None, 0.0))
 
@@ -341,8 +345,7 @@ async def test_a_charger_driver_that_returns_is_treated_as_lost_and_restarted(
     engine = build_engine(
         make_config(),
         clock=ScaledClock(SPEED),
-        sources=scripted_registry(grid_w=-3000),
-        chargers=charger_registry_with(ReturningCharger.from_config),
+        registry=charger_registry_with(ReturningCharger.from_config, base=scripted_registry(grid_w=-3000)),
         backoff_initial_s=1.0,
         backoff_max_s=2.0,
         services=False,
@@ -378,8 +381,7 @@ async def test_a_new_command_cuts_the_actuator_backoff_short() -> None:
     engine = build_engine(
         make_config(),
         clock=ScaledClock(SPEED),
-        sources=scripted_registry(grid_w=-3000),
-        chargers=recording_registry(),
+        registry=recording_registry(base=scripted_registry(grid_w=-3000)),
         backoff_initial_s=30.0,
         backoff_max_s=30.0,
         services=False,
@@ -401,7 +403,7 @@ async def test_a_new_command_cuts_the_actuator_backoff_short() -> None:
     assert t_cut - t_off <= engine.tick_s + 1.0  # not after the rest of the 30 s backoff
 
 
-def driver_registry(**driver: Any) -> ChargerRegistry:
+def driver_registry(base: DriverRegistry | None = None, **driver: Any) -> DriverRegistry:
     """Recording chargers whose driver overrides the configured hardware (``max_a``, ``step_a``)."""
 
     def make(name: str, cfg: Any, ctx: DeviceContext) -> RecordingCharger:
@@ -411,7 +413,7 @@ def driver_registry(**driver: Any) -> ChargerRegistry:
             setattr(charger, key, value)
         return charger
 
-    return charger_registry_with(make)
+    return charger_registry_with(make, base)
 
 
 async def test_the_driver_maximum_always_caps_the_configured_one() -> None:
@@ -419,8 +421,7 @@ async def test_the_driver_maximum_always_caps_the_configured_one() -> None:
     engine = build_engine(
         make_config(loadpoint={"mode": "now"}),
         clock=ScaledClock(SPEED),
-        sources=scripted_registry(grid_w=-3000),
-        chargers=driver_registry(max_a=10.0),
+        registry=driver_registry(max_a=10.0, base=scripted_registry(grid_w=-3000)),
         services=False,
     )
     assert engine.site_params.loadpoints[0].charger_max_a == 10.0
@@ -433,8 +434,7 @@ async def test_the_driver_maximum_always_caps_the_configured_one() -> None:
     # A driver that allows more than the config keeps the configured (lower) maximum.
     engine = build_engine(
         make_config(),
-        sources=scripted_registry(grid_w=-3000),
-        chargers=driver_registry(max_a=63.0),
+        registry=driver_registry(max_a=63.0, base=scripted_registry(grid_w=-3000)),
         services=False,
     )
     assert engine.site_params.loadpoints[0].charger_max_a == 32.0
@@ -443,7 +443,7 @@ async def test_the_driver_maximum_always_caps_the_configured_one() -> None:
 def test_the_coarser_of_loadpoint_and_driver_step_is_used() -> None:
     def step(loadpoint_step: float, driver_step: float) -> float:
         cfg = make_config(loadpoint={"step_a": loadpoint_step})
-        engine = build_engine(cfg, sources=scripted_registry(-3000), chargers=driver_registry(step_a=driver_step), services=False)
+        engine = build_engine(cfg, registry=driver_registry(step_a=driver_step, base=scripted_registry(-3000)), services=False)
         return engine.site_params.loadpoints[0].step_a
 
     assert step(0.1, 1.0) == 1.0
@@ -457,7 +457,7 @@ async def test_a_whole_amp_charger_is_never_sent_tenths(tmp_path: Path) -> None:
     engine = build_engine(
         make_config(trace, loadpoint={"step_a": 0.1}),
         clock=ScaledClock(SPEED),
-        chargers=driver_registry(step_a=1.0),
+        registry=driver_registry(step_a=1.0),
         services=False,
     )
     car = charger_of(engine)
@@ -472,7 +472,7 @@ async def test_a_whole_amp_charger_is_never_sent_tenths(tmp_path: Path) -> None:
 async def test_a_failing_snapshot_does_not_end_the_engine(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    engine = build_engine(make_config(), clock=ScaledClock(SPEED), sources=scripted_registry(grid_w=-3000), services=False)
+    engine = build_engine(make_config(), clock=ScaledClock(SPEED), registry=scripted_registry(grid_w=-3000), services=False)
     steps = 0
 
     def count(_: Snapshot) -> None:
@@ -505,8 +505,7 @@ async def test_a_bug_in_an_actuator_does_not_end_the_engine(monkeypatch: pytest.
     engine = build_engine(
         make_config(),
         clock=ScaledClock(SPEED),
-        sources=scripted_registry(grid_w=-3000),
-        chargers=recording_registry(),
+        registry=recording_registry(base=scripted_registry(grid_w=-3000)),
         services=False,
     )
     car = charger_of(engine)

@@ -17,16 +17,16 @@ from test_engine import (
     recording_registry,
     running,
     until,
+    with_factory,
     write_trace,
 )
 
 from ecotrack.app import build_engine
 from ecotrack.clock import ScaledClock
-from ecotrack.config import Config
+from ecotrack.config_load import parse_config
 from ecotrack.core.model import ChargerReading, Mode
 from ecotrack.devices.context import DeviceContext
 from ecotrack.meters.base import MeterReading, MeterSink, Source
-from ecotrack.meters.registry import SourceRegistry
 from ecotrack.runtime.engine import Engine
 from ecotrack.runtime.rules import RuleContext, RuleOutcome
 from ecotrack.runtime.sessions import Session
@@ -36,7 +36,7 @@ from ecotrack.services.web.state import build_state
 
 def sunny_engine(tmp_path: Path, pv_w: float = 6000, **lp: object) -> Engine:
     trace = write_trace(tmp_path / "sunny.csv", pv_w=pv_w, load_w=500)
-    return build_engine(make_config(trace, loadpoint=dict(lp)), clock=ScaledClock(SPEED), chargers=recording_registry(), services=False)
+    return build_engine(make_config(trace, loadpoint=dict(lp)), clock=ScaledClock(SPEED), registry=recording_registry(), services=False)
 
 
 async def test_the_user_maximum_caps_the_charge_at_once(tmp_path: Path) -> None:
@@ -151,7 +151,7 @@ async def test_a_failing_service_is_restarted_and_cancelled_after_the_chargers_a
     engine = build_engine(
         make_config(write_trace(tmp_path / "t.csv", 3000, 500)),
         clock=ScaledClock(SPEED),
-        chargers=recording_registry(),
+        registry=recording_registry(),
         backoff_initial_s=0.5,
         services=False,
     )
@@ -218,7 +218,7 @@ class SlowCutCharger(RecordingCharger):
 
 async def test_a_raise_waits_until_a_charger_sharing_the_wiring_confirmed_its_cut(tmp_path: Path) -> None:
     trace = write_trace(tmp_path / "t.csv", 0, 500)
-    cfg = Config.model_validate(
+    cfg = parse_config(
         {
             "site": {"grid_meter": "grid", "pv_meters": ["grid"], "wiring_limit_a": 20},
             "meters": {"grid": {"type": "replay", "trace": str(trace), "interval_s": 1}},
@@ -233,7 +233,7 @@ async def test_a_raise_waits_until_a_charger_sharing_the_wiring_confirmed_its_cu
             "control": {"tick_s": 1},
         }
     )
-    engine = build_engine(cfg, clock=ScaledClock(SPEED), chargers=charger_registry_with(SlowCutCharger.from_config), services=False)
+    engine = build_engine(cfg, clock=ScaledClock(SPEED), registry=charger_registry_with(SlowCutCharger.from_config), services=False)
     a, b = engine.chargers["a"], engine.chargers["b"]
     assert isinstance(a, SlowCutCharger) and isinstance(b, SlowCutCharger)
     async with running(engine):
@@ -269,9 +269,8 @@ class ThreePhaseMeter(Source):
 
 
 async def test_per_phase_grid_values_reach_the_snapshot_and_the_api(tmp_path: Path) -> None:
-    sources = SourceRegistry()
-    sources.register("replay", lambda name, cfg, ctx: ThreePhaseMeter(name, ctx))
-    engine = build_engine(make_config(), clock=ScaledClock(SPEED), sources=sources, chargers=recording_registry(), services=False)
+    sources = with_factory("meter", "replay", lambda name, cfg, ctx: ThreePhaseMeter(name, ctx), None)
+    engine = build_engine(make_config(), clock=ScaledClock(SPEED), registry=recording_registry(base=sources), services=False)
     async with running(engine):
         await until(lambda: engine.snapshot().grid_voltages_v is not None)
         snap = engine.snapshot()

@@ -33,7 +33,7 @@ def config_check(
 
     Example: [bold]ecotrack config check examples/demo.yaml[/bold]
     """
-    from ecotrack.config import ConfigError, load_config
+    from ecotrack.config_load import ConfigError, load_config
 
     try:
         cfg = load_config(file)
@@ -52,6 +52,6 @@ def config_schema() -> None:
 
     Editors use it for completion and checking, e.g. with the YAML language server: [bold]ecotrack config schema > ecotrack.schema.json[/bold], then put "# yaml-language-server: $schema=ecotrack.schema.json" at the top of your config.
     """
-    from ecotrack.config import config_json_schema
+    from ecotrack.config_load import config_json_schema
 
     typer.echo(json.dumps(config_json_schema(), indent=2))

@@ -64,7 +64,7 @@ def demo_command(
     Example: [bold]ecotrack demo --speed 30[/bold]
     """
     from ecotrack.cli.logs import setup_logging
-    from ecotrack.config import resolve_data_dir
+    from ecotrack.config_load import resolve_data_dir
     from ecotrack.demo import run_demo
 
     setup_logging("INFO")

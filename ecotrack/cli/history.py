@@ -79,7 +79,7 @@ def parse_when(text: str, *, end: bool = False) -> datetime:
 
 def open_store(config: Path | None, data_dir: Path | None) -> Store:
     """The history database the daemon uses for these options (exit 1 with a message when there is none)."""
-    from ecotrack.config import ConfigError, load_config, resolve_data_dir
+    from ecotrack.config_load import ConfigError, load_config, resolve_data_dir
     from ecotrack.services.store.db import Store, database_url
 
     cfg = None

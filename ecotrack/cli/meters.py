@@ -99,8 +99,9 @@ async def read_source(source: Source, wait_s: float) -> tuple[MeterReading | Non
 async def read_all(config: Any, base_dir: Path | None = None, wait_s: float = 15.0) -> list[MeterResult]:
     """Read every meter of ``config`` once, concurrently."""
     from ecotrack.devices.context import DeviceContext
-    from ecotrack.meters.registry import source_registry
+    from ecotrack.devices.registry import builtin_registry
 
+    registry = builtin_registry()
     context = DeviceContext(base_dir=base_dir)
     site = config.site
     names = list(config.meters)
@@ -120,7 +121,7 @@ async def read_all(config: Any, base_dir: Path | None = None, wait_s: float = 15
     async def one(name: str) -> MeterResult:
         cfg = config.meters[name]
         try:
-            source = source_registry.create(name, cfg, context)
+            source = registry.create("meter", name, cfg, context)
         except Exception as e:
             return MeterResult(name, cfg.type, role(name), None, f"cannot set up: {type(e).__name__}: {e}")
         reading, error = await read_source(source, wait_s)
@@ -199,7 +200,7 @@ def read_command(
     Example: [bold]ecotrack meters read -c examples/fronius.yaml --json[/bold]
     """
     from ecotrack.cli.logs import setup_logging
-    from ecotrack.config import ConfigError, load_config
+    from ecotrack.config_load import ConfigError, load_config
 
     setup_logging("ERROR")
     try:

@@ -36,7 +36,7 @@ def run_command(
     """
     from ecotrack.app import run_engine
     from ecotrack.cli.logs import setup_logging
-    from ecotrack.config import ConfigError, load_config, resolve_data_dir
+    from ecotrack.config_load import ConfigError, load_config, resolve_data_dir
 
     try:
         cfg = load_config(config)

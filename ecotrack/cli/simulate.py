@@ -201,7 +201,7 @@ def _settings(config: Path | None, loadpoint: str | None, meter_interval: float 
 
     settings = SimSettings()
     if config is not None:
-        from ecotrack.config import ConfigError, load_config
+        from ecotrack.config_load import ConfigError, load_config
         from ecotrack.sim.settings import sim_settings_from_config
 
         try:

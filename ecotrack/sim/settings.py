@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ecotrack.config import Config, SimulatedChargerConfig
+from ecotrack.chargers.simulated_config import SimulatedChargerConfig
+from ecotrack.config import Config
 from ecotrack.core.model import LoadpointParams, Mode, SiteParams
 from ecotrack.sim.strategies import SimSettings
 from ecotrack.world.car import CarParams

@@ -8,12 +8,12 @@ import math
 
 import pytest
 
-from ecotrack.chargers.registry import ChargerRegistry, charger_registry
 from ecotrack.chargers.simulated import SimulatedCharger
+from ecotrack.chargers.simulated_config import SimulatedChargerConfig
 from ecotrack.clock import ScaledClock
-from ecotrack.config import SimulatedChargerConfig
 from ecotrack.core.model import ChargerReading
 from ecotrack.devices.context import DeviceContext
+from ecotrack.devices.registry import DriverRegistry, builtin_registry
 from ecotrack.world.car import CarParams
 
 
@@ -93,7 +93,7 @@ async def test_reports_every_interval() -> None:
 def test_from_config_registers_in_the_world() -> None:
     cfg = SimulatedChargerConfig(type="simulated", max_a=20, phases=3, car_connected=False, car_max_a=11)
     ctx = DeviceContext(clock=ManualClock())
-    charger = charger_registry.create("garage", cfg, ctx)
+    charger = builtin_registry().create("charger", "garage", cfg, ctx)
     assert isinstance(charger, SimulatedCharger)
     assert (charger.max_a, charger.phases, charger.car_connected, charger.car.params.max_a) == (
         20,
@@ -104,6 +104,6 @@ def test_from_config_registers_in_the_world() -> None:
     assert ctx.world.loads == (charger,) and ctx.world.ev_power_w() == 0
     assert charger.safe_current_a == 0
     with pytest.raises(KeyError, match="unknown type 'simulated'"):
-        ChargerRegistry().create("garage", cfg, ctx)
+        DriverRegistry().create("charger", "garage", cfg, ctx)
     with pytest.raises(ValueError):
         SimulatedCharger("x", max_a=0)

@@ -9,8 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from ecotrack.cli import app
-from ecotrack.config import load_config
-from ecotrack.meters.registry import source_registry
+from ecotrack.config_load import load_config
+from ecotrack.devices.registry import builtin_registry
 
 from .http_server import Reply, VendorServer
 from .test_http_sources import FRONIUS, FRONIUS_DAY
@@ -72,6 +72,6 @@ def test_every_meter_type_has_a_valid_example() -> None:
     for path in sorted(EXAMPLES.glob("*.yaml")):
         cfg = load_config(path, env={})
         types |= {m.type for m in cfg.meters.values()}
-    assert set(source_registry.kinds()) <= types
+    assert set(builtin_registry().types("meter")) <= types
     fronius = load_config(EXAMPLES / "fronius.yaml", env={"ECOTRACK__METERS__GRID__URL": "http://10.1.2.3/"})
     assert fronius.meters["grid"].type == "fronius" and fronius.meters["grid"].url == "http://10.1.2.3"  # type: ignore[union-attr]

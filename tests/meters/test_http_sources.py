@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from ecotrack.config import Config
+from ecotrack.config_load import parse_config
 from ecotrack.devices.context import DeviceContext
+from ecotrack.devices.registry import builtin_registry
 from ecotrack.meters.base import MeterReading
 from ecotrack.meters.polling import PollingSource, SourceError
-from ecotrack.meters.registry import source_registry
 
 from .http_server import FAILURE_TEXT, FAILURES, Reply, Request, VendorServer
 
@@ -27,10 +27,10 @@ FAST = {"timeout_s": 0.5, "retries": 0}
 
 def build(meter: dict[str, Any]) -> PollingSource:
     """A source from a meter entry, through the config model and the registry (as the engine does)."""
-    cfg = Config.model_validate(
+    cfg = parse_config(
         {"site": {"grid_meter": "m"}, "meters": {"m": meter}, "chargers": {}, "loadpoints": {}}
     )
-    source = source_registry.create("m", cfg.meters["m"], DeviceContext())
+    source = builtin_registry().create("meter", "m", cfg.meters["m"], DeviceContext())
     assert isinstance(source, PollingSource)
     return source
 

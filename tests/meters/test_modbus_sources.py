@@ -21,11 +21,11 @@ import pytest
 from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
-from ecotrack.config import Config
+from ecotrack.config_load import ConfigError, parse_config
 from ecotrack.devices.context import DeviceContext
+from ecotrack.devices.registry import builtin_registry
 from ecotrack.meters.modbus.decode import float32, int16, scaled
 from ecotrack.meters.polling import PollingSource, SourceError
-from ecotrack.meters.registry import source_registry
 
 logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
 
@@ -59,10 +59,10 @@ def device(unit: int, holding: dict[int, int], size: int = 60_000) -> SimDevice:
 
 
 def build(meter: dict[str, Any]) -> PollingSource:
-    cfg = Config.model_validate(
+    cfg = parse_config(
         {"site": {"grid_meter": "m"}, "meters": {"m": meter}, "chargers": {}, "loadpoints": {}}
     )
-    source = source_registry.create("m", cfg.meters["m"], DeviceContext())
+    source = builtin_registry().create("meter", "m", cfg.meters["m"], DeviceContext())
     assert isinstance(source, PollingSource)
     return source
 
@@ -288,9 +288,7 @@ async def test_sunspec_over_rtu_on_a_pty_pair(pty_link: tuple[str, str]) -> None
 
 
 def test_modbus_config_needs_exactly_one_transport() -> None:
-    from pydantic import ValidationError
-
-    with pytest.raises(ValidationError, match="exactly one of host"):
+    with pytest.raises(ConfigError, match=r"meters\.m: set exactly one of host"):
         build({"type": "sunspec"})
-    with pytest.raises(ValidationError, match="exactly one of host"):
+    with pytest.raises(ConfigError, match="exactly one of host"):
         build({"type": "sunspec", "host": "h", "device": "/dev/ttyUSB0"})

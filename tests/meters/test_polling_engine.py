@@ -15,6 +15,7 @@ import pytest
 from ecotrack.app import build_engine
 from ecotrack.clock import RealClock, ScaledClock
 from ecotrack.config import Config
+from ecotrack.config_load import parse_config
 from ecotrack.meters.base import MeterReading, ReadingLog
 from ecotrack.meters.http.fronius import PATH as FRONIUS
 from ecotrack.meters.polling import PollingSource, PollSettings, SourceError
@@ -91,7 +92,7 @@ async def test_a_parser_bug_is_an_error_state_not_a_dead_task() -> None:
 
 def engine_config(grid_url: str, pv_url: str) -> Config:
     poll = {"interval_s": 1, "timeout_s": 0.3, "retries": 0, "backoff_max_s": 2}
-    return Config.model_validate(
+    return parse_config(
         {
             "site": {"grid_meter": "grid", "pv_meters": ["grid", "roof"], "max_meter_age_s": 5},
             "meters": {

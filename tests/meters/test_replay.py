@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 from ecotrack.clock import ScaledClock
-from ecotrack.config import ReplayMeterConfig
 from ecotrack.devices.context import DeviceContext
+from ecotrack.devices.registry import DriverRegistry, builtin_registry
 from ecotrack.meters.base import MeterReading, ReadingLog
-from ecotrack.meters.registry import SourceRegistry, source_registry
 from ecotrack.meters.replay import ReplayMeter, parse_time_of_day
+from ecotrack.meters.replay_config import ReplayMeterConfig
 from ecotrack.world.loads import SimulatedWorld
 from ecotrack.world.trace import Trace
 
@@ -115,12 +115,12 @@ def test_from_config_resolves_relative_trace_and_registry(tmp_path: Path) -> Non
         type="replay", trace=Path("day.csv"), interval_s=5, start_time="10:00", loop=False
     )
     ctx = DeviceContext(clock=ScaledClock(1.0), base_dir=tmp_path)
-    meter = source_registry.create("grid", cfg, ctx)
+    meter = builtin_registry().create("meter", "grid", cfg, ctx)
     assert isinstance(meter, ReplayMeter)
     assert (meter.interval_s, meter.loop, meter.trace.name) == (5.0, False, "day")
     assert meter.world is ctx.world
     with pytest.raises(KeyError, match="unknown type 'replay'"):
-        SourceRegistry().create("grid", cfg, ctx)
+        DriverRegistry().create("meter", "grid", cfg, ctx)
     with pytest.raises(ValueError):
         ReplayMeter("grid", meter.trace, ctx.clock, interval_s=0)
 
@@ -131,12 +131,12 @@ def test_from_config_modelled_day_kind_and_seed() -> None:
     ctx = DeviceContext(clock=ScaledClock(1.0))
     default = ReplayMeterConfig(type="replay")
     assert (default.trace, default.modelled_kind, default.seed) == (None, "cloudy", 1)
-    meter = source_registry.create("grid", default, ctx)
+    meter = builtin_registry().create("meter", "grid", default, ctx)
     assert isinstance(meter, ReplayMeter)
     np.testing.assert_array_equal(meter.trace.pv_w, modelled_day("cloudy", seed=1).pv_w)
 
     cfg = ReplayMeterConfig(type="replay", modelled_kind="sunny", seed=7)
-    meter = source_registry.create("grid", cfg, ctx)
+    meter = builtin_registry().create("meter", "grid", cfg, ctx)
     assert isinstance(meter, ReplayMeter)
     sunny = modelled_day("sunny", seed=7)
     np.testing.assert_array_equal(meter.trace.pv_w, sunny.pv_w)

@@ -13,6 +13,7 @@ from ecotrack.chargers.prism.mqtt import PrismMqttCharger
 from ecotrack.chargers.prism.simulator import PrismSimulator, SimulatedPrismConfig
 from ecotrack.clock import RealClock
 from ecotrack.core.model import ChargerReading
+from ecotrack.devices.context import DeviceContext
 from ecotrack.services.mqtt.config import MqttConfig
 from ecotrack.transport.mqtt.connection import MqttConnection
 from ecotrack.world.car import CarParams
@@ -26,8 +27,7 @@ async def setup(
 ) -> AsyncIterator[tuple[PrismMqttCharger, PrismSimulator, list[ChargerReading]]]:
     conn = MqttConnection(MqttConfig(host="127.0.0.1", port=broker.port, reconnect_min_s=0.1, reconnect_max_s=0.5))
     cfg = PrismChargerConfig.model_validate({"type": "prism", **driver})
-    charger = PrismMqttCharger("prism", cfg, RealClock())
-    charger.bind_mqtt(conn)
+    charger = PrismMqttCharger.from_config("prism", cfg, DeviceContext(clock=RealClock(), mqtt=conn))
     readings: list[ChargerReading] = []
     charger.add_listener(lambda name, r: readings.append(r))
     sim = PrismSimulator(

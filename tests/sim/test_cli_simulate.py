@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from ecotrack.cli import app
 from ecotrack.cli.simulate import DESIGN_KEYS
-from ecotrack.config import load_config
+from ecotrack.config_load import load_config
 from ecotrack.sim.runner import simulate
 from ecotrack.sim.settings import sim_settings_from_config
 from ecotrack.sim.strategies import STRATEGIES, make_strategy

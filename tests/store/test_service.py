@@ -16,6 +16,7 @@ from ecotrack.app import build_engine
 from ecotrack.chargers.simulated import SimulatedCharger
 from ecotrack.clock import ScaledClock
 from ecotrack.config import Config
+from ecotrack.config_load import config_model
 from ecotrack.core.model import Mode
 from ecotrack.runtime.engine import Engine
 from ecotrack.services.store.db import Store
@@ -41,7 +42,7 @@ def config(tmp_path: Path, cross_check: bool = True, **extra: Any) -> Config:
         "store": {"flush_interval_s": 0.1, "resolution_s": 1},
         **extra,
     }
-    return Config.model_validate(data, context=None if cross_check else {"skip_cross_check": True})
+    return config_model().model_validate(data, context=None if cross_check else {"skip_cross_check": True})
 
 
 async def until(pred: Callable[[], bool], timeout_s: float = 5.0) -> None:

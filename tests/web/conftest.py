@@ -17,6 +17,7 @@ import pytest
 from ecotrack.app import build_engine
 from ecotrack.clock import ScaledClock
 from ecotrack.config import Config
+from ecotrack.config_load import parse_config
 from ecotrack.runtime.engine import Engine
 from ecotrack.services.web.app import create_app
 from ecotrack.services.web.config import HttpConfig
@@ -39,7 +40,7 @@ def write_trace(path: Path, pv_w: float, load_w: float) -> Path:
 
 def site_config(trace: Path, http: dict[str, Any] | None = None, **loadpoint: Any) -> Config:
     """One replay meter, one simulated 32 A charger, loadpoint ``garage`` (pv, 6-16 A), fast timings."""
-    return Config.model_validate(
+    return parse_config(
         {
             "site": {"grid_meter": "grid", "pv_meters": ["grid"], "max_meter_age_s": 5},
             "meters": {"grid": {"type": "replay", "trace": str(trace), "interval_s": 1}},

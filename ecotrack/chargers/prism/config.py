@@ -7,9 +7,10 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from ecotrack.config_base import ConfigModel
+from ecotrack.devices.registry import DriverSpec
 from ecotrack.transport.mqtt.topics import validate_topic
 
-__all__ = ["PrismChargerConfig", "PrismUbusChargerConfig"]
+__all__ = ["DRIVERS", "PrismChargerConfig", "PrismUbusChargerConfig"]
 
 
 class _PrismCommon(ConfigModel):
@@ -68,3 +69,21 @@ class PrismUbusChargerConfig(_PrismCommon):
     ubus: str = Field("ubus", min_length=1, description="The ubus executable (name on PATH or a path).")
     poll_s: float = Field(1.0, gt=0, le=60, description="How often get_status is called (s).")
     call_timeout_s: float = Field(5.0, gt=0, le=60, description="A ubus call taking longer fails (s).")
+
+
+#: The Prism drivers (see :mod:`ecotrack.devices.registry`): over the shared MQTT connection, or ubus.
+DRIVERS: tuple[DriverSpec, ...] = (
+    DriverSpec(
+        "charger",
+        "prism",
+        PrismChargerConfig,
+        "ecotrack.chargers.prism.mqtt:PrismMqttCharger.from_config",
+        transports=frozenset({"mqtt"}),
+    ),
+    DriverSpec(
+        "charger",
+        "prism-ubus",
+        PrismUbusChargerConfig,
+        "ecotrack.chargers.prism.ubus:PrismUbusCharger.from_config",
+    ),
+)

@@ -43,12 +43,10 @@ class PrismMqttCharger(PrismChargerBase):
 
     @classmethod
     def from_config(cls, name: str, config: Any, context: DeviceContext) -> PrismMqttCharger:
-        """Registry factory (the connection is bound later by ``attach_mqtt``)."""
-        return cls(name, config, context.clock)
-
-    def bind_mqtt(self, connection: MqttConnection) -> None:
-        """Use ``connection`` (called by :func:`ecotrack.services.mqtt.service.attach_mqtt`)."""
-        self.connection = connection
+        """Registry factory: talks through the context's MQTT connection (ValueError when there is none)."""
+        charger = cls(name, config, context.clock)
+        charger.connection = context.require_mqtt(f"charger {name!r}")
+        return charger
 
     # ------------------------------------------------------------------ transport
     def _transport_up(self) -> bool:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
@@ -25,7 +24,7 @@ from ecotrack.chargers.twc.link import Link, PortLost, open_serial
 from ecotrack.chargers.twc.master import MasterProtocol, MasterSettings, TwcTarget
 from ecotrack.clock import Clock
 
-__all__ = ["TwcBus", "shared_bus"]
+__all__ = ["TwcBus"]
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +58,6 @@ class TwcBus:
         self.port_losses = 0
         #: ``listener(message, clock_time)`` after every transmission (the timing benchmark uses it).
         self.tx_listeners: list[TxListener] = []
-        #: What the bus was made for (see :func:`shared_bus`).
-        self.owner: object | None = None
         self._opener: Opener = opener if opener is not None else open_serial
         self._lock = asyncio.Lock()
         self._sent = asyncio.Event()
@@ -185,17 +182,3 @@ class TwcBus:
                 continue
             wait = self.protocol.next_tx_s() - now
             await self.clock.sleep(wait if wait > 0 else idle_s)
-
-
-_BUSES: weakref.WeakValueDictionary[tuple[int, str], TwcBus] = weakref.WeakValueDictionary()
-
-
-def shared_bus(owner: object, port: str, factory: Callable[[], TwcBus]) -> TwcBus:
-    """The bus on ``port`` for ``owner`` (one engine's device context), made by ``factory`` on first use."""
-    key = (id(owner), port)
-    bus = _BUSES.get(key)
-    if bus is None or bus.owner is not owner:
-        bus = factory()
-        bus.owner = owner  # keeps the owner alive with the bus, so its id cannot be reused meanwhile
-        _BUSES[key] = bus
-    return bus

@@ -6,13 +6,16 @@ settings (``bus_max_a``, ``master_id``) should agree, and when ``bus_max_a`` dif
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any, Literal
 
 from pydantic import Field
 
 from ecotrack.config_base import ConfigModel
+from ecotrack.devices.registry import DriverSpec, Problem
 
-__all__ = ["TwcChargerConfig"]
+__all__ = ["DRIVERS", "TwcChargerConfig", "check_buses"]
 
 _HEX_ID = r"^[0-9A-Fa-f]{4}$"
 
@@ -70,3 +73,45 @@ class TwcChargerConfig(ConfigModel):
     report_interval_s: float = Field(
         10.0, gt=0, le=60, description="The state is re-reported to the controller at least this often (s)."
     )
+
+
+def check_buses(entries: Mapping[str, Any], base_dir: Path | None = None) -> Iterator[Problem]:
+    """TWCs on one port share one master: they must name the same ``master_id`` and pin distinct TWCs.
+
+    The bus refuses both when the chargers are built; checked here so ``config check`` reports them.
+    """
+    first: dict[str, tuple[str, str]] = {}  # port -> (charger, master_id)
+    pinned: dict[tuple[str, str], str] = {}  # (port, twc_id) -> charger
+    for name, cfg in entries.items():
+        if not isinstance(cfg, TwcChargerConfig):
+            continue
+        port = cfg.port
+        if port not in first:
+            first[port] = (name, cfg.master_id)
+        elif int(cfg.master_id, 16) != int(first[port][1], 16):
+            other, master = first[port]
+            yield (
+                (name, "master_id"),
+                f"chargers on {port} must share one master ID: {cfg.master_id} here, {master} for {other!r}",
+            )
+        if cfg.twc_id is not None:
+            key = (port, cfg.twc_id.upper())
+            if key in pinned:
+                yield (
+                    (name, "twc_id"),
+                    f"TWC {cfg.twc_id} on {port} is already pinned by charger {pinned[key]!r}",
+                )
+            else:
+                pinned[key] = name
+
+
+#: The TWC driver (see :mod:`ecotrack.devices.registry`); pyserial loads only when one is built.
+DRIVERS: tuple[DriverSpec, ...] = (
+    DriverSpec(
+        "charger",
+        "twc",
+        TwcChargerConfig,
+        "ecotrack.chargers.twc.driver:TwcCharger.from_config",
+        check=check_buses,
+    ),
+)

@@ -20,7 +20,7 @@ import math
 from typing import Any
 
 from ecotrack.chargers.base import Charger
-from ecotrack.chargers.twc.bus import TwcBus, shared_bus
+from ecotrack.chargers.twc.bus import TwcBus
 from ecotrack.chargers.twc.master import STATE_NAMES, MasterSettings, SlaveState, TwcTarget
 from ecotrack.clock import Clock
 from ecotrack.core.model import ChargerReading
@@ -72,9 +72,8 @@ class TwcCharger(Charger):
         """Build from a :class:`~ecotrack.chargers.twc.config.TwcChargerConfig`; chargers on one port share a bus."""
         port = str(config.port)
         master_id = int(config.master_id, 16)
-        bus = shared_bus(
-            context,
-            port,
+        bus = context.shared(
+            ("twc-bus", port),
             lambda: TwcBus(
                 port, MasterSettings(master_id=master_id, withhold_s=float(config.withhold_s)), context.clock
             ),

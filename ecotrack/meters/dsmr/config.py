@@ -7,8 +7,9 @@ from typing import Literal
 from pydantic import Field
 
 from ecotrack.config_base import ConfigModel
+from ecotrack.devices.registry import DriverSpec
 
-__all__ = ["DsmrConfig"]
+__all__ = ["DRIVERS", "DsmrConfig"]
 
 
 class DsmrConfig(ConfigModel):
@@ -32,3 +33,10 @@ class DsmrConfig(ConfigModel):
     reopen_delay_s: float = Field(
         5.0, gt=0, le=3600, description="Pause before reopening a lost serial port (s)."
     )
+
+
+#: The drivers of this package (see :mod:`ecotrack.devices.registry`); they load httpx, pymodbus or
+#: pyserial only when built.
+DRIVERS: tuple[DriverSpec, ...] = (
+    DriverSpec("meter", "dsmr", DsmrConfig, "ecotrack.meters.dsmr.source:DsmrSource.from_config"),
+)

@@ -10,9 +10,11 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 
+from ecotrack.devices.registry import DriverSpec
 from ecotrack.meters.config import MappedValue, PollConfig, RolesMixin
 
 __all__ = [
+    "DRIVERS",
     "EnphaseConfig",
     "FroniusConfig",
     "HomeAssistantConfig",
@@ -235,4 +237,42 @@ HttpMeterConfig = (
     | IotaWattConfig
     | VolkszaehlerConfig
     | UrlConfig
+)
+
+#: The drivers of this package (see :mod:`ecotrack.devices.registry`); they load httpx, pymodbus or
+#: pyserial only when built.
+DRIVERS: tuple[DriverSpec, ...] = (
+    DriverSpec("meter", "fronius", FroniusConfig, "ecotrack.meters.http.fronius:FroniusSource.from_config"),
+    DriverSpec(
+        "meter",
+        "solaredge",
+        SolarEdgeCloudConfig,
+        "ecotrack.meters.http.solaredge:SolarEdgeCloudSource.from_config",
+    ),
+    DriverSpec("meter", "enphase", EnphaseConfig, "ecotrack.meters.http.enphase:EnphaseSource.from_config"),
+    DriverSpec(
+        "meter", "powerwall", PowerwallConfig, "ecotrack.meters.http.powerwall:PowerwallSource.from_config"
+    ),
+    DriverSpec(
+        "meter",
+        "homeassistant",
+        HomeAssistantConfig,
+        "ecotrack.meters.http.homeassistant:HomeAssistantSource.from_config",
+    ),
+    DriverSpec("meter", "openhab", OpenHabConfig, "ecotrack.meters.http.openhab:OpenHabSource.from_config"),
+    DriverSpec(
+        "meter", "solarlog", SolarLogConfig, "ecotrack.meters.http.solarlog:SolarLogSource.from_config"
+    ),
+    DriverSpec("meter", "smartme", SmartMeConfig, "ecotrack.meters.http.smartme:SmartMeSource.from_config"),
+    DriverSpec("meter", "ted", TedConfig, "ecotrack.meters.http.ted:TedSource.from_config"),
+    DriverSpec(
+        "meter", "iotawatt", IotaWattConfig, "ecotrack.meters.http.iotawatt:IotaWattSource.from_config"
+    ),
+    DriverSpec(
+        "meter",
+        "volkszaehler",
+        VolkszaehlerConfig,
+        "ecotrack.meters.http.volkszaehler:VolkszaehlerSource.from_config",
+    ),
+    DriverSpec("meter", "url", UrlConfig, "ecotrack.meters.http.url:UrlSource.from_config"),
 )

@@ -6,9 +6,10 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from ecotrack.devices.registry import DriverSpec
 from ecotrack.meters.config import PollConfig
 
-__all__ = ["KostalConfig", "ModbusMeterConfig", "SolarEdgeModbusConfig", "SunSpecConfig"]
+__all__ = ["DRIVERS", "KostalConfig", "ModbusMeterConfig", "SolarEdgeModbusConfig", "SunSpecConfig"]
 
 
 class ModbusConfig(PollConfig):
@@ -70,3 +71,16 @@ class SolarEdgeModbusConfig(SunSpecConfig):
 
 #: Every Modbus meter config.
 ModbusMeterConfig = KostalConfig | SunSpecConfig | SolarEdgeModbusConfig
+
+#: The drivers of this package (see :mod:`ecotrack.devices.registry`); they load httpx, pymodbus or
+#: pyserial only when built.
+DRIVERS: tuple[DriverSpec, ...] = (
+    DriverSpec("meter", "kostal", KostalConfig, "ecotrack.meters.modbus.kostal:KostalSource.from_config"),
+    DriverSpec("meter", "sunspec", SunSpecConfig, "ecotrack.meters.modbus.sunspec:SunSpecSource.from_config"),
+    DriverSpec(
+        "meter",
+        "solaredge_modbus",
+        SolarEdgeModbusConfig,
+        "ecotrack.meters.modbus.solaredge:SolarEdgeModbusSource.from_config",
+    ),
+)

@@ -7,11 +7,13 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from ecotrack.config_base import ConfigModel
+from ecotrack.devices.registry import DriverSpec
 from ecotrack.transport.mqtt.config import check_topic_prefix
 from ecotrack.transport.mqtt.payloads import MAX_PAYLOAD_BYTES
 from ecotrack.transport.mqtt.topics import validate_topic
 
 __all__ = [
+    "DRIVERS",
     "DsmrReaderMeterConfig",
     "EcotrackMonitorMeterConfig",
     "EmonhubMeterConfig",
@@ -29,7 +31,10 @@ _prefix = check_topic_prefix
 
 class _MqttMeterBase(ConfigModel):
     max_payload_bytes: int = Field(
-        MAX_PAYLOAD_BYTES, ge=64, le=16 * 1024 * 1024, description="Larger messages are rejected unread (bytes)."
+        MAX_PAYLOAD_BYTES,
+        ge=64,
+        le=16 * 1024 * 1024,
+        description="Larger messages are rejected unread (bytes).",
     )
 
 
@@ -38,7 +43,9 @@ class EcotrackMonitorMeterConfig(_MqttMeterBase):
 
     type: Literal["ecotrack-monitor"] = Field(description="Meter type.")
     topic: str = Field("emon/data", description="Topic of the monitor's JSON messages.")
-    grid_key: str = Field("pwr1", min_length=1, description="Key of the house-feed power (W, + import / - export).")
+    grid_key: str = Field(
+        "pwr1", min_length=1, description="Key of the house-feed power (W, + import / - export)."
+    )
     voltage_key: str | None = Field("volts", description="Key of the mains voltage (V); null: none.")
     pv_key: str | None = Field(
         None, description="Key of the PV power (W), e.g. 'pwr2' when that CT measures the panels; null: none."
@@ -52,7 +59,9 @@ class EmonhubMeterConfig(_MqttMeterBase):
 
     type: Literal["emonhub"] = Field(description="Meter type.")
     base_topic: str = Field("emon", description="emonhub's MQTT base topic.")
-    node: str = Field(min_length=1, pattern=r"^[^/+#]+$", description="Node name, e.g. 'emonpi' or 'emontx4'.")
+    node: str = Field(
+        min_length=1, pattern=r"^[^/+#]+$", description="Node name, e.g. 'emonpi' or 'emontx4'."
+    )
     grid_key: str = Field("power1", min_length=1, description="Key of the grid power (W).")
     grid_invert: bool = Field(
         False, description="Flip the grid sign (when the CT reads + for export instead of + for import)."
@@ -61,7 +70,10 @@ class EmonhubMeterConfig(_MqttMeterBase):
     pv_invert: bool = Field(False, description="Flip the PV sign (PV must come out >= 0).")
     voltage_key: str | None = Field("vrms", description="Key of the voltage (V); null: none.")
     max_age_s: float = Field(
-        30.0, gt=0, le=3600, description="A PV or voltage value older than this is not combined with a grid value (s)."
+        30.0,
+        gt=0,
+        le=3600,
+        description="A PV or voltage value older than this is not combined with a grid value (s).",
     )
 
     _check_base = field_validator("base_topic")(_prefix)
@@ -72,7 +84,9 @@ class DsmrReaderMeterConfig(_MqttMeterBase):
 
     type: Literal["dsmr-reader"] = Field(description="Meter type.")
     topic: str = Field("dsmr/json", description="DSMR-reader's 'JSON telegram' topic.")
-    delivered_key: str = Field("electricity_currently_delivered", description="Key of the power delivered (kW).")
+    delivered_key: str = Field(
+        "electricity_currently_delivered", description="Key of the power delivered (kW)."
+    )
     returned_key: str = Field("electricity_currently_returned", description="Key of the power returned (kW).")
     voltage_key: str | None = Field("phase_voltage_l1", description="Key of the voltage (V); null: none.")
 
@@ -110,7 +124,9 @@ class MqttMeterConfig(_MqttMeterBase):
     type: Literal["mqtt"] = Field(description="Meter type.")
     grid: MqttValueConfig | None = Field(None, description="Grid power (W after scaling, + import).")
     pv: MqttValueConfig | None = Field(None, description="PV power (W after scaling, >= 0).")
-    battery: MqttValueConfig | None = Field(None, description="Home-battery power (W after scaling, + discharge).")
+    battery: MqttValueConfig | None = Field(
+        None, description="Home-battery power (W after scaling, + discharge)."
+    )
     battery_soc: MqttValueConfig | None = Field(None, description="Home-battery state of charge (%).")
     voltage: MqttValueConfig | None = Field(None, description="Voltage (V).")
     max_age_s: float = Field(
@@ -122,3 +138,37 @@ class MqttMeterConfig(_MqttMeterBase):
         if all(v is None for v in (self.grid, self.pv, self.battery, self.battery_soc, self.voltage)):
             raise ValueError("configure at least one of grid, pv, battery, battery_soc, voltage")
         return self
+
+
+#: The drivers of this package (see :mod:`ecotrack.devices.registry`); they load httpx, pymodbus or
+#: pyserial only when built.
+DRIVERS: tuple[DriverSpec, ...] = (
+    DriverSpec(
+        "meter",
+        "ecotrack-monitor",
+        EcotrackMonitorMeterConfig,
+        "ecotrack.meters.mqtt.sources:EcotrackMonitorSource.from_config",
+        transports=frozenset({"mqtt"}),
+    ),
+    DriverSpec(
+        "meter",
+        "emonhub",
+        EmonhubMeterConfig,
+        "ecotrack.meters.mqtt.sources:EmonhubSource.from_config",
+        transports=frozenset({"mqtt"}),
+    ),
+    DriverSpec(
+        "meter",
+        "dsmr-reader",
+        DsmrReaderMeterConfig,
+        "ecotrack.meters.mqtt.sources:DsmrReaderSource.from_config",
+        transports=frozenset({"mqtt"}),
+    ),
+    DriverSpec(
+        "meter",
+        "mqtt",
+        MqttMeterConfig,
+        "ecotrack.meters.mqtt.sources:GenericMqttSource.from_config",
+        transports=frozenset({"mqtt"}),
+    ),
+)

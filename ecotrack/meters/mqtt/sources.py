@@ -59,10 +59,6 @@ class MqttSource(Source):
         self.emitted = 0
         self._log_limit = LogLimiter()
 
-    def bind_mqtt(self, connection: MqttConnection) -> None:
-        """Use ``connection`` (called by :func:`ecotrack.services.mqtt.service.attach_mqtt`)."""
-        self.connection = connection
-
     @abstractmethod
     def topics(self) -> list[str]:
         """Topic filters this source listens to."""
@@ -72,7 +68,7 @@ class MqttSource(Source):
         """A reading, a rejection, or None for a valid message that carries no reading (e.g. ``type: day``)."""
 
     async def run(self, sink: MeterSink) -> None:
-        """Listen until cancelled. Raises when no MQTT connection was bound (no ``mqtt:`` section)."""
+        """Listen until cancelled. Raises when built without an MQTT connection (no ``mqtt:`` section)."""
         if self.connection is None:
             raise RuntimeError(f"meter {self.name!r} needs MQTT but the configuration has no mqtt: section")
         self.error = None
@@ -140,8 +136,10 @@ class EcotrackMonitorSource(MqttSource):
 
     @classmethod
     def from_config(cls, name: str, config: Any, context: DeviceContext) -> EcotrackMonitorSource:
-        """Registry factory."""
-        return cls(name, config, context.clock)
+        """Registry factory: listens on the context's MQTT connection (ValueError when there is none)."""
+        source = cls(name, config, context.clock)
+        source.connection = context.require_mqtt(f"meter {name!r}")
+        return source
 
     def topics(self) -> list[str]:
         return [self.config.topic]
@@ -196,8 +194,10 @@ class EmonhubSource(MqttSource):
 
     @classmethod
     def from_config(cls, name: str, config: Any, context: DeviceContext) -> EmonhubSource:
-        """Registry factory."""
-        return cls(name, config, context.clock)
+        """Registry factory: listens on the context's MQTT connection (ValueError when there is none)."""
+        source = cls(name, config, context.clock)
+        source.connection = context.require_mqtt(f"meter {name!r}")
+        return source
 
     def topics(self) -> list[str]:
         return [self.node_topic, f"{self.node_topic}/+"]
@@ -261,8 +261,10 @@ class DsmrReaderSource(MqttSource):
 
     @classmethod
     def from_config(cls, name: str, config: Any, context: DeviceContext) -> DsmrReaderSource:
-        """Registry factory."""
-        return cls(name, config, context.clock)
+        """Registry factory: listens on the context's MQTT connection (ValueError when there is none)."""
+        source = cls(name, config, context.clock)
+        source.connection = context.require_mqtt(f"meter {name!r}")
+        return source
 
     def topics(self) -> list[str]:
         return [self.config.topic]
@@ -312,8 +314,10 @@ class GenericMqttSource(MqttSource):
 
     @classmethod
     def from_config(cls, name: str, config: Any, context: DeviceContext) -> GenericMqttSource:
-        """Registry factory."""
-        return cls(name, config, context.clock)
+        """Registry factory: listens on the context's MQTT connection (ValueError when there is none)."""
+        source = cls(name, config, context.clock)
+        source.connection = context.require_mqtt(f"meter {name!r}")
+        return source
 
     def topics(self) -> list[str]:
         return list(dict.fromkeys(v.topic for v in self.values.values()))

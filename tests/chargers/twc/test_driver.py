@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from ecotrack.chargers.twc.config import TwcChargerConfig
 from ecotrack.chargers.twc.driver import TwcCharger
 from ecotrack.clock import ScaledClock
-from ecotrack.config import ConfigError, load_config
+from ecotrack.config_load import ConfigError, load_config
 from ecotrack.devices.context import DeviceContext
 
 

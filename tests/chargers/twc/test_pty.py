@@ -20,6 +20,7 @@ from ecotrack.chargers.twc.simbus import SimulatedBus, open_pty
 from ecotrack.chargers.twc.slave import SimulatedSlave, SlaveParams
 from ecotrack.clock import ScaledClock
 from ecotrack.config import Config
+from ecotrack.config_load import parse_config
 
 SPEED = 20.0
 
@@ -79,7 +80,7 @@ def config(
     port: Path, lps: dict[str, float], wiring: float | None, twc: dict[str, Any] | None = None
 ) -> Config:
     chargers = {f"twc_{n}": {"type": "twc", "port": str(port), "max_a": 32, **(twc or {})} for n in lps}
-    return Config.model_validate(
+    return parse_config(
         {
             "site": {"grid_meter": "grid", "wiring_limit_a": wiring},
             "meters": {"grid": {"type": "replay", "interval_s": 2}},

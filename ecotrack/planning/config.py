@@ -28,8 +28,8 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from ecotrack.config_base import ConfigModel
-from ecotrack.planning.tz import check_timezone
-from ecotrack.planning.weekly import parse_days, parse_hhmm
+from ecotrack.weekly.tz import check_timezone
+from ecotrack.weekly.windows import parse_days, parse_hhmm
 
 __all__ = [
     "DEFAULT_ORDER",

@@ -17,10 +17,10 @@ from ecotrack.core.model import Mode
 from ecotrack.planning.config import PlanConfig, RulesConfig, ScheduleConfig
 from ecotrack.planning.planner import EPSILON_WH, Plan, plan_charge
 from ecotrack.planning.sun import is_daylight
-from ecotrack.planning.tz import zone
-from ecotrack.planning.weekly import WeeklyWindow, localize, parse_days, parse_hhmm
 from ecotrack.runtime.rules import Rule, RuleContext, RuleOutcome
 from ecotrack.tariffs.base import Tariff
+from ecotrack.weekly.tz import zone
+from ecotrack.weekly.windows import WeeklyWindow, localize, parse_days, parse_hhmm
 
 __all__ = ["DaylightRule", "NonScheduledRule", "PlanRule", "ScheduleRule", "build_rules"]
 

@@ -19,10 +19,10 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 
 from ecotrack.config_base import ConfigModel
-from ecotrack.planning.tz import check_timezone, zone
-from ecotrack.planning.weekly import WeeklyWindow, parse_days, parse_hhmm
 from ecotrack.tariffs.base import Tariff
 from ecotrack.tariffs.static import FlatTariff, TimeOfUseTariff
+from ecotrack.weekly.tz import check_timezone, zone
+from ecotrack.weekly.windows import WeeklyWindow, parse_days, parse_hhmm
 
 __all__ = [
     "AwattarTariffConfig",

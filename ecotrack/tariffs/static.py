@@ -10,8 +10,8 @@ import itertools
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from ecotrack.planning.weekly import WeeklyWindow
 from ecotrack.tariffs.base import PriceSlot
+from ecotrack.weekly.windows import WeeklyWindow
 
 __all__ = ["FlatTariff", "TimeOfUseTariff"]
 

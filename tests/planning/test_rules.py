@@ -13,11 +13,11 @@ from ecotrack.core.model import Mode
 from ecotrack.planning.config import RulesConfig
 from ecotrack.planning.rules import DaylightRule, NonScheduledRule, PlanRule, PlanTarget, ScheduleRule
 from ecotrack.planning.sun import is_daylight, sun_times
-from ecotrack.planning.weekly import WeeklyWindow
 from ecotrack.runtime.rules import ChargeNow, RuleContext, RuleOutcome, default_rules, evaluate
 from ecotrack.runtime.sessions import Session
 from ecotrack.tariffs.base import PriceSlot
 from ecotrack.tariffs.static import FlatTariff
+from ecotrack.weekly.windows import WeeklyWindow
 
 UTC_TZ = ZoneInfo("UTC")
 NIGHT = WeeklyWindow(time(22, 0), time(6, 0), frozenset(range(7)), UTC_TZ)

@@ -16,11 +16,11 @@ import httpx
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from ecotrack.planning.weekly import WeeklyWindow, parse_days, parse_hhmm
 from ecotrack.tariffs.awattar import AwattarError, AwattarTariff, parse_marketdata
 from ecotrack.tariffs.config import AwattarTariffConfig, TariffConfig, TouTariffConfig, build_tariff
 from ecotrack.tariffs.cost import SessionCostMeter
 from ecotrack.tariffs.static import FlatTariff, TimeOfUseTariff
+from ecotrack.weekly.windows import WeeklyWindow, parse_days, parse_hhmm
 
 BERLIN = ZoneInfo("Europe/Berlin")
 T0 = datetime(2024, 6, 21, 0, 0, tzinfo=UTC)

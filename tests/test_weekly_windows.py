@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ecotrack.planning.weekly import WeeklyWindow, localize, parse_days, parse_hhmm
+from ecotrack.weekly.windows import WeeklyWindow, localize, parse_days, parse_hhmm
 
 ZONES = [
     ZoneInfo(z)

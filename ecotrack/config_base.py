@@ -15,4 +15,4 @@ __all__ = ["ConfigModel"]
 class ConfigModel(BaseModel):
     """Strict model: unknown keys are errors (a typo must not be silently ignored), no NaN or infinity."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, defer_build=True)

@@ -400,7 +400,7 @@ def _validate(
 
     cfg: Config | None = None
     try:
-        cfg = config_model(reg).model_validate(data, context={"skip_cross_check": True})
+        cfg = config_model(_narrowed(reg, data)).model_validate(data, context={"skip_cross_check": True})
     except ValidationError as e:
         found += [issue(tuple(err["loc"]), _reason(cast(Mapping[str, Any], err))) for err in e.errors()]
     found += [issue(p, reason) for p, reason in cross_check(data, reg)]
@@ -408,6 +408,31 @@ def _validate(
     if found or cfg is None:
         raise ConfigError(found)
     return _resolve_relative(cfg, base_dir) if base_dir is not None else cfg
+
+
+def _narrowed(registry: DriverRegistry, data: Mapping[str, Any]) -> DriverRegistry:
+    """``registry`` cut down to the meter and charger types ``data`` uses.
+
+    Config models build their validators lazily (``defer_build``), so a daemon validating with only
+    the types it uses never builds the other drivers' validators (a few MiB on a Raspberry Pi). When
+    an entry has no type or an unknown one, the full registry is used, so the error lists every known
+    type.
+    """
+    narrowed = DriverRegistry()
+    for kind, section in (("meter", "meters"), ("charger", "chargers")):
+        entries = data.get(section)
+        if not isinstance(entries, Mapping) or not entries:
+            return registry
+        known = set(registry.types(kind))  # type: ignore[arg-type]
+        used: set[str] = set()
+        for entry in entries.values():
+            kind_of = entry.get("type") if isinstance(entry, Mapping) else None
+            if not isinstance(kind_of, str) or kind_of not in known:
+                return registry
+            used.add(kind_of)
+        for name in sorted(used):
+            narrowed.add(registry.get(kind, name))  # type: ignore[arg-type]
+    return narrowed
 
 
 def parse_config(

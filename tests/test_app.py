@@ -18,7 +18,7 @@ import yaml
 
 from ecotrack.app import App, build_app
 from ecotrack.clock import ScaledClock
-from ecotrack.config import Config
+from ecotrack.config_load import parse_config
 from ecotrack.runtime.rules import ManualRule
 
 REPO = Path(__file__).resolve().parents[1]
@@ -30,7 +30,7 @@ _PROBE = textwrap.dedent(
     """
     import json, sys
     from pathlib import Path
-    from ecotrack.config import load_config
+    from ecotrack.config_load import load_config
     from ecotrack.app import build_app
     config = load_config(Path(sys.argv[1]))
     app = build_app(config, data_dir=Path(sys.argv[2]))
@@ -90,7 +90,7 @@ def test_a_daemon_with_every_service_on_uses_their_frameworks(tmp_path: Path) ->
 
 def test_the_handle_carries_the_services_and_the_web_reads_the_recorder(tmp_path: Path) -> None:
     data = _site(tmp_path, http={"port": 0, "token": "t" * 24}, store={"enabled": True})
-    app = build_app(Config.model_validate(data), clock=ScaledClock(10), data_dir=tmp_path)
+    app = build_app(parse_config(data), clock=ScaledClock(10), data_dir=tmp_path)
     assert isinstance(app, App)
     assert app.web is not None and app.recorder is not None and app.mqtt is None
     assert app.web.context.stored is app.recorder
@@ -100,7 +100,7 @@ def test_the_handle_carries_the_services_and_the_web_reads_the_recorder(tmp_path
 
 def test_without_a_data_dir_no_history_is_kept_and_the_web_serves_memory(tmp_path: Path) -> None:
     data = _site(tmp_path, http={"port": 0, "token": "t" * 24})
-    app = build_app(Config.model_validate(data), clock=ScaledClock(10))
+    app = build_app(parse_config(data), clock=ScaledClock(10))
     assert app.recorder is None
     assert app.web is not None and app.web.context.stored is None
 
@@ -113,7 +113,7 @@ def test_planning_rules_go_before_the_users_mode_and_limits_are_applied(tmp_path
         plans={"morning": {"loadpoint": "garage", "energy_kwh": 10, "by": "07:00"}},
         rules={"energy_limit_kwh": {"garage": 12}, "non_scheduled": {"action": "off"}},
     )
-    app = build_app(Config.model_validate(data), clock=ScaledClock(10), services=False)
+    app = build_app(parse_config(data), clock=ScaledClock(10), services=False)
     names = [r.name for r in app.engine.rules]
     assert names[:2] == ["energy-limit", "charge-now"]
     assert names[-1] == "manual" and isinstance(app.engine.rules[-1], ManualRule)

@@ -322,8 +322,8 @@ def modelled_day(
         name=f"modelled-{day.isoformat()}-{kind}",
         start=start,
         step_s=float(k),
-        pv_w=pv,
-        load_w=load,
+        pv_w=pv.tolist(),
+        load_w=load.tolist(),
         utc_offset_s=tz_offset_h * 3600.0,
     )
 
@@ -339,7 +339,7 @@ def write_trace_csv(trace: Trace, path: Path | str) -> None:
     step = trace.step_s
     rows = ["timestamp,pv_w,load_w"]
     whole = float(step).is_integer()
-    for i, (p, ld) in enumerate(zip(trace.pv_w.tolist(), trace.load_w.tolist(), strict=True)):
+    for i, (p, ld) in enumerate(zip(trace.pv_w, trace.load_w, strict=True)):
         ts = t0 + timedelta(seconds=i * step)
         stamp = ts.strftime("%Y-%m-%dT%H:%M:%S") if whole else ts.strftime("%Y-%m-%dT%H:%M:%S.%f")
         rows.append(f"{stamp}Z,{_fmt(p)},{_fmt(ld)}")

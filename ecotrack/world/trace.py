@@ -14,17 +14,24 @@ Timestamps are ISO 8601 with ``Z`` or an explicit offset; extra columns are igno
 from __future__ import annotations
 
 import csv
+import itertools
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import numpy.typing as npt
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    FloatArray = npt.NDArray[np.float64]
+else:
+    FloatArray = Any
 
 __all__ = ["Trace", "TraceError", "infer_utc_offset_s", "load_trace"]
 
-FloatArray = npt.NDArray[np.float64]
 
 _REQUIRED = ("timestamp", "pv_w", "load_w")
 #: Tolerance when comparing sample spacings, seconds.
@@ -42,10 +49,9 @@ class TraceError(ValueError):
         super().__init__(f"{where}: {reason}")
 
 
-def _readonly(values: npt.ArrayLike) -> FloatArray:
-    arr = np.array(values, dtype=np.float64)  # always a copy
-    arr.setflags(write=False)
-    return arr
+def _series(values: Iterable[float]) -> tuple[float, ...]:
+    """An immutable copy as plain floats (numpy arrays and lists alike)."""
+    return tuple(float(v) for v in values)
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,8 +63,8 @@ class Trace:
     start: datetime
     #: Sample spacing in seconds.
     step_s: float
-    pv_w: FloatArray = field(repr=False)
-    load_w: FloatArray = field(repr=False)
+    pv_w: Sequence[float] = field(repr=False)
+    load_w: Sequence[float] = field(repr=False)
     #: Local time offset of the site in seconds (e.g. 25200 for UTC+7).
     utc_offset_s: float = 0.0
 
@@ -67,27 +73,30 @@ class Trace:
             raise ValueError("Trace.start must be an aware datetime")
         if not (math.isfinite(self.step_s) and self.step_s > 0):
             raise ValueError(f"Trace.step_s must be > 0, got {self.step_s}")
-        pv = _readonly(self.pv_w)
-        load = _readonly(self.load_w)
-        if pv.ndim != 1 or load.ndim != 1 or pv.shape != load.shape:
-            raise ValueError("Trace.pv_w and Trace.load_w must be 1-D arrays of the same length")
-        if pv.size < 2:
+        try:
+            pv = _series(self.pv_w)
+            load = _series(self.load_w)
+        except (TypeError, ValueError):
+            raise ValueError("Trace.pv_w and Trace.load_w must be 1-D series of numbers") from None
+        if len(pv) != len(load):
+            raise ValueError("Trace.pv_w and Trace.load_w must be 1-D series of the same length")
+        if len(pv) < 2:
             raise ValueError("a trace needs at least 2 samples")
-        if not (np.all(np.isfinite(pv)) and np.all(np.isfinite(load))):
+        if not all(math.isfinite(v) for v in (*pv, *load)):
             raise ValueError("trace values must be finite")
-        if np.any(pv < 0) or np.any(load < 0):
+        if any(v < 0 for v in pv) or any(v < 0 for v in load):
             raise ValueError("trace values must be >= 0")
         object.__setattr__(self, "start", self.start.astimezone(UTC))
         object.__setattr__(self, "pv_w", pv)
         object.__setattr__(self, "load_w", load)
 
     def __len__(self) -> int:
-        return int(self.pv_w.size)
+        return len(self.pv_w)
 
     @property
     def duration_s(self) -> float:
         """Covered time: number of samples times the step."""
-        return float(self.pv_w.size * self.step_s)
+        return float(len(self.pv_w) * self.step_s)
 
     @property
     def end(self) -> datetime:
@@ -97,21 +106,28 @@ class Trace:
         return self.start + timedelta(seconds=self.duration_s)
 
     def per_second(self) -> tuple[FloatArray, FloatArray]:
-        """Sample-and-hold expansion to 1-second resolution (``int(duration_s)`` values each)."""
+        """Sample-and-hold expansion to 1-second resolution (``int(duration_s)`` values each), as numpy arrays.
+
+        numpy is imported here, not at module level: the replay meter of a running daemon reads traces
+        too and should not carry numpy's memory for it; the simulator, which needs arrays, pays for it.
+        """
+        import numpy as np
+
+        pv_w, load_w = np.asarray(self.pv_w, dtype=np.float64), np.asarray(self.load_w, dtype=np.float64)
         step = self.step_s
         if step >= 1 and float(step).is_integer():
             k = int(step)
-            return np.repeat(self.pv_w, k), np.repeat(self.load_w, k)
+            return np.repeat(pv_w, k), np.repeat(load_w, k)
         n_s = int(self.duration_s)
-        idx = np.minimum((np.arange(n_s, dtype=np.float64) // step).astype(np.int64), self.pv_w.size - 1)
-        return self.pv_w[idx], self.load_w[idx]
+        idx = np.minimum((np.arange(n_s, dtype=np.float64) // step).astype(np.int64), pv_w.size - 1)
+        return pv_w[idx], load_w[idx]
 
     def index_at(self, offset_s: float) -> int:
         """Sample index in effect at ``offset_s`` seconds since start (wrapping modulo the duration)."""
         t = math.fmod(offset_s, self.duration_s)
         if t < 0:
             t += self.duration_s
-        return min(int(t // self.step_s), self.pv_w.size - 1)
+        return min(int(t // self.step_s), len(self.pv_w) - 1)
 
     def at(self, offset_s: float) -> tuple[float, float]:
         """``(pv_w, load_w)`` at ``offset_s`` seconds since start; wraps around for looping playback."""
@@ -130,18 +146,18 @@ class Trace:
             name=self.name,
             start=self.start,
             step_s=self.step_s,
-            pv_w=self.pv_w * pv,
-            load_w=self.load_w * load,
+            pv_w=[v * pv for v in self.pv_w],
+            load_w=[v * load for v in self.load_w],
             utc_offset_s=self.utc_offset_s,
         )
 
     @property
     def pv_kwh(self) -> float:
-        return float(self.pv_w.sum() * self.step_s / 3.6e6)
+        return math.fsum(self.pv_w) * self.step_s / 3.6e6
 
     @property
     def load_kwh(self) -> float:
-        return float(self.load_w.sum() * self.step_s / 3.6e6)
+        return math.fsum(self.load_w) * self.step_s / 3.6e6
 
 
 def infer_utc_offset_s(start: datetime, duration_s: float) -> float:
@@ -244,16 +260,15 @@ def load_trace(path: Path | str, *, utc_offset_s: float | None = None) -> Trace:
     if len(times) < 2:
         raise TraceError(path, lines[0] if lines else None, f"need at least 2 data rows, got {len(times)}")
 
-    t = np.asarray(times, dtype=np.float64)
-    diffs = np.diff(t)
-    step = float(diffs[0])
+    diffs = [b - a for a, b in itertools.pairwise(times)]
+    step = diffs[0]
     if step <= 0:
         kind = "duplicate timestamp" if step == 0 else "timestamp goes backwards"
         raise TraceError(path, lines[1], f"{kind} (previous row at line {lines[0]})")
-    bad = np.flatnonzero(np.abs(diffs - step) > _STEP_TOL_S)
-    if bad.size:
-        j = int(bad[0])
-        d = float(diffs[j])
+    bad = [j for j, d in enumerate(diffs) if abs(d - step) > _STEP_TOL_S]
+    if bad:
+        j = bad[0]
+        d = diffs[j]
         line = lines[j + 1]
         if d == 0:
             reason = f"duplicate timestamp (same as line {lines[j]})"
@@ -265,14 +280,14 @@ def load_trace(path: Path | str, *, utc_offset_s: float | None = None) -> Trace:
             reason = f"irregular spacing of {d:g} s after line {lines[j]} (expected {step:g} s)"
         raise TraceError(path, line, reason)
 
-    start = datetime.fromtimestamp(float(t[0]), tz=UTC)
-    duration = step * t.size
+    start = datetime.fromtimestamp(times[0], tz=UTC)
+    duration = step * len(times)
     offset = infer_utc_offset_s(start, duration) if utc_offset_s is None else float(utc_offset_s)
     return Trace(
         name=path.stem,
         start=start,
         step_s=step,
-        pv_w=np.asarray(pv, dtype=np.float64),
-        load_w=np.asarray(load, dtype=np.float64),
+        pv_w=pv,
+        load_w=load,
         utc_offset_s=offset,
     )

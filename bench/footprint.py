@@ -592,13 +592,50 @@ def slaves_text(res: Result) -> str:
     return f"({res.scenario}) TWC slaves at the end: " + "; ".join(parts)
 
 
-def print_report(results: list[Result], info: dict[str, str]) -> None:
+#: What any asyncio daemon with this dependency set loads before a line of ecotrack runs.
+FLOOR_CODE = """
+import asyncio, logging, yaml, typer, serial_asyncio_fast
+from pydantic import BaseModel
+class M(BaseModel):
+    x: int = 1
+M(x=2)
+for line in open('/proc/self/status'):
+    if line.startswith('VmHWM'):
+        print(int(line.split()[1]))
+"""
+
+
+def floor_mib() -> float | None:
+    """Peak RSS (MiB) of this Python importing only the daemon's unavoidable dependencies, validating one
+    pydantic model: the floor under scenario (a), measured in the same run."""
+    try:
+        out = subprocess.run([sys.executable, "-c", FLOOR_CODE], capture_output=True, text=True, timeout=60)
+        return int(out.stdout.strip().splitlines()[-1]) / 1024
+    except (OSError, ValueError, IndexError, subprocess.TimeoutExpired):
+        return None
+
+
+def floor_text(results: list[Result], floor: float | None) -> str | None:
+    """One sentence comparing (a) with the interpreter floor, or None without both."""
+    a = next((r for r in results if r.scenario == "a" and r.peak_rss_mib > 0), None)
+    if a is None or floor is None:
+        return None
+    peak = a.peak_rss_mib
+    return (
+        f"Floor: the same Python importing only asyncio, pydantic (one model), PyYAML, typer and "
+        f"pyserial-asyncio peaks at {floor:.1f} MiB; ecotrack's own code adds {peak - floor:.1f} MiB to it in (a)."
+    )
+
+
+def print_report(results: list[Result], info: dict[str, str], floor: float | None = None) -> None:
     from bench import report
 
     print(f"ecotrack: {info['ecotrack']}, commit {info['commit']}")
     print(f"Python: {info['python']}; machine: {info['machine']}")
     header, rows = table_rows(results)
     report.print_table("Footprint of the daemon process", header, rows, lambda i, h: i in (0, 6, 7))
+    if (text := floor_text(results, floor)) is not None:
+        print(text)
     for r in results:
         if r.twc_slaves:
             print(slaves_text(r))
@@ -612,7 +649,12 @@ def print_report(results: list[Result], info: dict[str, str]) -> None:
 
 
 def markdown(
-    results: list[Result], info: dict[str, str], command: str, args: argparse.Namespace, wall: float
+    results: list[Result],
+    info: dict[str, str],
+    command: str,
+    args: argparse.Namespace,
+    wall: float,
+    floor: float | None = None,
 ) -> str:
     from bench import report
 
@@ -635,6 +677,8 @@ def markdown(
         "",
         report.markdown_table(header, rows, lambda i, h: i in (0, 6, 7)),
     ]
+    if (text := floor_text(results, floor)) is not None:
+        out += ["", f"- {text}"]
     slaves = [f"- {slaves_text(r)}" for r in results if r.twc_slaves]
     if slaves:
         out += ["", *slaves]
@@ -704,17 +748,18 @@ def main(argv: list[str] | None = None) -> int:
             args.trace_file = small_trace(work / "made-up-day.csv")
         info = version_info()
         results = [run_scenario(s, args, work, progress) for s in chosen]
+        floor = floor_mib() if "a" in chosen else None
     finally:
         if args.keep:
             print(f"working directory kept: {work}", file=sys.stderr)
         else:
             shutil.rmtree(work, ignore_errors=True)
     wall = time.perf_counter() - started
-    doc = json.dumps({"info": info, "results": [asdict(r) for r in results]}, indent=2)
+    doc = json.dumps({"info": info, "floor_mib": floor, "results": [asdict(r) for r in results]}, indent=2)
     if args.json == "-":
         print(doc)
     else:
-        print_report(results, info)
+        print_report(results, info, floor)
         if args.json is not None:
             Path(args.json).write_text(doc + "\n")
     if args.write is not None:
@@ -725,7 +770,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         report.write_section(
             args.write,
-            markdown(results, info, command.strip(), args, wall),
+            markdown(results, info, command.strip(), args, wall, floor),
             begin=BEGIN,
             end=END,
             heading=HEADING,

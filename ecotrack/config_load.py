@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, TypeVar, Union, cast
 
-import platformdirs
 import yaml
 from pydantic import BaseModel, Field, ValidationError, create_model
 
@@ -489,6 +488,8 @@ def resolve_data_dir(config: Config | None, cli_value: Path | str | None = None)
     elif config is not None and config.data_dir is not None:
         chosen = config.data_dir.expanduser()
     else:
+        import platformdirs  # only when no directory was given (saves its import on a Pi)
+
         chosen = Path(platformdirs.user_data_dir("ecotrack", appauthor=False))
     chosen.mkdir(parents=True, exist_ok=True)
     return chosen

@@ -285,7 +285,7 @@ async def test_set_mode_snapshot_and_subscription() -> None:
 
 async def test_sigterm_in_process_leaves_chargers_safe(caplog: pytest.LogCaptureFixture) -> None:
     engine = build_engine(make_config(), clock=ScaledClock(SPEED), registry=scripted_registry(grid_w=-3000), services=False)
-    caplog.set_level("INFO", logger="ecotrack.runtime.engine")
+    caplog.set_level("INFO", logger="ecotrack.runtime")
     task = asyncio.create_task(engine.run_until_signal())
     await until(lambda: engine.snapshot().loadpoint("garage").actual_a > 0)
     os.kill(os.getpid(), signal.SIGTERM)
@@ -359,11 +359,11 @@ async def test_a_charger_driver_that_returns_is_treated_as_lost_and_restarted(
     def spy(lp: str, reading: Any) -> None:
         lost.append(not reading.online)
         if not reading.online:
-            running_when_lost.append(engine._devices[("charger", "car")].running)
+            running_when_lost.append(engine._supervisor.running("charger", "car"))
         feed(lp, reading)
 
     engine.controller.on_charger_reading = spy  # type: ignore[method-assign]
-    caplog.set_level("WARNING", logger="ecotrack.runtime.engine")
+    caplog.set_level("WARNING", logger="ecotrack.runtime")
     async with running(engine) as task:
         # The first return: the core is told the charger is gone, and the device is not running.
         await until(lambda: any(lost))
@@ -510,17 +510,18 @@ async def test_a_bug_in_an_actuator_does_not_end_the_engine(monkeypatch: pytest.
     )
     car = charger_of(engine)
     car.fail_commands = 1
-    backoff = engine._backoff
+    actuator = engine._actuators["garage"]
+    backoff = actuator._backoff
     failed = 0
 
-    async def broken_once(loadpoint: str, failed_a: float, seconds: float) -> None:
+    async def broken_once(failed_a: float, seconds: float) -> None:
         nonlocal failed
         if not failed:
             failed += 1
             raise RuntimeError("actuator bug")
-        await backoff(loadpoint, failed_a, seconds)
+        await backoff(failed_a, seconds)
 
-    monkeypatch.setattr(engine, "_backoff", broken_once)
+    monkeypatch.setattr(actuator, "_backoff", broken_once)
     async with running(engine) as task:
         await until(lambda: failed == 1)
         await until(lambda: car.offered_a > 0)  # the actuator carried on and charging starts

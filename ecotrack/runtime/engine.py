@@ -27,7 +27,6 @@ import logging
 import math
 import signal
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -37,24 +36,19 @@ from ecotrack.clock import Clock, RealClock
 from ecotrack.core.control import Controller
 from ecotrack.core.model import ChargerReading, MeterReading, Mode, SiteParams
 from ecotrack.meters.base import Source
+from ecotrack.runtime.actuator import Actuator
 from ecotrack.runtime.house import DriverLimits, House
 from ecotrack.runtime.loadpoint import ChargerFacts
 from ecotrack.runtime.rules import ChargeNow, Rule
 from ecotrack.runtime.sessions import Session
 from ecotrack.runtime.setup import SiteSetup
-from ecotrack.runtime.snapshot import DeviceStatus, Snapshot
+from ecotrack.runtime.snapshot import Snapshot
+from ecotrack.runtime.supervisor import Supervisor
 from ecotrack.runtime.surface import EventListener, ServiceFactory, SessionListener, SnapshotListener
 
 __all__ = ["Engine"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(slots=True)
-class _DeviceState:
-    kind: str
-    failures: int = 0
-    running: bool = False
 
 
 class Engine:
@@ -111,11 +105,29 @@ class Engine:
         #: Loadpoint name -> charger name.
         self.loadpoint_charger: dict[str, str] = dict(setup.loadpoint_chargers)
 
-        self._devices: dict[tuple[str, str], _DeviceState] = {
-            **{("meter", n): _DeviceState("meter") for n in self.sources},
-            **{("charger", n): _DeviceState("charger") for n in self.chargers},
+        self._supervisor = Supervisor(
+            self.clock,
+            self.sources,
+            self.chargers,
+            backoff_initial_s=backoff_initial_s,
+            backoff_max_s=backoff_max_s,
+            on_charger_down=self._charger_down,
+            on_charger_restarted=self._charger_restarted,
+        )
+        #: One actuator per loadpoint: it sends what the house allows (see :mod:`ecotrack.runtime.actuator`).
+        self._actuators: dict[str, Actuator] = {
+            lp: Actuator(
+                self.house,
+                lp,
+                self.chargers[charger],
+                self.clock,
+                tick_s=self.tick_s,
+                command_timeout_s=command_timeout_s,
+                backoff_initial_s=backoff_initial_s,
+                backoff_max_s=backoff_max_s,
+            )
+            for lp, charger in self.loadpoint_charger.items()
         }
-        self._wake: dict[str, asyncio.Event] = {lp: asyncio.Event() for lp in self.loadpoint_charger}
         self._snapshot: Snapshot | None = None
         self._queues: set[asyncio.Queue[Snapshot | None]] = set()
         self._listeners: list[SnapshotListener] = []
@@ -124,7 +136,6 @@ class Engine:
         self._deciding = False
         self._left_safe = False
         self._services: dict[str, ServiceFactory] = {}
-        self._service_errors: dict[str, str | None] = {}
 
         for charger in self.chargers.values():
             charger.add_listener(self._on_charger_reading)
@@ -256,17 +267,12 @@ class Engine:
         """
         if self._running:
             raise RuntimeError("services must be added before the engine runs")
-        if name in self._services:
-            raise ValueError(f"a service called {name!r} exists already")
+        self._supervisor.add_service(name)
         self._services[name] = factory
-        self._service_errors[name] = None
-        self._devices[("service", name)] = _DeviceState("service")
 
     def report_service_error(self, name: str, error: str | None) -> None:
         """A running service tells its health (e.g. MQTT broker unreachable); shown in the devices."""
-        if name not in self._service_errors:
-            raise KeyError(name)
-        self._service_errors[name] = error
+        self._supervisor.report_service_error(name, error)
 
     def _changed(self) -> None:
         """A user setting changed: decide again now (or just apply the rules when not running)."""
@@ -307,19 +313,19 @@ class Engine:
         try:
             async with asyncio.TaskGroup() as tg:
                 service_tasks = [
-                    tg.create_task(self._supervise("service", n, f), name=f"service:{n}")
+                    tg.create_task(self._supervisor.run("service", n, f), name=f"service:{n}")
                     for n, f in self._services.items()
                 ]
                 charger_tasks = [
-                    tg.create_task(self._supervise("charger", n, c.run), name=f"charger:{n}")
+                    tg.create_task(self._supervisor.run("charger", n, c.run), name=f"charger:{n}")
                     for n, c in self.chargers.items()
                 ]
                 control_tasks = [
-                    tg.create_task(self._supervise("meter", n, self._meter_runner(s)), name=f"meter:{n}")
+                    tg.create_task(self._supervisor.run("meter", n, self._meter_runner(s)), name=f"meter:{n}")
                     for n, s in self.sources.items()
                 ]
                 control_tasks += [
-                    tg.create_task(self._actuate(lp), name=f"actuate:{lp}") for lp in self.loadpoint_charger
+                    tg.create_task(actuator.run(), name=f"actuate:{lp}") for lp, actuator in self._actuators.items()
                 ]
                 self._deciding = True
                 control_tasks.append(tg.create_task(self._ticker(), name="tick"))
@@ -355,70 +361,16 @@ class Engine:
 
         return start
 
-    async def _supervise(self, kind: str, name: str, start: Callable[[], Any]) -> None:
-        """Run ``start()``; on an exception log it, mark the device in error and retry with backoff.
+    def _charger_down(self, charger: str) -> None:
+        """A driver failed or returned: the house must stop counting on its measurements."""
+        self.house.charger_lost(charger, self.clock.now())
 
-        A meter source that returns has nothing more to say (a replay that does not loop) and is left
-        alone. A charger driver must run until cancelled: one that returns is treated like a failed one
-        (the house is told the charger is lost, and the driver is restarted with backoff), so its last
-        report never stays live.
-        """
-        state = self._devices[(kind, name)]
-        backoff = self.backoff_initial_s
-        while True:
-            started = self.clock.now()
-            state.running = True
-            if kind == "service":
-                self._service_errors[name] = None
-            try:
-                await start()
-            except asyncio.CancelledError:
-                state.running = False
-                raise
-            except Exception as exc:
-                state.running = False
-                self._set_error(kind, name, f"{type(exc).__name__}: {exc}")
-                if self.clock.now() - started > 2 * self.backoff_max_s:
-                    backoff = self.backoff_initial_s  # it had been working for a while
-                log.error(
-                    "%s %s failed (%s); retrying in %.0f s",
-                    kind,
-                    name,
-                    self._error_of(kind, name),
-                    backoff,
-                    exc_info=log.isEnabledFor(logging.DEBUG),
-                )
-            else:
-                state.running = False
-                if kind != "charger":
-                    log.info("%s %s finished", kind, name)
-                    return
-                self._set_error(kind, name, "driver stopped (run() returned)")
-                if self.clock.now() - started > 2 * self.backoff_max_s:
-                    backoff = self.backoff_initial_s
-                log.warning("charger %s stopped unexpectedly; restarting in %.0f s", name, backoff)
-            state.failures += 1
-            if kind == "charger":
-                self.house.charger_lost(name, self.clock.now())
-            await self.clock.sleep(backoff)
-            backoff = min(backoff * 2, self.backoff_max_s)
-            if kind == "charger" and (lp := self.house.by_charger.get(name)) is not None:
-                # A restarted driver may have lost its state: send the command again.
-                self.house.resend(lp)
-                self._wake_actuators()
-
-    def _error_of(self, kind: str, name: str) -> str | None:
-        if kind == "service":
-            return self._service_errors[name]
-        return self.sources[name].error if kind == "meter" else self.chargers[name].error
-
-    def _set_error(self, kind: str, name: str, error: str | None) -> None:
-        if kind == "service":
-            self._service_errors[name] = error
-        elif kind == "meter":
-            self.sources[name].error = error
-        else:
-            self.chargers[name].error = error
+    def _charger_restarted(self, charger: str) -> None:
+        """A restarted driver may have lost its state: send its loadpoint's command again."""
+        lp = self.house.by_charger.get(charger)
+        if lp is not None:
+            self.house.resend(lp)
+            self._wake_actuators()
 
     async def _ticker(self) -> None:
         """Step every ``tick_s`` clock seconds (timers, stale-data failsafe)."""
@@ -433,85 +385,6 @@ class Engine:
             if next_t < now:  # fell behind (slow loop, high clock speed): do not try to catch up
                 next_t = now + self.tick_s
             await self.clock.sleep(next_t - now)
-
-    async def _actuate(self, loadpoint: str) -> None:
-        """Send what the house allows whenever the wanted current differs from what was sent."""
-        wake = self._wake[loadpoint]
-        while True:
-            try:
-                await wake.wait()
-                wake.clear()
-                await self._send_wanted(loadpoint)
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # a bug around the command must not end the task group
-                log.exception("actuator of %s failed; carrying on", loadpoint)
-                wake.set()  # look at the wanted current again after a pause
-                await self.clock.sleep(self.tick_s)
-
-    async def _send_wanted(self, loadpoint: str) -> None:
-        """Command the wanted current until it is the one sent; a failed command is retried with backoff.
-
-        A raise the house holds (cuts of loadpoints sharing a limit not carried out yet) is looked at
-        again every tick or whenever the wanted currents change.
-        """
-        lp = self.house.loadpoint(loadpoint)
-        charger = self.chargers[lp.charger]
-        backoff = self.backoff_initial_s
-        while self.house.needs_command(loadpoint):
-            want = self.house.next_command(loadpoint, self.clock.now())
-            if want is None:
-                await self._sleep_or_wake(loadpoint, self.tick_s)
-                continue
-            try:
-                # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow the task's own
-                # cancellation when the command completes at the same moment, hanging shutdown.
-                async with asyncio.timeout(self.command_timeout_s):
-                    await charger.set_current(want)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                reason = "timed out" if isinstance(exc, TimeoutError) else f"{type(exc).__name__}: {exc}"
-                lp.command_failed(want, reason)
-                log.warning(
-                    "charger %s: setting %g A failed (%s); retrying in %.0f s",
-                    charger.name,
-                    want,
-                    reason,
-                    backoff,
-                )
-                await self._backoff(loadpoint, want, backoff)
-                backoff = min(backoff * 2, self.backoff_max_s)
-                continue
-            lp.command_delivered(want)
-            backoff = self.backoff_initial_s
-
-    async def _sleep_or_wake(self, loadpoint: str, seconds: float) -> bool:
-        """Sleep ``seconds`` clock seconds or until the loadpoint's actuator is woken; True when slept out."""
-        wake = self._wake[loadpoint]
-        wake.clear()
-        sleeper = asyncio.ensure_future(self.clock.sleep(seconds))
-        waiter = asyncio.ensure_future(wake.wait())
-        try:
-            await asyncio.wait((sleeper, waiter), return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (sleeper, waiter):
-                task.cancel()
-            await asyncio.gather(sleeper, waiter, return_exceptions=True)
-        return sleeper.done() and not sleeper.cancelled()
-
-    async def _backoff(self, loadpoint: str, failed: float, seconds: float) -> None:
-        """Wait ``seconds`` clock seconds after a failed command, or less if the wanted current changes.
-
-        A cut, the failsafe or mode off must not wait out a long backoff. Wake-ups that leave the wanted
-        current at ``failed`` (every tick sets the event while it is unsent) do not end the wait.
-        """
-        lp = self.house.loadpoint(loadpoint)
-        deadline = self.clock.now() + seconds
-        while lp.desired_a == failed:
-            remaining = deadline - self.clock.now()
-            if remaining <= 0 or await self._sleep_or_wake(loadpoint, remaining):
-                return
 
     async def _leave_safe(self) -> None:
         """Set every charger to its safe current (concurrently, each with a timeout) and log the outcome."""
@@ -551,7 +424,7 @@ class Engine:
             log.warning("reading from unknown meter %r ignored", meter)
             return
         source.error = None
-        self._devices[("meter", meter)].failures = 0
+        self._supervisor.alive("meter", meter)
         if not self._deciding:
             self.house.meter_readings[meter] = reading
             return
@@ -560,9 +433,7 @@ class Engine:
             self._step(self.clock.now())
 
     def _on_charger_reading(self, charger: str, reading: ChargerReading) -> None:
-        state = self._devices.get(("charger", charger))
-        if state is not None:
-            state.failures = 0
+        self._supervisor.alive("charger", charger)
         driver = self.chargers.get(charger)
         details = _safe_details(driver) if driver is not None else {}
         self.house.on_charger_reading(charger, reading, details)
@@ -592,9 +463,8 @@ class Engine:
             log.exception("publishing the step at %.1f s failed", now_s)
 
     def _wake_actuators(self) -> None:
-        for lp, event in self._wake.items():
-            if self.house.needs_command(lp):
-                event.set()
+        for actuator in self._actuators.values():
+            actuator.wake_if_needed()
 
     # ------------------------------------------------------------------ snapshots
     def _facts(self, lp: str) -> ChargerFacts:
@@ -602,38 +472,21 @@ class Engine:
         return ChargerFacts(
             reading=charger.reading(),
             error=charger.error,
-            running=self._devices[("charger", charger.name)].running,
+            running=self._supervisor.running("charger", charger.name),
             details=_safe_details(charger),
         )
 
     def _build_snapshot(self, now_s: float) -> Snapshot:
         house = self.house
-        devices = []
-        for (kind, name), state in self._devices.items():
-            if kind == "service":
-                error = self._service_errors[name]
-                devices.append(DeviceStatus(name, kind, state.running and error is None, error, None, state.failures))
-                continue
-            dev: Source | Charger = self.sources[name] if kind == "meter" else self.chargers[name]
+
+        def last_t_s(kind: str, name: str) -> float | None:
             if kind == "meter":
                 last = house.meter_readings.get(name)
-                last_t = last.t_s if last is not None else None
-            else:
-                cr = self.chargers[name].reading()
-                last_t = cr.t_s if cr is not None else None
-            devices.append(
-                DeviceStatus(
-                    name=name,
-                    kind=kind,
-                    online=state.running
-                    and dev.error is None
-                    and last_t is not None
-                    and now_s - last_t <= house.params.max_meter_age_s,
-                    error=dev.error,
-                    last_t_s=last_t,
-                    failures=state.failures,
-                )
-            )
+                return last.t_s if last is not None else None
+            report = self.chargers[name].reading()
+            return report.t_s if report is not None else None
+
+        devices = self._supervisor.statuses(now_s, last_t_s, house.params.max_meter_age_s)
         site = house.site
         decision = house.decision
         grid_reading = house.meter_readings.get(self.setup.meters.grid_meter)
@@ -649,7 +502,7 @@ class Engine:
             data_age_s=house.data_age_s(now_s),
             failsafe=house.failsafe(),
             loadpoints=house.loadpoint_snapshots({lp: self._facts(lp) for lp in self.loadpoint_charger}),
-            devices=tuple(devices),
+            devices=devices,
             decision=decision,
             grid_voltages_v=_phases(grid_reading.voltages_v) if grid_reading is not None else None,
             grid_currents_a=_phases(grid_reading.currents_a) if grid_reading is not None else None,

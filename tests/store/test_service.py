@@ -168,7 +168,7 @@ def test_an_unreachable_database_does_not_stop_the_engine(
     cfg = config(tmp_path, store={"url": "postgresql+psycopg://nobody@127.0.0.1:1/none"})
     engine = build_engine(cfg, data_dir=tmp_path)
     assert "cannot open the database" in caplog.text
-    assert any(name == "store" for (kind, name) in engine._devices if kind == "service")
+    assert any(d.name == "store" and d.kind == "service" for d in engine.snapshot().devices)
 
 
 async def test_csv_files_in_twcmanagers_layout(tmp_path: Path) -> None:

@@ -7,11 +7,29 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-__all__ = ["config_app", "config_check", "config_schema"]
+if TYPE_CHECKING:
+    from ecotrack.config import Config
+
+__all__ = ["config_app", "config_check", "config_schema", "load_or_exit"]
+
+
+def load_or_exit(file: Path, exit_code: int = 2, *, to_stderr: bool = True) -> Config:
+    """The configuration in ``file``; on problems print each as ``FILE:LINE: key.path: reason`` and a count,
+    then exit with ``exit_code`` (every command that reads a configuration reports it the same way)."""
+    from ecotrack.config_load import ConfigError, load_config
+
+    try:
+        return load_config(file)
+    except ConfigError as e:
+        for issue in e.issues:
+            typer.echo(str(issue), err=to_stderr)
+        n = len(e.issues)
+        typer.echo(f"{file}: {n} problem{'s' if n != 1 else ''} found", err=True)
+        raise typer.Exit(exit_code) from None
 
 config_app = typer.Typer(
     help=(
@@ -33,16 +51,7 @@ def config_check(
 
     Example: [bold]ecotrack config check examples/demo.yaml[/bold]
     """
-    from ecotrack.config_load import ConfigError, load_config
-
-    try:
-        cfg = load_config(file)
-    except ConfigError as e:
-        for issue in e.issues:
-            typer.echo(str(issue))
-        n = len(e.issues)
-        typer.echo(f"{file}: {n} problem{'s' if n != 1 else ''} found", err=True)
-        raise typer.Exit(1) from None
+    cfg = load_or_exit(file, 1, to_stderr=False)
     typer.echo(f"OK: {file}: {cfg.summary()}")
 
 

@@ -79,17 +79,11 @@ def parse_when(text: str, *, end: bool = False) -> datetime:
 
 def open_store(config: Path | None, data_dir: Path | None) -> Store:
     """The history database the daemon uses for these options (exit 1 with a message when there is none)."""
-    from ecotrack.config_load import ConfigError, load_config, resolve_data_dir
+    from ecotrack.cli.config import load_or_exit
+    from ecotrack.config_load import resolve_data_dir
     from ecotrack.services.store.db import Store, database_url
 
-    cfg = None
-    if config is not None:
-        try:
-            cfg = load_config(config)
-        except ConfigError as e:
-            for issue in e.issues:
-                typer.echo(str(issue), err=True)
-            raise typer.Exit(2) from None
+    cfg = load_or_exit(config) if config is not None else None
     store_cfg = cfg.store if cfg is not None else None
     if store_cfg is not None and store_cfg.url and data_dir is None:
         url = store_cfg.url

@@ -199,16 +199,11 @@ def read_command(
 
     Example: [bold]ecotrack meters read -c examples/fronius.yaml --json[/bold]
     """
+    from ecotrack.cli.config import load_or_exit
     from ecotrack.cli.logs import setup_logging
-    from ecotrack.config_load import ConfigError, load_config
 
     setup_logging("ERROR")
-    try:
-        cfg = load_config(config)
-    except ConfigError as e:
-        for issue in e.issues:
-            typer.echo(str(issue), err=True)
-        raise typer.Exit(2) from None
+    cfg = load_or_exit(config)
     results = asyncio.run(read_all(cfg, base_dir=config.parent, wait_s=wait))
     if as_json:
         for res in results:

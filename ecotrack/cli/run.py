@@ -35,17 +35,11 @@ def run_command(
     Example: [bold]ecotrack run -c examples/demo.yaml[/bold]
     """
     from ecotrack.app import run_engine
+    from ecotrack.cli.config import load_or_exit
     from ecotrack.cli.logs import setup_logging
-    from ecotrack.config_load import ConfigError, load_config, resolve_data_dir
+    from ecotrack.config_load import resolve_data_dir
 
-    try:
-        cfg = load_config(config)
-    except ConfigError as e:
-        for issue in e.issues:
-            typer.echo(str(issue), err=True)
-        n = len(e.issues)
-        typer.echo(f"{config}: {n} problem{'s' if n != 1 else ''} found", err=True)
-        raise typer.Exit(2) from None
+    cfg = load_or_exit(config)
     setup_logging(cfg.log_level)
     directory = resolve_data_dir(cfg, data_dir)
     log.info("data directory: %s", directory)

@@ -468,8 +468,9 @@ def test_busy_sites_keep_shared_limits_while_commands_are_in_flight(world: World
     run(world, [*evs, Step()])
 
 
-def test_a_raise_waits_for_an_undelivered_cut_however_long_it_takes() -> None:
-    """Unlike an unconfirmed offer, an undelivered cut is never waived by the timeout."""
+def two_cars_on_a_20_a_circuit() -> House:
+    """Two loadpoints in ``now`` mode (6-16 A, lp0 first) under one 20 A circuit, both cars plugged in,
+    stepped once at t = 0."""
     site = SiteParams(
         loadpoints=(
             LoadpointParams("lp0", min_a=6, max_a=16, circuit="c", mode=Mode.NOW, priority=1),
@@ -477,16 +478,22 @@ def test_a_raise_waits_for_an_undelivered_cut_however_long_it_takes() -> None:
         ),
         circuits=(CircuitParams("c", 20.0),),
     )
-    now = 0.0
     house = House(
         SiteSetup(site, MeterRoles("grid"), {"lp0": "ch0", "lp1": "ch1"}),
         {"ch0": DriverLimits(32.0), "ch1": DriverLimits(32.0)},
         wall=lambda: datetime(2026, 6, 21, tzinfo=UTC),
     )
     for ch in ("ch0", "ch1"):
-        house.on_charger_reading(ch, ChargerReading(t_s=now, connected=True, charging=True), {})
-    house.on_meter_reading("grid", MeterReading(t_s=now, grid_w=0.0))
-    house.step(now)
+        house.on_charger_reading(ch, ChargerReading(t_s=0.0, connected=True, charging=True), {})
+    house.on_meter_reading("grid", MeterReading(t_s=0.0, grid_w=0.0))
+    house.step(0.0)
+    return house
+
+
+def test_a_raise_waits_for_an_undelivered_cut_however_long_it_takes() -> None:
+    """Unlike an unconfirmed offer, an undelivered cut is never waived by the timeout."""
+    now = 0.0
+    house = two_cars_on_a_20_a_circuit()
     assert house.next_command("lp0", now) == 16.0  # priority first: 16 + 6 > 20, so lp1 waits
     house.loadpoint("lp0").command_delivered(16.0)
     house.set_mode("lp0", Mode.OFF)
@@ -505,22 +512,7 @@ def test_a_raise_waits_for_an_undelivered_cut_however_long_it_takes() -> None:
 
 def test_a_failed_raise_counts_as_possibly_delivered() -> None:
     """A raise whose command failed (it may have arrived all the same) holds back the others' raises."""
-    site = SiteParams(
-        loadpoints=(
-            LoadpointParams("lp0", min_a=6, max_a=16, circuit="c", mode=Mode.NOW, priority=1),
-            LoadpointParams("lp1", min_a=6, max_a=16, circuit="c", mode=Mode.NOW),
-        ),
-        circuits=(CircuitParams("c", 20.0),),
-    )
-    house = House(
-        SiteSetup(site, MeterRoles("grid"), {"lp0": "ch0", "lp1": "ch1"}),
-        {"ch0": DriverLimits(32.0), "ch1": DriverLimits(32.0)},
-        wall=lambda: datetime(2026, 6, 21, tzinfo=UTC),
-    )
-    for ch in ("ch0", "ch1"):
-        house.on_charger_reading(ch, ChargerReading(t_s=0.0, connected=True, charging=True), {})
-    house.on_meter_reading("grid", MeterReading(t_s=0.0, grid_w=0.0))
-    house.step(0.0)
+    house = two_cars_on_a_20_a_circuit()
     assert house.next_command("lp0", 0.0) == 16.0
     house.loadpoint("lp0").command_failed(16.0, "timed out")  # may have reached the charger
     house.set_mode("lp0", Mode.OFF)

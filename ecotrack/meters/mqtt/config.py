@@ -22,13 +22,6 @@ __all__ = [
 ]
 
 
-def _topic(v: str) -> str:
-    return validate_topic(v)
-
-
-_prefix = check_topic_prefix
-
-
 class _MqttMeterBase(ConfigModel):
     max_payload_bytes: int = Field(
         MAX_PAYLOAD_BYTES,
@@ -51,7 +44,7 @@ class EcotrackMonitorMeterConfig(_MqttMeterBase):
         None, description="Key of the PV power (W), e.g. 'pwr2' when that CT measures the panels; null: none."
     )
 
-    _check_topic = field_validator("topic")(_topic)
+    _check_topic = field_validator("topic")(validate_topic)
 
 
 class EmonhubMeterConfig(_MqttMeterBase):
@@ -76,7 +69,7 @@ class EmonhubMeterConfig(_MqttMeterBase):
         description="A PV or voltage value older than this is not combined with a grid value (s).",
     )
 
-    _check_base = field_validator("base_topic")(_prefix)
+    _check_base = field_validator("base_topic")(check_topic_prefix)
 
 
 class DsmrReaderMeterConfig(_MqttMeterBase):
@@ -90,7 +83,7 @@ class DsmrReaderMeterConfig(_MqttMeterBase):
     returned_key: str = Field("electricity_currently_returned", description="Key of the power returned (kW).")
     voltage_key: str | None = Field("phase_voltage_l1", description="Key of the voltage (V); null: none.")
 
-    _check_topic = field_validator("topic")(_topic)
+    _check_topic = field_validator("topic")(validate_topic)
 
 
 class MqttValueConfig(ConfigModel):

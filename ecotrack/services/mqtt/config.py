@@ -7,7 +7,6 @@ from pydantic import Field, field_validator
 
 from ecotrack.config_base import ConfigModel
 from ecotrack.transport.mqtt.config import MqttConnectionConfig, check_topic_prefix
-from ecotrack.transport.mqtt.topics import validate_topic
 
 __all__ = [
     "EcotrackCompatConfig",
@@ -16,13 +15,6 @@ __all__ = [
     "MqttStatusConfig",
     "TwcManagerCompatConfig",
 ]
-
-
-def _topic(v: str) -> str:
-    return validate_topic(v)
-
-
-_prefix = check_topic_prefix
 
 
 class MqttStatusConfig(ConfigModel):
@@ -70,12 +62,12 @@ class EcotrackCompatConfig(ConfigModel):
     half_a: float = Field(16.0, gt=0, le=80, description="Current of the 'half' command (A); the seed's max-curr.")
     status_every_s: float = Field(60.0, gt=0, le=3600, description="Publish /status at least this often (s).")
 
-    _check_cmd = field_validator("command_prefix")(_prefix)
+    _check_cmd = field_validator("command_prefix")(check_topic_prefix)
 
     @field_validator("status_prefix")
     @classmethod
     def _check_stat(cls, v: str | None) -> str | None:
-        return None if v is None else _prefix(v)
+        return None if v is None else check_topic_prefix(v)
 
 
 class TwcManagerCompatConfig(ConfigModel):
@@ -86,7 +78,7 @@ class TwcManagerCompatConfig(ConfigModel):
         None, description="Loadpoints the commands act on; null: all of them (TWCManager controls every TWC)."
     )
 
-    _check_prefix = field_validator("prefix")(_prefix)
+    _check_prefix = field_validator("prefix")(check_topic_prefix)
 
 
 class HomeAssistantConfig(ConfigModel):
@@ -109,7 +101,7 @@ class HomeAssistantConfig(ConfigModel):
         "the ones of loadpoints no longer configured (s).",
     )
 
-    _check_prefix = field_validator("prefix")(_prefix)
+    _check_prefix = field_validator("prefix")(check_topic_prefix)
 
 
 class MqttConfig(MqttConnectionConfig):

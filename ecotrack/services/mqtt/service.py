@@ -39,7 +39,9 @@ __all__ = ["MqttService", "attach_mqtt"]
 log = logging.getLogger(__name__)
 
 #: How often held status changes are checked and the service health is reported (s).
-_FLUSH_S = 0.25
+_FLUSH_S = 1.0
+#: ... but at least this often when the status interval is very short (s).
+_MIN_FLUSH_S = 0.1
 
 
 def attach_mqtt(engine: EngineSurface, config: MqttConfig, connection: MqttConnection) -> MqttService:
@@ -101,8 +103,11 @@ class MqttService:
 
     async def _flusher(self) -> None:
         reported: str | None = "unset"
+        # Held changes wait for their topic's interval anyway: looking twice per interval is enough
+        # (and keeps an idle daemon from waking four times a second for nothing).
+        pause_s = min(_FLUSH_S, max(self.config.status.min_interval_s / 2, _MIN_FLUSH_S))
         while True:
-            await asyncio.sleep(_FLUSH_S)
+            await asyncio.sleep(pause_s)
             now = self.engine.clock.now()
             await self._send(self.throttle.due(now))
             await self._seed_publish(now, periodic=True)

@@ -181,7 +181,7 @@ async def test_closed_loop_converges_on_sunny_surplus_and_sends_only_changes(tmp
     sent = [a for _, a in car.timeline]
     assert sent[:2] == [0.0, 10.0]
     assert all(a != b for a, b in itertools.pairwise(sent))
-    assert steps > 30 and len(sent) <= 10
+    assert steps > 20 and len(sent) <= 10  # a meter reading every second publishes; idle ticks rarely do
     # Shutdown leaves the charger at its safe current.
     assert car.offered_a == 0.0 and sent[-1] == 0.0
 
@@ -526,3 +526,25 @@ async def test_a_bug_in_an_actuator_does_not_end_the_engine(monkeypatch: pytest.
         await until(lambda: failed == 1)
         await until(lambda: car.offered_a > 0)  # the actuator carried on and charging starts
         assert not task.done()
+
+
+async def test_idle_ticks_publish_rarely_and_an_intent_publishes_at_once() -> None:
+    """With no meter readings nothing changes: ticks publish every QUIET_PUBLISH_S, a user intent at once."""
+    from ecotrack.runtime.engine import QUIET_PUBLISH_S
+
+    engine = build_engine(
+        make_config(),
+        clock=ScaledClock(SPEED),
+        registry=scripted_registry(grid_w=-3000, die_at_s=0.0),  # the meter never delivers
+        services=False,
+        backoff_initial_s=60.0,
+    )
+    times: list[float] = []
+    engine.add_listener(lambda snap: times.append(snap.t_s))
+    async with running(engine):
+        await asyncio.sleep(21 / SPEED)  # about 21 ticks
+        idle = len(times)
+        engine.set_mode("garage", Mode.OFF)
+        published_on_intent = len(times) - idle
+    assert 2 <= idle <= 21 / QUIET_PUBLISH_S + 2, times
+    assert published_on_intent == 1

@@ -34,7 +34,7 @@ from typing import Any
 from ecotrack.chargers.base import Charger
 from ecotrack.clock import Clock, RealClock
 from ecotrack.core.control import Controller
-from ecotrack.core.model import ChargerReading, MeterReading, Mode, SiteParams
+from ecotrack.core.model import ChargerReading, Decision, MeterReading, Mode, SiteParams
 from ecotrack.meters.base import Source
 from ecotrack.runtime.actuator import Actuator
 from ecotrack.runtime.house import DriverLimits, House
@@ -49,6 +49,9 @@ from ecotrack.runtime.surface import EventListener, ServiceFactory, SessionListe
 __all__ = ["Engine"]
 
 log = logging.getLogger(__name__)
+
+#: Clock seconds between two snapshots published by timer ticks when no decision changed.
+QUIET_PUBLISH_S = 5.0
 
 
 class Engine:
@@ -136,6 +139,8 @@ class Engine:
         self._deciding = False
         self._left_safe = False
         self._services: dict[str, ServiceFactory] = {}
+        self._published_decision: Decision | None = None
+        self._published_at_s = -math.inf
 
         for charger in self.chargers.values():
             charger.add_listener(self._on_charger_reading)
@@ -377,7 +382,7 @@ class Engine:
         next_t = self.clock.now()
         while True:
             try:
-                self._step(self.clock.now())
+                self._step(self.clock.now(), tick=True)
             except Exception:  # a bug here must not end the task group (and with it the engine)
                 log.exception("engine tick failed; carrying on")
             next_t += self.tick_s
@@ -447,10 +452,23 @@ class Engine:
             out[lp] = float(soc) if isinstance(soc, int | float) and not isinstance(soc, bool) else None
         return out
 
-    def _step(self, now_s: float) -> None:
-        """One house step: wake the actuators, log changes, publish a snapshot."""
+    def _step(self, now_s: float, *, tick: bool = False) -> None:
+        """One house step: wake the actuators, log changes, publish a snapshot.
+
+        A timer tick that changed no decision publishes only every :data:`QUIET_PUBLISH_S` (ages and
+        device health move on, nothing else did): an idle daemon then does not rebuild and fan out a
+        snapshot to every service each second. Meter readings, user intents and any new decision publish
+        at once.
+        """
         decision = self.house.step(now_s, self._soc())
         self._wake_actuators()
+        if (
+            tick
+            and decision is not None
+            and decision is self._published_decision
+            and now_s - self._published_at_s < QUIET_PUBLISH_S
+        ):
+            return
         # Commands are on their way; a bug in logging or in the snapshot must not stop the next step
         # (nor, called from a meter's callback, look like a meter failure).
         try:
@@ -458,6 +476,7 @@ class Engine:
                 self.house.log_decision(decision)
             snap = self._build_snapshot(now_s)
             self.house.watch(snap)
+            self._published_decision, self._published_at_s = decision, now_s
             self._publish(snap)
         except Exception:
             log.exception("publishing the step at %.1f s failed", now_s)

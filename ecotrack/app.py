@@ -64,11 +64,14 @@ class App:
     context: DeviceContext
     #: The tariff of the ``tariff:`` section (plans and session costs use it), or None.
     tariff: Tariff | None = None
-    #: The shared MQTT connection (``mqtt:`` section), or None.
-    connection: MqttConnection | None = None
     web: HttpService | None = None
     recorder: Recorder | None = None
     mqtt: MqttService | None = None
+
+    @property
+    def connection(self) -> MqttConnection | None:
+        """The shared MQTT connection (``mqtt:`` section) the drivers got in their context, or None."""
+        return self.context.mqtt
 
     async def run_until_signal(self) -> None:
         """Run the engine (and with it every service) until SIGINT/SIGTERM."""
@@ -164,7 +167,6 @@ def build_app(
         context = DeviceContext(base_dir=base_dir) if clock is None else DeviceContext(clock=clock, base_dir=base_dir)
     if context.mqtt is None:
         context.mqtt = mqtt_connection(config, context.base_dir)
-    connection = context.mqtt
     meters, drivers = build_drivers(config, context, registry)
     setup = config.site_setup()
     tariff = build_tariff(config)
@@ -178,7 +180,7 @@ def build_app(
     if config.rules is not None:
         for lp, kwh in config.rules.energy_limit_kwh.items():
             engine.set_energy_limit(lp, kwh)
-    app = App(engine=engine, context=context, tariff=tariff, connection=connection)
+    app = App(engine=engine, context=context, tariff=tariff)
     if services:
         attach_services(app, config, data_dir)
     return app

@@ -485,12 +485,12 @@ async def test_a_failing_snapshot_does_not_end_the_engine(
         build = engine._build_snapshot
         failed = 0
 
-        def broken_once(now_s: float) -> Snapshot:
+        def broken_once(now_s: float, details: Any = None) -> Snapshot:
             nonlocal failed
             if not failed:
                 failed += 1
                 raise RuntimeError("snapshot bug")
-            return build(now_s)
+            return build(now_s, details)
 
         monkeypatch.setattr(engine, "_build_snapshot", broken_once)
         await until(lambda: failed == 1)

@@ -284,7 +284,7 @@ class Engine:
         if self._deciding:
             self._step(self.clock.now())
         else:
-            self.house.apply_rules(self._soc())
+            self.house.apply_rules(_soc(self._details()))
 
     def stop(self) -> None:
         """Ask :meth:`run` to shut down cleanly (safe to call from a signal handler, or twice)."""
@@ -431,7 +431,7 @@ class Engine:
         source.error = None
         self._supervisor.alive("meter", meter)
         if not self._deciding:
-            self.house.meter_readings[meter] = reading
+            self.house.record_meter_reading(meter, reading)
             return
         self.house.on_meter_reading(meter, reading)
         if meter == self.setup.meters.grid_meter:
@@ -444,13 +444,9 @@ class Engine:
         self.house.on_charger_reading(charger, reading, details)
 
     # ------------------------------------------------------------------ stepping
-    def _soc(self) -> dict[str, float | None]:
-        """Each loadpoint's car state of charge as its charger driver reports it (``soc_pct`` in details)."""
-        out: dict[str, float | None] = {}
-        for lp, charger in self.loadpoint_charger.items():
-            soc = _safe_details(self.chargers[charger]).get("soc_pct")
-            out[lp] = float(soc) if isinstance(soc, int | float) and not isinstance(soc, bool) else None
-        return out
+    def _details(self) -> dict[str, dict[str, object]]:
+        """Each loadpoint's charger details, asked once per step (rules and snapshot both use them)."""
+        return {lp: _safe_details(self.chargers[charger]) for lp, charger in self.loadpoint_charger.items()}
 
     def _step(self, now_s: float, *, tick: bool = False) -> None:
         """One house step: wake the actuators, log changes, publish a snapshot.
@@ -460,7 +456,8 @@ class Engine:
         snapshot to every service each second. Meter readings, user intents and any new decision publish
         at once.
         """
-        decision = self.house.step(now_s, self._soc())
+        details = self._details()
+        decision = self.house.step(now_s, _soc(details))
         self._wake_actuators()
         if (
             tick
@@ -474,7 +471,7 @@ class Engine:
         try:
             if decision is not None:
                 self.house.log_decision(decision)
-            snap = self._build_snapshot(now_s)
+            snap = self._build_snapshot(now_s, details)
             self.house.watch(snap)
             self._published_decision, self._published_at_s = decision, now_s
             self._publish(snap)
@@ -486,17 +483,20 @@ class Engine:
             actuator.wake_if_needed()
 
     # ------------------------------------------------------------------ snapshots
-    def _facts(self, lp: str) -> ChargerFacts:
+    def _facts(self, lp: str, details: dict[str, object]) -> ChargerFacts:
         charger = self.chargers[self.loadpoint_charger[lp]]
         return ChargerFacts(
             reading=charger.reading(),
             error=charger.error,
             running=self._supervisor.running("charger", charger.name),
-            details=_safe_details(charger),
+            details=details,
         )
 
-    def _build_snapshot(self, now_s: float) -> Snapshot:
+    def _build_snapshot(self, now_s: float, details: dict[str, dict[str, object]] | None = None) -> Snapshot:
+        """The snapshot at ``now_s``; ``details`` are the chargers' details the step already asked for."""
         house = self.house
+        if details is None:
+            details = self._details()
 
         def last_t_s(kind: str, name: str) -> float | None:
             if kind == "meter":
@@ -520,7 +520,7 @@ class Engine:
             surplus_w=decision.surplus_w if decision is not None else None,
             data_age_s=house.data_age_s(now_s),
             failsafe=house.failsafe(),
-            loadpoints=house.loadpoint_snapshots({lp: self._facts(lp) for lp in self.loadpoint_charger}),
+            loadpoints=house.loadpoint_snapshots({lp: self._facts(lp, details[lp]) for lp in self.loadpoint_charger}),
             devices=devices,
             decision=decision,
             grid_voltages_v=_phases(grid_reading.voltages_v) if grid_reading is not None else None,
@@ -552,6 +552,15 @@ def _phases(values: Iterable[float | None] | None) -> tuple[float, ...] | None:
         return None
     out = tuple(v for v in values if isinstance(v, int | float) and math.isfinite(v))
     return out or None
+
+
+def _soc(details: dict[str, dict[str, object]]) -> dict[str, float | None]:
+    """Each loadpoint's car state of charge as its charger driver reports it (``soc_pct`` in its details)."""
+    out: dict[str, float | None] = {}
+    for lp, facts in details.items():
+        soc = facts.get("soc_pct")
+        out[lp] = float(soc) if isinstance(soc, int | float) and not isinstance(soc, bool) else None
+    return out
 
 
 def _safe_details(charger: Charger) -> dict[str, object]:

@@ -29,7 +29,6 @@ from ecotrack.core.cuts import pending_cuts, sharing
 from ecotrack.core.model import (
     ChargerReading,
     Decision,
-    LoadpointDecision,
     LoadpointParams,
     MeterReading,
     Mode,
@@ -155,9 +154,13 @@ class House:
         """Loadpoint ``name`` (KeyError when unknown)."""
         return self.loadpoints[name]
 
+    def record_meter_reading(self, meter: str, reading: MeterReading) -> None:
+        """Remember a meter's latest reading without deciding anything (before the engine runs, on shutdown)."""
+        self.meter_readings[meter] = reading
+
     def on_meter_reading(self, meter: str, reading: MeterReading) -> bool:
         """Take a meter's reading; True when it was the grid meter's and the core took a new site reading."""
-        self.meter_readings[meter] = reading
+        self.record_meter_reading(meter, reading)
         if meter != self.setup.meters.grid_meter:
             return False
         site = combine(reading, self.meter_readings, self.setup.meters, self.params.max_meter_age_s)
@@ -245,8 +248,7 @@ class House:
             decision = self.controller.step(now_s)
         except Exception:
             log.exception("control core failed; sending every charger to its safe current")
-            for lp in self.loadpoints.values():
-                lp.desired_a = lp.safe_current_a
+            self.fail_safe()
             return None
         self.decision = decision
         self._decided_at_s = now_s
@@ -418,15 +420,6 @@ class House:
     def data_age_s(self, now_s: float) -> float | None:
         """Age of the last site reading (None before one)."""
         return max(0.0, now_s - self.site.t_s) if self.site is not None else None
-
-    def decision_of(self, loadpoint: str) -> LoadpointDecision | None:
-        """The last decision for ``loadpoint``, or None before the first step."""
-        if self.decision is None:
-            return None
-        for lpd in self.decision.loadpoints:
-            if lpd.name == loadpoint:
-                return lpd
-        return None
 
 
 def _highest(*values: float | None) -> float | None:

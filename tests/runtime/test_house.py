@@ -94,3 +94,23 @@ def test_an_unknown_loadpoint_is_a_key_error() -> None:
     house, _ = one_car()
     with pytest.raises(KeyError):
         house.set_mode("driveway", Mode.NOW)
+
+
+def test_a_raise_waits_for_a_decision_taken_after_the_last_intent_and_within_a_tick() -> None:
+    """A user lowers the maximum between two steps: the stale 16 A must not go out."""
+    house, _ = one_car()
+    house.set_mode("garage", Mode.NOW)
+    house.on_charger_reading("car", ChargerReading(t_s=0.0, connected=True, charging=True), {})
+    house.on_meter_reading("grid", MeterReading(t_s=0.0, grid_w=0.0))
+    house.step(0.0)
+    assert house.loadpoint("garage").desired_a == 16.0
+    house.set_current_range("garage", max_a=10.0)
+    assert house.next_command("garage", 0.0) is None  # the decision predates the intent
+    house.step(0.0)
+    assert house.next_command("garage", 0.0) == 10.0
+    house.loadpoint("garage").command_delivered(10.0)
+    house.set_current_range("garage", max_a=16.0)
+    house.step(0.0)
+    assert house.next_command("garage", 5.0) is None  # five seconds later: older than a tick
+    house.step(5.0)
+    assert house.next_command("garage", 5.0) == 16.0

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from ecotrack.runtime.sessions import Session
+
 __all__ = ["EventRecord", "LoadpointRow", "SessionRecord", "SiteRow", "ensure_utc"]
 
 
@@ -65,6 +67,53 @@ class SessionRecord:
     currency: str | None = None
     #: Wall time of the figures above (the last update written); a crashed session is closed at it.
     updated: datetime | None = None
+
+    @classmethod
+    def from_session(
+        cls,
+        session: Session,
+        *,
+        cost: float | None = None,
+        savings: float | None = None,
+        currency: str | None = None,
+        updated: datetime | None = None,
+    ) -> SessionRecord:
+        """A live session in the stored form (cost and savings are the store's to add)."""
+        return cls(
+            id=session.id,
+            loadpoint=session.loadpoint,
+            charger=session.charger,
+            started=session.started,
+            ended=session.ended,
+            energy_wh=session.energy_wh,
+            solar_wh=session.solar_wh,
+            grid_wh=session.grid_wh,
+            max_power_w=session.max_power_w,
+            vehicle=session.vehicle,
+            meter_start_wh=session.meter_start_wh,
+            meter_end_wh=session.meter_end_wh,
+            cost=cost,
+            savings=savings,
+            currency=currency,
+            updated=updated,
+        )
+
+    def to_session(self) -> Session:
+        """The engine's form of a stored session (to hand an open one back after a restart)."""
+        return Session(
+            id=self.id,
+            loadpoint=self.loadpoint,
+            charger=self.charger,
+            started=self.started,
+            ended=self.ended,
+            energy_wh=self.energy_wh,
+            solar_wh=self.solar_wh,
+            grid_wh=self.grid_wh,
+            max_power_w=self.max_power_w,
+            vehicle=self.vehicle,
+            meter_start_wh=self.meter_start_wh,
+            meter_end_wh=self.meter_end_wh,
+        )
 
     def as_json(self) -> dict[str, object]:
         """The JSON object ``ecotrack sessions list --json`` prints (kWh, ISO times)."""

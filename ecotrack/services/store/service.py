@@ -122,7 +122,7 @@ class Recorder:
             lp = rec.loadpoint
             if lp in self.engine.loadpoint_charger and lp not in restored and self.engine.session_of(lp) is None:
                 restored.add(lp)
-                self.engine.restore_session(_to_session(rec))
+                self.engine.restore_session(rec.to_session())
                 if self.costs is not None:
                     self.costs.seed(rec.id, rec.grid_wh, rec.solar_wh, rec.cost or 0.0, rec.savings or 0.0)
                 log.info(
@@ -181,24 +181,7 @@ class Recorder:
         if self.costs is not None and self.tariff is not None:
             c = self.costs.update(session.id, now, session.grid_wh, session.solar_wh)
             cost, savings, currency = c.cost, c.savings, self.tariff.currency
-        return SessionRecord(
-            id=session.id,
-            loadpoint=session.loadpoint,
-            charger=session.charger,
-            started=session.started,
-            ended=session.ended,
-            energy_wh=session.energy_wh,
-            solar_wh=session.solar_wh,
-            grid_wh=session.grid_wh,
-            max_power_w=session.max_power_w,
-            vehicle=session.vehicle,
-            meter_start_wh=session.meter_start_wh,
-            meter_end_wh=session.meter_end_wh,
-            cost=cost,
-            savings=savings,
-            currency=currency,
-            updated=now,
-        )
+        return SessionRecord.from_session(session, cost=cost, savings=savings, currency=currency, updated=now)
 
     # ------------------------------------------------------------------ the service
     async def run(self) -> None:
@@ -276,22 +259,3 @@ def _charger_id(name: str, details: Mapping[str, object]) -> str:
     """TWCManager's charger id (the TWC's hex id) when the driver's details carry it, else the charger's name."""
     twcid = details.get("twcid")
     return twcid if isinstance(twcid, str) and twcid else name
-
-
-def _to_session(rec: SessionRecord) -> Session:
-    return Session(
-        id=rec.id,
-        loadpoint=rec.loadpoint,
-        charger=rec.charger,
-        started=rec.started,
-        ended=rec.ended,
-        energy_wh=rec.energy_wh,
-        solar_wh=rec.solar_wh,
-        grid_wh=rec.grid_wh,
-        max_power_w=rec.max_power_w,
-        vehicle=rec.vehicle,
-        meter_start_wh=rec.meter_start_wh,
-        meter_end_wh=rec.meter_end_wh,
-    )
-
-

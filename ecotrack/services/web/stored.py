@@ -43,20 +43,7 @@ def read_sessions(store: HistoryReader) -> list[SessionRecord]:
 
 def record_of(session: Session) -> SessionRecord:
     """A live engine session in the store's form (no cost: that is the store's to compute)."""
-    return SessionRecord(
-        id=session.id,
-        loadpoint=session.loadpoint,
-        charger=session.charger,
-        started=session.started,
-        ended=session.ended,
-        energy_wh=session.energy_wh,
-        solar_wh=session.solar_wh,
-        grid_wh=session.grid_wh,
-        max_power_w=session.max_power_w,
-        vehicle=session.vehicle,
-        meter_start_wh=session.meter_start_wh,
-        meter_end_wh=session.meter_end_wh,
-    )
+    return SessionRecord.from_session(session)
 
 
 def merge_sessions(stored: Iterable[SessionRecord], live: Iterable[Session]) -> list[SessionRecord]:

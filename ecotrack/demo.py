@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ecotrack.clock import Clock, ScaledClock
+from ecotrack.logredact import SHOW_SECRET
 
 if TYPE_CHECKING:
     from ecotrack.config import Config
@@ -163,7 +164,7 @@ async def run_demo(
         web = app.web
         if web is not None:
             await web.started.wait()
-            log.info("dashboard: %s", web.dashboard_url())
+            log.info("dashboard: %s", web.dashboard_url(), extra={SHOW_SECRET: True})
 
     helpers = [asyncio.create_task(status()), asyncio.create_task(announce_url())]
     if plug_cycle_s is not None:

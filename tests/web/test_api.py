@@ -174,10 +174,14 @@ async def test_metrics_in_prometheus_text_format(site: Site) -> None:
 async def test_dashboard_docs_and_openapi_are_served_locally(site: Site) -> None:
     async with site.client(remote=True) as c:  # the page itself is open: it asks for the token
         index = await c.get("/")
-        docs = await c.get("/docs")
         bundle = await c.get("/docs-assets/swagger-ui-bundle.js")
-        openapi = (await c.get("/openapi.json")).json()
         favicon = await c.get("/favicon.svg")
+        # The API's description follows the read rules like the API (open to this machine by default).
+        assert (await c.get("/docs")).status_code == 401
+        assert (await c.get("/openapi.json")).status_code == 401
+    async with site.client() as c:
+        docs = await c.get("/docs")
+        openapi = (await c.get("/openapi.json")).json()
     assert index.status_code == 200 and "text/html" in index.headers["content-type"]
     assert "<title>ecotrack</title>" in index.text
     assert docs.status_code == 200 and "/docs-assets/swagger-ui-bundle.js" in docs.text

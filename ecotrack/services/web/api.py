@@ -20,7 +20,7 @@ import logging
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import AwareDatetime
@@ -267,12 +267,15 @@ def _sessions_csv(sessions: list[SessionState]) -> Response:
     )
 
 
-@router.get("/healthz", response_model=HealthResponse, tags=["health"])
+@router.get("/healthz", response_model=HealthResponse, response_model_exclude_none=True, tags=["health"])
 async def healthz(request: Request) -> JSONResponse:
-    """Liveness and health, open to everyone: 200 ``ok`` or ``degraded`` (with the problems), 503 ``down``.
+    """Liveness and health: 200 ``ok`` or ``degraded``, 503 ``down``; the problems only to readers.
 
     ``down`` means the engine has not published a state for a while (it is stuck or stopped);
-    ``degraded`` means it runs but data is stale, the failsafe is on, or a device is offline.
+    ``degraded`` means it runs but data is stale, the failsafe is on, a device is offline, or a service
+    (the history store, MQTT, ...) is failing. Anyone (a load balancer, a container health check) gets
+    the status word; the list of problems and the data age, which describe the house, only a client
+    that may read (``http.open_reads``, or the token).
     """
     ctx = context_of(request)
     engine = ctx.engine
@@ -289,12 +292,20 @@ async def healthz(request: Request) -> JSONResponse:
         problems.append("failsafe active")
     problems += [f"charger {c.id} offline" for c in state.chargers if not c.online]
     problems += [f"meter {m.id} offline" for m in state.meters if not m.online]
+    problems += [f"service {s.id}: {s.error or 'offline'}" for s in state.services if not s.online or s.error]
+    if ctx.stored is not None and ctx.stored.store is None and not any(s.id == "store" for s in state.services):
+        problems.append("service store: the history database is not open")
     verdict: Literal["ok", "degraded", "down"] = (
         "down" if behind > limit else "degraded" if problems else "ok"
     )
-    body = HealthResponse(status=verdict, problems=problems, data_age_s=state.site.data_age_s)
+    try:
+        ctx.auth.check(request, write=False)
+    except HTTPException:
+        body = HealthResponse(status=verdict)
+    else:
+        body = HealthResponse(status=verdict, problems=problems, data_age_s=state.site.data_age_s)
     return JSONResponse(
-        body.model_dump(mode="json"),
+        body.model_dump(mode="json", exclude_none=True),
         status_code=status.HTTP_503_SERVICE_UNAVAILABLE if verdict == "down" else status.HTTP_200_OK,
     )
 

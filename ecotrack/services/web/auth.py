@@ -7,11 +7,13 @@ Rules (``http.open_reads``):
 * reads (GET, the WebSocket, ``/metrics``) need it too unless the client is allowed to read openly
   (a token that is sent must be right, even on an open read: a stale token is reported, not ignored):
   ``localhost`` (default) lets loopback clients read, ``everyone`` lets anyone, ``nobody`` no one;
-* the static dashboard and ``/healthz`` are always open: they carry no data, and the page must load
-  before the user can enter a token.
+* the static dashboard is always open: it carries no data, and the page must load before the user can
+  enter a token; ``/healthz`` answers everyone with its status word, and its problems only to readers;
+* ``/openapi.json`` and ``/docs`` are reads like the API they describe.
 
-A browser cannot put headers on a WebSocket, so ``/ws`` also accepts the token as ``?token=``.
-Tokens are compared in constant time. The token never appears in logs or error messages.
+A browser cannot put headers on a WebSocket: the dashboard sends the token as the first message on
+``/ws`` (see :mod:`.ws`); ``?token=`` is still accepted for scripts (the log redacts it). Tokens are
+compared in constant time. The token never appears in logs or error messages.
 """
 
 from __future__ import annotations

@@ -18,8 +18,10 @@ including every check the daemon makes at start-up, so a configuration that pass
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import re
+import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +37,7 @@ __all__ = [
     "ENV_PREFIX",
     "ConfigError",
     "ConfigIssue",
+    "DataDirError",
     "config_json_schema",
     "config_model",
     "load_config",
@@ -43,6 +46,8 @@ __all__ = [
 ]
 
 ENV_PREFIX = "ECOTRACK__"
+
+_log = logging.getLogger(__name__)
 
 _Path = tuple[str | int, ...]
 _M = TypeVar("_M", bound=BaseModel)
@@ -477,11 +482,18 @@ def load_config(
     )
 
 
+class DataDirError(Exception):
+    """The data directory cannot be created or written; the message is one line naming it and why."""
+
+
 def resolve_data_dir(config: Config | None, cli_value: Path | str | None = None) -> Path:
-    """The directory for everything ecotrack writes, created if needed.
+    """The directory for everything ecotrack writes, created if needed, private to this user (0700).
 
     ``--data-dir`` on the command line wins over ``data_dir`` in the config, which wins over the
-    platform's user data directory.
+    platform's user data directory. It holds the API token, the history database and its CSV files,
+    so it is created with mode 0700, and an existing one of ours that others may enter is narrowed to
+    it (with a warning). A path that cannot be a directory (a file is in the way, no permission, a
+    read-only disk) raises :class:`DataDirError` with a one-line reason for the commands to show.
     """
     if cli_value is not None and str(cli_value) != "":
         chosen = Path(cli_value).expanduser()
@@ -491,7 +503,23 @@ def resolve_data_dir(config: Config | None, cli_value: Path | str | None = None)
         import platformdirs  # only when no directory was given (saves its import on a Pi)
 
         chosen = Path(platformdirs.user_data_dir("ecotrack", appauthor=False))
-    chosen.mkdir(parents=True, exist_ok=True)
+    try:
+        chosen.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = chosen.stat()
+        if info.st_uid == os.getuid() and stat.S_IMODE(info.st_mode) & 0o077:
+            _log.warning(
+                "data directory %s was open to other users (mode %o); setting it to 0700",
+                chosen,
+                stat.S_IMODE(info.st_mode),
+            )
+            chosen.chmod(0o700)
+    except OSError as e:
+        reason = e.strerror or type(e).__name__
+        if isinstance(e, FileExistsError | NotADirectoryError):
+            reason = "a file is in the way (it must be a directory)"
+        raise DataDirError(f"cannot use the data directory {chosen}: {reason}") from None
+    if not os.access(chosen, os.W_OK | os.X_OK):
+        raise DataDirError(f"cannot use the data directory {chosen}: it is not writable by this user")
     return chosen
 
 

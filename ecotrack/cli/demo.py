@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -64,11 +65,16 @@ def demo_command(
     Example: [bold]ecotrack demo --speed 30[/bold]
     """
     from ecotrack.cli.logs import setup_logging
-    from ecotrack.config_load import resolve_data_dir
+    from ecotrack.config_load import DataDirError, resolve_data_dir
     from ecotrack.demo import run_demo
 
     setup_logging("INFO")
-    directory = resolve_data_dir(None, data_dir)
+    os.umask(0o077)  # the demo's database and token are private to its user, like the daemon's
+    try:
+        directory = resolve_data_dir(None, data_dir)
+    except DataDirError as e:
+        log.error("%s", e)
+        raise typer.Exit(2) from None
     log.info(
         "demo: %s from 09:15, speed x%g, data directory %s",
         f"trace {trace}" if trace is not None else "modelled cloudy day",

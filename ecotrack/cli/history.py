@@ -80,7 +80,7 @@ def parse_when(text: str, *, end: bool = False) -> datetime:
 def open_store(config: Path | None, data_dir: Path | None) -> Store:
     """The history database the daemon uses for these options (exit 1 with a message when there is none)."""
     from ecotrack.cli.config import load_or_exit
-    from ecotrack.config_load import resolve_data_dir
+    from ecotrack.config_load import DataDirError, resolve_data_dir
     from ecotrack.services.store.db import Store, database_url
 
     cfg = load_or_exit(config) if config is not None else None
@@ -88,7 +88,11 @@ def open_store(config: Path | None, data_dir: Path | None) -> Store:
     if store_cfg is not None and store_cfg.url and data_dir is None:
         url = store_cfg.url
     else:
-        url = database_url(None, resolve_data_dir(cfg, data_dir))
+        try:
+            url = database_url(None, resolve_data_dir(cfg, data_dir))
+        except DataDirError as e:
+            typer.echo(str(e), err=True)
+            raise typer.Exit(1) from None
         db_file = Path(url.removeprefix("sqlite:///"))
         if not db_file.exists():
             typer.echo(

@@ -19,14 +19,13 @@ from typing import Any
 
 import httpx
 import pytest
+from meters.http_server import Reply, VendorServer
+from meters.test_http_sources import FAST, SOLAREDGE, build, powerwall_routes
+from web.conftest import TOKEN, running_site, serving
 from websockets.asyncio.client import connect
 
 from ecotrack.cli.logs import setup_logging
 from ecotrack.logredact import redact
-
-from meters.http_server import Reply, VendorServer
-from meters.test_http_sources import FAST, SOLAREDGE, build, powerwall_routes
-from web.conftest import TOKEN, running_site, serving
 
 MARKER = "Mark3rSecret0123456789"
 
@@ -136,10 +135,10 @@ async def test_powerwall_password_is_never_logged(logged: io.StringIO) -> None:
 
 
 async def test_mqtt_password_is_never_logged(tmp_path: Path, logged: io.StringIO) -> None:
+    from mqtt.broker import Broker
+
     from ecotrack.transport.mqtt.config import MqttConnectionConfig
     from ecotrack.transport.mqtt.connection import MqttConnection
-
-    from mqtt.broker import Broker
 
     broker = Broker(tmp_path)
     broker.start()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import time
 from collections.abc import AsyncIterator
@@ -16,6 +17,8 @@ from typing import Any
 
 import httpx
 import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from ecotrack.app import build_engine
 from ecotrack.clock import ScaledClock
@@ -244,3 +247,20 @@ async def test_healthz_reports_a_history_store_that_is_down(tmp_path: Path) -> N
         await asyncio.wait_for(task, 10)
     assert body["status"] == "degraded", body
     assert any(p.startswith("service store") for p in body["problems"]), body
+
+
+# ------------------------------------------------------------------------ the WebSocket's token
+
+
+async def test_the_websocket_takes_its_token_as_a_subprotocol_not_in_the_url(tmp_path: Path) -> None:
+    async with served(tmp_path, open_reads="nobody") as (site, service):
+        url = f"ws://127.0.0.1:{service.port}/ws"
+        offered: Any = ["ecotrack", "ecotrack.token." + TOKEN.encode().hex()]
+        async with connect(url, subprotocols=offered) as ws:
+            assert ws.subprotocol == "ecotrack"
+            assert json.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == "state"
+        for bad in ("ecotrack.token." + b"wrong-token-0123456789".hex(), "ecotrack.token.zz"):
+            with pytest.raises((InvalidStatus, ConnectionClosed)):
+                async with connect(url, subprotocols=["ecotrack", bad]) as ws:  # type: ignore[list-item]
+                    await asyncio.wait_for(ws.recv(), 5)
+        assert site.app.state.web.auth_failures == 2

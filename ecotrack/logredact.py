@@ -96,7 +96,12 @@ class RedactSecrets(logging.Filter):
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
+            # The redacted text stands in for the exception: a handler that renders exc_info itself
+            # (rich's tracebacks) would print the exception's message, URL and all, unredacted.
             record.exc_text = redact(record.exc_text)
+            record.exc_info = None
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
         record._ecotrack_redacted = True
         return True
 

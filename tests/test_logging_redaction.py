@@ -191,3 +191,12 @@ async def test_the_demo_shows_its_token_only_in_the_dashboard_line(tmp_path: Pat
     await run_demo(speed=200, trace=None, data_dir=tmp_path, duration_s=0.6, port=0)
     lines = [line for line in logged.getvalue().splitlines() if MARKER in line]
     assert len(lines) == 1 and "dashboard: http://" in lines[0] and f"#token={MARKER}" in lines[0], lines
+
+
+def test_a_secret_in_an_exception_is_redacted_in_the_traceback(logged: io.StringIO) -> None:
+    try:
+        raise ConnectionError(f"GET https://monitoringapi.solaredge.com/site/1/overview?api_key={MARKER} failed")
+    except ConnectionError:
+        logging.getLogger("ecotrack.test").exception("poll failed")
+    text = logged.getvalue()
+    assert "Traceback" in text and "api_key=***" in text and MARKER not in text

@@ -34,7 +34,7 @@ class HttpConfig(ConfigModel):
         pattern=r"^[A-Za-z0-9._~+/=-]+$",
         description="Bearer token every request that changes something must carry "
         "(Authorization: Bearer TOKEN). Null: one is generated on first run, stored in the data "
-        "directory as http-token (mode 0600) and printed once.",
+        "directory as http-token (mode 0600); the log names the file, never the token.",
     )
     open_reads: Literal["localhost", "everyone", "nobody"] = Field(
         "localhost",

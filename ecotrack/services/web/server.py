@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING
 import uvicorn
 from fastapi import FastAPI
 
-from ecotrack.logredact import SHOW_SECRET
 from ecotrack.logredact import install as install_redaction
 from ecotrack.services.web.app import create_app
 from ecotrack.services.web.config import HttpConfig
@@ -179,13 +178,13 @@ def attach_http(
 
 
 def announce_token(source: TokenSource) -> None:
-    """Say where the token is; print it only on the run that generated it."""
+    """Say where the token is (never the token itself: a daemon's log is kept, in journald or a file)."""
     if source.origin == "generated":
         log.warning(
-            "generated the API token (shown only this once; it is stored in %s, mode 0600): %s",
+            "generated the API token into %s (mode 0600): read it from there (cat %s) for scripts and the "
+            "dashboard's token dialog",
             source.path,
-            source.token,
-            extra={SHOW_SECRET: True},
+            source.path,
         )
     elif source.origin == "file":
         log.info("API token: see %s", source.path)

@@ -387,6 +387,109 @@ def broker_restart(tmp: Path, down_s: float = 4.0) -> Result:
                   recover_s, _rows_lost(before, after), watcher.max_commanded())
 
 
+LIBFAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1")
+
+
+def _open_sessions(db: Path) -> list[tuple[str, str, str | None, float]]:
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+    try:
+        return [tuple(r) for r in con.execute("SELECT id, started, ended, energy_wh FROM sessions")]  # type: ignore[misc]
+    finally:
+        con.close()
+
+
+def clock_jump(tmp: Path) -> Result:
+    """The wall clock jumps +1 h, then back -1 h (NTP after a long outage, a wrong RTC on a Pi): control runs
+    on the monotonic clock and carries on; the open session stays one session and keeps counting."""
+    stamp = tmp / "faketime"
+    stamp.write_text("+0\n")
+    env = {
+        "LD_PRELOAD": str(LIBFAKETIME),
+        "FAKETIME_TIMESTAMP_FILE": str(stamp),
+        "FAKETIME_NO_CACHE": "1",
+        "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+    }
+    with MeterServer() as meter:
+        port = free_port()
+        with running(tmp, site_config(f"http://127.0.0.1:{meter.port}", port), port, env=env) as daemon:
+            watcher = Watcher(daemon).start()
+            try:
+                wait_for(lambda: charging(daemon), STARTUP_S, daemon, "charging")
+                wait_for(lambda: stored_readings(daemon.db) > 0, 30, daemon, "a stored reading")
+                wait_for(lambda: bool(_open_sessions(daemon.db)), 30, daemon, "a stored session")
+                before = count_rows(daemon.db)
+                sessions_before = _open_sessions(daemon.db)
+                t0 = time.monotonic()
+                for offset in ("+1h", "+0"):
+                    stamp.write_text(offset + "\n")
+                    time.sleep(4.0)
+                after_jumps = [x for x in watcher.samples if x.t >= t0]
+                assert all(x.answered for x in after_jumps[-10:]), "the API stopped answering"
+                assert not any(x.failsafe for x in after_jumps), "a wall-clock jump was taken for stale data"
+                assert all((x.sent_a or 0) >= 6 for x in after_jumps), "charging was interrupted"
+            finally:
+                watcher.stop()
+            assert daemon.alive(), daemon.tail()
+            assert daemon.stop() == 0, daemon.tail()
+        after = count_rows(daemon.db)
+        sessions_after = _open_sessions(daemon.db)
+    assert len(sessions_after) == len(sessions_before), (sessions_before, sessions_after)
+    for (sid, started, ended, energy), (sid0, _, _, energy0) in zip(sessions_after, sessions_before, strict=True):
+        assert sid == sid0 and energy >= energy0, (sessions_before, sessions_after)
+        assert ended is None or ended >= started, f"session {sid} ends before it starts: {started} .. {ended}"
+    return Result("wall clock jumps +1 h, then back", "control and the open session carry on (ages are "
+                  "monotonic)", None, None, _rows_lost(before, after), watcher.max_commanded())
+
+
+def _pg_rows(url: str) -> dict[str, int]:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return {t: int(conn.execute(sa.text(f'SELECT COUNT(*) FROM "{t}"')).scalar_one())
+                    for t in ("site_readings", "loadpoint_readings", "sessions", "events")}
+    finally:
+        engine.dispose()
+
+
+def postgres_restart(tmp: Path, down_s: float = 4.0) -> Result:
+    """The PostgreSQL history store crashes (immediate stop) and comes back: control never waits for it, and
+    what was recorded meanwhile reaches the database once it is back."""
+    from ecotrack.services.store.throwaway import PostgresServer
+
+    with PostgresServer() as pg, MeterServer() as meter:
+        url = pg.create_database("faults")
+        port = free_port()
+        config = site_config(f"http://127.0.0.1:{meter.port}", port).replace(
+            "store:\n", f"store:\n  url: {url}\n")
+        with running(tmp, config, port) as daemon:
+            watcher = Watcher(daemon).start()
+            try:
+                wait_for(lambda: charging(daemon), STARTUP_S, daemon, "charging")
+                wait_for(lambda: _pg_rows(url)["site_readings"] > 0, 30, daemon, "a stored reading")
+                before = _pg_rows(url)
+                pg.crash()
+                t0 = time.monotonic()
+                time.sleep(down_s)
+                during = [x for x in watcher.samples if x.t >= t0]
+                assert not any(x.failsafe for x in during), "control waited for the database"
+                assert all((x.sent_a or 0) >= 6 for x in during), "charging was interrupted"
+                pg.restart()
+                t_end = time.monotonic()
+                wait_for(lambda: _pg_rows(url)["site_readings"] > before["site_readings"] + down_s * 0.5, 40,
+                         daemon, "readings of the outage written after the restart")
+                recover_s = time.monotonic() - t_end
+            finally:
+                watcher.stop()
+            assert daemon.alive(), daemon.tail()
+            assert daemon.stop() == 0, daemon.tail()
+        after = _pg_rows(url)
+    return Result(f"PostgreSQL store crashed for {down_s:g} s, then restarted",
+                  "control unaffected; readings buffered and written after the restart", None, recover_s,
+                  _rows_lost(before, after), watcher.max_commanded())
+
+
 #: Every row, in the order of the table.
 SCENARIOS: dict[str, Callable[[Path], Result]] = {
     "meter_hangs": meter_hangs,
@@ -397,6 +500,8 @@ SCENARIOS: dict[str, Callable[[Path], Result]] = {
     "broker_restart": broker_restart,
     "kill_9_during_session": kill_9_during_session,
     "database_locked": database_locked,
+    "postgres_restart": postgres_restart,
+    "clock_jump": clock_jump,
     "big_body": big_body,
     "many_connections": many_connections,
 }

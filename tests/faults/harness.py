@@ -234,7 +234,7 @@ class Daemon:
     def tail(self, n: int = 4000) -> str:
         return self.log.read_text(errors="replace")[-n:] if self.log.exists() else ""
 
-    def state(self, timeout_s: float = 1.0) -> dict[str, Any] | None:
+    def state(self, timeout_s: float = 3.0) -> dict[str, Any] | None:
         """``/api/state``, or None when the daemon does not answer in time."""
         try:
             r = httpx.get(f"{self.url}/api/state", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=timeout_s)

@@ -548,3 +548,26 @@ async def test_idle_ticks_publish_rarely_and_an_intent_publishes_at_once() -> No
         published_on_intent = len(times) - idle
     assert 2 <= idle <= 21 / QUIET_PUBLISH_S + 2, times
     assert published_on_intent == 1
+
+
+async def test_a_delivered_failsafe_cut_shows_in_the_snapshot_within_a_tick() -> None:
+    """The step that decides the failsafe publishes before its cut is sent; the next tick must show the cut
+    (found by the fault suite: the API said 13 A sent for 6 s after the charger had been cut to 0 A)."""
+    cfg = make_config()
+    engine = build_engine(
+        cfg,
+        clock=ScaledClock(SPEED),
+        registry=recording_registry(base=scripted_registry(grid_w=-3000, die_at_s=6.0)),
+        backoff_initial_s=60.0,
+        services=False,
+    )
+    car = charger_of(engine)
+    published: list[tuple[float, float | None]] = []
+    engine.add_listener(lambda snap: published.append((snap.t_s, snap.loadpoint("garage").sent_a)))
+    async with running(engine):
+        await until(lambda: car.offered_a > 0)
+        await until(lambda: engine.snapshot().failsafe and car.offered_a == 0.0)
+        cut_t = next(t for t, a in car.timeline if a == 0.0 and t > 6.0)
+        await until(lambda: published[-1][0] >= cut_t + 2 * cfg.control.tick_s)
+    shown = next(t for t, sent in published if t >= cut_t and sent == 0.0)
+    assert shown - cut_t <= cfg.control.tick_s + 0.5, published

@@ -141,6 +141,7 @@ class Engine:
         self._services: dict[str, ServiceFactory] = {}
         self._published_decision: Decision | None = None
         self._published_at_s = -math.inf
+        self._published_commands: tuple[tuple[float | None, float | None, str | None], ...] = ()
 
         for charger in self.chargers.values():
             charger.add_listener(self._on_charger_reading)
@@ -454,7 +455,8 @@ class Engine:
         A timer tick that changed no decision publishes only every :data:`QUIET_PUBLISH_S` (ages and
         device health move on, nothing else did): an idle daemon then does not rebuild and fan out a
         snapshot to every service each second. Meter readings, user intents and any new decision publish
-        at once.
+        at once; a command delivered or failed since the last publish (a failsafe cut sent after the step
+        that decided it) publishes at the next tick.
         """
         details = self._details()
         decision = self.house.step(now_s, _soc(details))
@@ -463,6 +465,7 @@ class Engine:
             tick
             and decision is not None
             and decision is self._published_decision
+            and self.house.command_state() == self._published_commands
             and now_s - self._published_at_s < QUIET_PUBLISH_S
         ):
             return
@@ -474,6 +477,7 @@ class Engine:
             snap = self._build_snapshot(now_s, details)
             self.house.watch(snap)
             self._published_decision, self._published_at_s = decision, now_s
+            self._published_commands = self.house.command_state()
             self._publish(snap)
         except Exception:
             log.exception("publishing the step at %.1f s failed", now_s)

@@ -287,6 +287,12 @@ class House:
         lp = self.loadpoints[loadpoint]
         return lp.desired_a != lp.sent_a
 
+    def command_state(self) -> tuple[tuple[float | None, float | None, str | None], ...]:
+        """What every loadpoint's charger was sent, has in flight and failed with: when this changes, the
+        published snapshot is out of date (a delivered failsafe cut must show at once, not at the next
+        quiet publish)."""
+        return tuple((lp.sent_a, lp.in_flight_a, lp.command_error) for lp in self.loadpoints.values())
+
     def next_command(self, loadpoint: str, now_s: float) -> float | None:
         """The current the loadpoint's charger may be sent now, or None (nothing to send, or a raise held).
 

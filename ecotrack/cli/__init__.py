@@ -30,6 +30,7 @@ from ecotrack import __version__
 from ecotrack.cli.config import config_app
 from ecotrack.cli.demo import demo_command
 from ecotrack.cli.history import history_app, sessions_app
+from ecotrack.cli.importer import import_app
 from ecotrack.cli.meters import meters_app
 from ecotrack.cli.run import run_command
 from ecotrack.cli.service import service_app
@@ -81,6 +82,7 @@ app.add_typer(history_app, name="history")
 app.add_typer(meters_app, name="meters")
 app.add_typer(twc_app, name="twc")
 app.add_typer(service_app, name="service")
+app.add_typer(import_app, name="import")
 
 
 def main() -> None:

@@ -327,12 +327,12 @@ class _Converter:
             for key, text in out.comments.items():
                 self.doc.comment(f"meters.{name}.{key}", text)
             self.conv.notes.extend(out.notes)
+            for setting, reason in out.skipped:
+                self.conv.skip(setting, reason)
             if out.broker is not None:
                 self.brokers.append((path, out.broker))
             for key, _ in s.unused():
                 self.conv.skip(key, "no setting of the ecotrack meter matches")
-            if str(module).lower() == "openweathermap":
-                continue
         owm = sources.get("OpenWeatherMap")
         if isinstance(owm, Mapping):
             lat, lon = as_float(owm.get("Latitude")), as_float(owm.get("Longitude"))

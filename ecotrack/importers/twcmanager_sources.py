@@ -37,6 +37,8 @@ class MeterOut:
     notes: list[str] = field(default_factory=list)
     #: The MQTT broker the module talked to (host, username, password), for modules that need one.
     broker: dict[str, Any] | None = None
+    #: Settings of the module that do not carry over, with the reason.
+    skipped: list[tuple[str, str]] = field(default_factory=list)
     #: Site settings the module implies (``battery_priority_soc_pct`` from a Powerwall's minBatteryLevel).
     site: dict[str, Any] = field(default_factory=dict)
 
@@ -183,7 +185,7 @@ def _volkszaehler(s: Settings) -> MeterOut:
 
 
 def _broker(s: Settings) -> dict[str, Any]:
-    broker = {"host": as_text(s.take("brokerIP")) or "localhost"}
+    broker: dict[str, Any] = {"host": as_text(s.take("brokerIP")) or "localhost"}
     port = as_int(s.take("brokerPort"))
     if port is not None:
         broker["port"] = port
@@ -221,9 +223,8 @@ def _solarlog(s: Settings) -> MeterOut:
     out = MeterOut({"type": "solarlog", "url": _url(s)}, ("grid", "pv"))
     if s.has("excludeConsumptionInverters"):
         s.take("excludeConsumptionInverters")
-        out.notes.append(
-            "sources.SolarLog.excludeConsumptionInverters: ecotrack reads SolarLog's totals and cannot leave "
-            "out single consumers"
+        out.skipped.append(
+            ("sources.SolarLog.excludeConsumptionInverters", "ecotrack reads SolarLog's totals and cannot leave out single consumers")
         )
     return out
 
@@ -282,10 +283,11 @@ def _growatt(s: Settings) -> MeterOut:
     for key in ("useBatteryAt", "batteryMaxOutput", "useBatteryBefore"):
         if s.has(key):
             s.take(key)
-            out.notes.append(
-                f"sources.Growatt.{key}: ecotrack does not add the battery's output to the surplus at set times; "
-                "use site.battery_priority_soc_pct to let the home battery charge first"
-            )
+            out.skipped.append((
+                f"sources.Growatt.{key}",
+                "ecotrack does not add the battery's output to the surplus at set times; "
+                "use site.battery_priority_soc_pct to let the home battery charge first",
+            ))
     return out
 
 

@@ -30,7 +30,7 @@ from typing import Any
 from ecotrack.importers.document import Conversion, Document
 from ecotrack.importers.jsonc import loads
 from ecotrack.importers.settings import Settings, as_bool, as_float, as_int, as_text
-from ecotrack.importers.twcmanager_sources import PENDING_TYPES, MeterOut, SourceSkip, find_row
+from ecotrack.importers.twcmanager_sources import PENDING_TYPES, MeterOut, SourceSkip, broker_of, find_row
 
 __all__ = ["convert", "load"]
 
@@ -411,7 +411,7 @@ class _Converter:
                     "/api/getStatus etc. are not served"
                 )
             elif name == "MQTT":
-                self.brokers.append((path, _broker(s)))
+                self.brokers.append((path, broker_of(s)))
                 prefix = as_text(s.take("topicPrefix")) or "TWC"
                 self.doc.set("mqtt.twcmanager_compat.prefix", prefix,
                              "TWCManager's <prefix>/control/chargeNow and chargeNowEnd")
@@ -428,7 +428,7 @@ class _Converter:
             if not _enabled(value):
                 continue
             if name == "MQTT":
-                self.brokers.append((path, _broker(s)))
+                self.brokers.append((path, broker_of(s)))
                 s.drop("topicPrefix")
                 self.conv.notes.append(
                     "status.MQTT: ecotrack publishes its own topics (ecotrack/site/..., ecotrack/loadpoints/...), "
@@ -546,18 +546,6 @@ class _Converter:
 
 _ORDER = ("log_level", "site", "meters", "chargers", "loadpoints", "circuits", "schedules", "rules", "mqtt",
           "http", "store", "tariff")
-
-
-def _broker(s: Settings) -> dict[str, Any]:
-    broker: dict[str, Any] = {"host": as_text(s.take("brokerIP")) or "localhost"}
-    port = as_int(s.take("brokerPort"))
-    if port is not None:
-        broker["port"] = port
-    for key in ("username", "password"):
-        value = as_text(s.take(key))
-        if value:
-            broker[key] = value
-    return broker
 
 
 def _enabled(value: Any) -> bool:

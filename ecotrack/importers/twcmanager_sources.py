@@ -21,7 +21,7 @@ from typing import Any
 
 from ecotrack.importers.settings import Settings, as_bool, as_int, as_text
 
-__all__ = ["PENDING_TYPES", "SOURCES", "MeterOut", "SourceRow", "find_row"]
+__all__ = ["PENDING_TYPES", "SOURCES", "MeterOut", "SourceRow", "SourceSkip", "broker_of", "find_row"]
 
 #: Meter types another branch adds; a converted config using them validates once that branch is merged.
 PENDING_TYPES = frozenset({"emoncms", "efergy", "growatt", "p1monitor", "smartpi", "victron"})
@@ -184,7 +184,8 @@ def _volkszaehler(s: Settings) -> MeterOut:
     return MeterOut(entry, tuple(roles))
 
 
-def _broker(s: Settings) -> dict[str, Any]:
+def broker_of(s: Settings) -> dict[str, Any]:
+    """The MQTT broker a module names (brokerIP, brokerPort, username, password)."""
     broker: dict[str, Any] = {"host": as_text(s.take("brokerIP")) or "localhost"}
     port = as_int(s.take("brokerPort"))
     if port is not None:
@@ -197,14 +198,14 @@ def _broker(s: Settings) -> dict[str, Any]:
 
 
 def _mqtt(s: Settings) -> MeterOut:
-    broker = _broker(s)
+    broker = broker_of(s)
     out = _mapped(s, "MQTT", "mqtt", "topic", "topicConsumption", "topicGeneration", {})
     out.broker = broker
     return out
 
 
 def _dsmr_reader(s: Settings) -> MeterOut:
-    broker = _broker(s)
+    broker = broker_of(s)
     return MeterOut({"type": "dsmr-reader", "topic": as_text(s.take("topic")) or "dsmr/json"}, ("grid",), broker=broker)
 
 

@@ -31,6 +31,7 @@ from ecotrack.cli.config import config_app
 from ecotrack.cli.demo import demo_command
 from ecotrack.cli.history import history_app, sessions_app
 from ecotrack.cli.importer import import_app
+from ecotrack.cli.init import init_command
 from ecotrack.cli.meters import meters_app
 from ecotrack.cli.run import run_command
 from ecotrack.cli.service import service_app
@@ -76,6 +77,7 @@ def _root(
 app.command("run")(run_command)
 app.command("demo")(demo_command)
 app.command("simulate")(simulate_command)
+app.command("init")(init_command)
 app.add_typer(config_app, name="config")
 app.add_typer(sessions_app, name="sessions")
 app.add_typer(history_app, name="history")

@@ -116,10 +116,11 @@ def _next_steps(config: Path) -> None:
     lines = ["Next:"]
     if not config.exists():
         lines.append(f"  sudo {exe} init -o {config}      # answer a few questions, or copy an example there")
+        lines.append(f"  sudo {exe} service install        # again, so the service may read it")
     lines += [
         f"  sudo {exe} config check {config}",
         "  sudo systemctl start ecotrack",
-        "  journalctl -u ecotrack -f                # its log; the dashboard is on http://THIS-HOST:8080/",
+        "  journalctl -u ecotrack -f                # its log; the dashboard: http://localhost:8080/ (http.host: 0.0.0.0 opens it to the network)",
     ]
     typer.echo("\n".join(lines))
 

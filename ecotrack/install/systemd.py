@@ -130,7 +130,7 @@ class Step:
         """The step as a line a person can read (and type, for commands)."""
         what = f"write {self.path} (mode {self.mode:04o})" if self.path is not None else shlex.join(self.argv)
         done = f"   [skipped: {self.skip}]" if self.skip else ""
-        return f"{self.description}: {what}{done}"
+        return f"{self.description}: {what}{done}" if self.description else f"   and: {what}{done}"
 
 
 def _user_exists(name: str) -> bool:
@@ -161,6 +161,16 @@ def install_steps(
             "create the configuration directory",
             argv=("install", "-d", "-m", "0750", "-o", "root", "-g", USER, str(config.parent)),
             skip=f"{config.parent} exists" if config.parent.is_dir() else None,
+        ),
+        Step(
+            "let the service read the configuration (it may hold passwords: group ecotrack, not world)",
+            argv=("chown", f"root:{USER}", str(config)),
+            skip=None if config.exists() else f"{config} does not exist yet",
+        ),
+        Step(
+            "",
+            argv=("chmod", "0640", str(config)),
+            skip=None if config.exists() else f"{config} does not exist yet",
         ),
         Step("write the unit", path=unit_path, content=render_unit(executable, config), mode=0o644),
         Step("reload systemd", argv=("systemctl", "daemon-reload")),

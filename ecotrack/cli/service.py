@@ -178,14 +178,23 @@ def status_command(dry_run: Annotated[bool, _DRY_RUN] = False) -> None:
     for name, argv in queries:
         if shutil.which(argv[0]) is None:
             answers[name] = "unknown (no systemctl)"
-            continue
-        proc = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=15)
-        answers[name] = (proc.stdout.strip() or proc.stderr.strip() or f"exit {proc.returncode}")
+        else:
+            answers[name] = _ask_systemctl(argv)
         typer.echo(f"{name + ':':<15}{answers[name]}")
     typer.echo(f"configuration: {CONFIG_PATH}: {_config_state(CONFIG_PATH)}")
     if answers.get("running") == "active":
         return
     raise typer.Exit(3 if installed else 4)
+
+
+def _ask_systemctl(argv: list[str]) -> str:
+    """systemctl's one-word answer (or its first error line)."""
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=15)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return f"unknown ({e})"
+    out = proc.stdout.strip() or proc.stderr.strip() or f"exit {proc.returncode}"
+    return out.splitlines()[0]
 
 
 def _config_state(path: Path) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-__all__ = ["JsoncError", "loads", "strip"]
+__all__ = ["MAX_BYTES", "JsoncError", "loads", "strip"]
 
 #: Larger files are refused (a TWCManager config.json is ~40 kB).
 MAX_BYTES = 4_000_000

@@ -86,7 +86,7 @@ def convert(argv: Sequence[str]) -> Conversion:
     doc = Document(
         header=[
             "ecotrack configuration converted from the seed ecotrack's options by `ecotrack import ecotrack-seed`:",
-            "  " + " ".join(argv) if argv else "  (no options: the seed's defaults)",
+            "  " + " ".join(_masked(argv)) if argv else "  (no options: the seed's defaults)",
             "Check it with `ecotrack config check FILE`.",
         ]
     )
@@ -143,6 +143,26 @@ def convert(argv: Sequence[str]) -> Conversion:
     if "limit-topic" in values:
         conv.skip("limit-topic", f"ecotrack takes the limit on {command_prefix}/limit")
     return conv
+
+
+def _masked(argv: Sequence[str]) -> list[str]:
+    """``argv`` with the password's value replaced: the header comment must not repeat it."""
+    out: list[str] = []
+    hide_next = False
+    for token in argv:
+        name = token.lstrip("-")
+        if hide_next:
+            out.append("***")
+            hide_next = False
+        elif name.split("=", 1)[0] in ("P", "password", "pass"):
+            if "=" in name:
+                out.append(token.split("=", 1)[0] + "=***")
+            else:
+                out.append(token)
+                hide_next = True
+        else:
+            out.append(token)
+    return out
 
 
 def _mode(start: str) -> tuple[str, str | None]:

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ecotrack.importers.document import Conversion, Document
-from ecotrack.importers.jsonc import loads
+from ecotrack.importers.jsonc import MAX_BYTES, loads
 from ecotrack.importers.settings import Settings, as_bool, as_float, as_int, as_text
 from ecotrack.importers.twcmanager_sources import PENDING_TYPES, MeterOut, SourceSkip, broker_of, find_row
 
@@ -76,6 +76,8 @@ def load(path: Path) -> Conversion:
 
     Raises :class:`~ecotrack.importers.jsonc.JsoncError` (``file:line: reason``) or :class:`OSError`.
     """
+    if path.stat().st_size > MAX_BYTES:
+        raise ValueError(f"{path}: larger than {MAX_BYTES} bytes; not a TWCManager config.json")
     text = path.read_text(encoding="utf-8-sig")
     return convert(loads(text, str(path)), str(path))
 

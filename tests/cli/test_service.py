@@ -137,3 +137,17 @@ def test_steps_run_without_a_shell(tmp_path: Path) -> None:
     with pytest.raises(subprocess.CalledProcessError):
         run_steps([Step("fails", argv=("false",))], echo=lambda _: None)
     run_steps([Step("skipped", argv=("false",), skip="done already")], echo=lambda _: None)
+
+
+def test_status_says_what_is_missing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr("ecotrack.install.systemd.UNIT_PATH", tmp_path / "ecotrack.service")
+    monkeypatch.setattr("ecotrack.install.systemd.CONFIG_PATH", tmp_path / "ecotrack.yaml")
+    result = runner.invoke(app, ["service", "status"])
+    assert result.exit_code == 4, result.output
+    assert "not installed" in result.output and "missing (write one" in result.output
+    (tmp_path / "ecotrack.service").write_text("old unit")
+    (tmp_path / "ecotrack.yaml").write_text("site: {}\n")
+    result = runner.invoke(app, ["service", "status"])
+    assert result.exit_code == 3, result.output
+    assert "differs from what this version writes" in result.output
+    assert "problem(s)" in result.output

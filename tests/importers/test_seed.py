@@ -23,6 +23,8 @@ def test_seed_options_convert_and_pass_the_check(tmp_path: Path) -> None:
     ])
     assert result.exit_code == 0, result.output
     assert "hysteresis" in result.output and "s3cret" not in result.output
+    text = out.read_text()
+    assert text.count("s3cret") == 1 and "-P ***" in text  # in mqtt.password only, not in the header
     cfg = load_config(out)
     lp = cfg.loadpoints["garage"]
     assert (lp.min_a, lp.max_a, lp.mode) == (8, 20, "pv")

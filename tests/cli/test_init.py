@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 from meters.http_server import Reply, VendorServer
-from meters.test_http_sources import FRONIUS, FRONIUS_DAY
 from mqtt.broker import Broker, Recorder
 from typer.testing import CliRunner
 
@@ -21,6 +20,18 @@ from ecotrack.cli import app
 from ecotrack.config_load import load_config
 
 runner = CliRunner()
+#: Fronius Solar API v1, GetPowerFlowRealtimeData (documented shape): exporting 1500 W, 3 kW of PV.
+FRONIUS = "/solar_api/v1/GetPowerFlowRealtimeData.fcgi"
+FRONIUS_DAY = {
+    "Body": {"Data": {
+        "Inverters": {"1": {"DT": 1, "P": 2200, "SOC": 55.5, "Battery_Mode": "normal"}},
+        "Site": {"Meter_Location": "grid", "Mode": "bidirectional", "P_Akku": -800.5, "P_Grid": -1500.25,
+                 "P_Load": -699.25, "P_PV": 3000.0},
+        "Version": "12",
+    }},
+    "Head": {"RequestArguments": {}, "Status": {"Code": 0, "Reason": "", "UserMessage": ""},
+             "Timestamp": "2024-06-21T12:00:00+02:00"},
+}
 ADAPTER = "/dev/serial/by-id/usb-FTDI_FT232R_USB_UART_A10K1234-if00-port0"
 
 

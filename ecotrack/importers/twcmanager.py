@@ -124,7 +124,9 @@ class _Converter:
         self._site(cfg)
         self._charger(cfg)
         self._rules(cfg)
-        for key, _ in cfg.unused():
+        for key, value in cfg.unused():
+            if value in (False, 0, "", None) or value == [] or value == {}:
+                continue  # switched off in TWCManager: ecotrack behaves the same without it
             name = key.split(".", 1)[1]
             self.conv.skip(key, CONFIG_REASONS.get(name, "no ecotrack equivalent"))
         self._control_and_status()

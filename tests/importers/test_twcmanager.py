@@ -123,8 +123,10 @@ def test_full_commented_sample(tmp_path: Path) -> None:
     assert d["store"]["csv"] == {"path": "/var/lib/twcmanager/csv"}
     assert d["tariff"] == {"type": "awattar", "country": "de"}
     skipped = {s.setting for s in conv.skipped}
-    assert {"config.settingsPath", "config.greenEnergyFlexAmps", "config.fakeMaster", "logging.CSV.mute",
+    assert {"config.settingsPath", "config.cloudUpdateInterval", "config.fakeMaster", "logging.CSV.mute",
             "policy.engine"} <= skipped
+    # settings switched off in TWCManager change nothing, so they are not listed
+    assert not {"config.greenEnergyFlexAmps", "config.displayMilliseconds", "policy.extend"} & skipped
     assert all(s.reason for s in conv.skipped)
     assert _write_and_check(conv.document.render(), tmp_path / "ecotrack.yaml") == []
 

@@ -169,6 +169,8 @@ class Controller:
         state = self._lps[loadpoint]
         base = self._base[loadpoint]
         check_current_range(min_a, max_a, base.min_a, base.max_a)
+        if base.observe_only:
+            return  # nothing is commanded: a narrower range must not shrink the room kept for its draw
         if (state.params.min_a, state.params.max_a) == (min_a, max_a):
             return
         state.params = dataclasses.replace(state.params, min_a=min_a, max_a=max_a)

@@ -307,3 +307,14 @@ def test_a_read_only_chargers_commands_are_delivered_at_once_so_cuts_never_wait_
     assert house.next_command("gen3", 1.0) == 0.0
     house.loadpoint("gen3").command_delivered(0.0)
     assert house.next_command("twc", 1.0) == 16.0
+
+
+def test_a_narrower_user_range_does_not_shrink_the_room_kept_for_a_read_only_charger() -> None:
+    house = house_with_gen3_and_twc()
+    house.on_charger_reading("ch_gen3", ChargerReading(t_s=0.0, connected=True, charging=True, actual_a=16), {})
+    house.on_charger_reading("ch_twc", ChargerReading(t_s=0.0, connected=True, charging=True), {})
+    house.on_meter_reading("grid", MeterReading(t_s=0.0, grid_w=0.0))
+    house.set_current_range("gen3", 6.0, 6.0)  # the user cannot lower what the Gen3 delivers
+    decision = house.step(0.0)
+    assert decision is not None
+    assert (decision.current_of("gen3"), decision.current_of("twc")) == (16.0, 8.0)

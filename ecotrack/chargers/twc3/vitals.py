@@ -40,7 +40,7 @@ class Vitals:
 
     vehicle_connected: bool
     contactor_closed: bool
-    #: Current to the car (A): the highest phase when phases are reported, else vehicle_current_a.
+    #: Current to the car (A): the highest of vehicle_current_a and the configured phases' currents.
     current_a: float
     currents_a: tuple[float, ...]
     grid_v: float | None
@@ -84,12 +84,10 @@ def parse_vitals(data: Any, phases: int = 1) -> Vitals:
     currents = tuple(v for v in (_number(data, k, -1.0, MAX_A) for k in phase_keys) if v is not None)
     currents = tuple(max(c, 0.0) for c in currents)  # a few hundredths below zero: sensor offset
     vehicle = _number(data, "vehicle_current_a", -1.0, MAX_A)
-    if currents:
-        current = max(currents)
-    elif vehicle is not None:
-        current = max(vehicle, 0.0)
-    else:
+    if not currents and vehicle is None:
         raise VitalsError("neither vehicle_current_a nor currentA_a in the answer")
+    # The highest of what it measures: the car's current and each configured phase.
+    current = max([*currents, vehicle if vehicle is not None else 0.0, 0.0])
     grid_v = _number(data, "grid_v", 0.0, MAX_V)
     voltages = tuple(
         v

@@ -34,6 +34,9 @@ class Charger(ABC):
     step_a: float = 1.0
     #: What to leave the charger at on shutdown or when control is lost.
     safe_current_a: float = 0.0
+    #: False for a charger that only reports (Gen3 Wall Connector over HTTP): ``set_current`` is then
+    #: a no-op, and its loadpoint only observes (the core keeps room for what it may draw).
+    can_control: bool = True
 
     def __init__(self, name: str) -> None:
         self.name = name

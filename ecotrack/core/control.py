@@ -169,6 +169,8 @@ class Controller:
         state = self._lps[loadpoint]
         base = self._base[loadpoint]
         check_current_range(min_a, max_a, base.min_a, base.max_a)
+        if base.observe_only:
+            return  # nothing is commanded: a narrower range must not shrink the room kept for its draw
         if (state.params.min_a, state.params.max_a) == (min_a, max_a):
             return
         state.params = dataclasses.replace(state.params, min_a=min_a, max_a=max_a)
@@ -241,7 +243,8 @@ class Controller:
         decisions = []
         for name, state in self._lps.items():
             amps = final.get(name, 0.0)
-            if amps < desired.get(name, 0.0) - 1e-9 and state.status not in ("off", "disconnected", "offline"):
+            observed = ("off", "disconnected", "offline", "observing")
+            if amps < desired.get(name, 0.0) - 1e-9 and state.status not in observed:
                 state.status = "limited" if amps > 0 else "limited-off"
                 state.reason = f"cut to {amps:g} A by charger/circuit/wiring limits (wanted {desired[name]:g} A)"
             if amps == 0.0 and state.enabled and state.mode is Mode.PV:
@@ -274,7 +277,7 @@ class Controller:
         grid = finite_or_none(reading.grid_w)
         pool = -(grid if grid is not None else 0.0) - self._site.residual_w
         for state in self._lps.values():
-            if state.mode in (Mode.PV, Mode.MINPV):
+            if state.mode in (Mode.PV, Mode.MINPV) and not state.params.observe_only:
                 pool += state.ev_w_at_reading
         battery = finite_or_none(reading.battery_w)
         if battery is not None:
@@ -294,7 +297,12 @@ class Controller:
         for name, state in self._lps.items():
             p = state.params
             state.available_w = None
-            if state.mode is Mode.OFF:
+            if p.observe_only:
+                state.reset_hysteresis()
+                desired[name] = self._observed_draw_a(state)
+                state.status = "observing"
+                state.reason = f"read-only charger: its car is house load; {desired[name]:g} A kept free on its limits"
+            elif state.mode is Mode.OFF:
                 state.reset_hysteresis()
                 desired[name] = 0.0
                 state.status, state.reason = "off", "mode off"
@@ -401,6 +409,18 @@ class Controller:
                     f"({state.deficit_wh:.0f}/{p.disable_energy_wh:g} Wh, {held_s:.0f}/{p.disable_delay_s:g} s)"
                 )
             desired[name] = self._settle(state, now_s, target)
+
+    def _observed_draw_a(self, state: _LoadpointState) -> float:
+        """What an observe-only charger may draw: its maximum unless it reports, fresh, that no car is there.
+
+        Nobody can cut it, so a connected car (even a full one: it may start any time) or an unknown state
+        (offline, stale, no report yet) counts at the charger's ceiling; without a car, what it measures.
+        """
+        c = state.charger
+        ceiling = self._limits.own_max_a[state.params.name]
+        if c is None or not c.online or state.stale or c.connected:
+            return ceiling
+        return min(nonneg(c.actual_a), ceiling)
 
     def _claim(self, state: _LoadpointState, volts: float) -> Claim:
         p = state.params

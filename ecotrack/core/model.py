@@ -132,6 +132,10 @@ class LoadpointParams:
     disable_threshold_w: float = 0.0
     disable_delay_s: float = 600.0
     disable_energy_wh: float = 30.0
+    #: The charger reports but cannot be commanded (Gen3 Wall Connector read over HTTP): the core
+    #: allocates it nothing, counts its car's power as house load, and keeps room on its circuits for
+    #: what it may draw (its maximum while a car is connected or its state is unknown).
+    observe_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -100,7 +100,7 @@ class Engine:
                 raise ValueError(f"site: unknown meter {role!r}")
         self.house = House(
             setup,
-            {name: DriverLimits(c.max_a, c.step_a, c.safe_current_a) for name, c in self.chargers.items()},
+            {name: DriverLimits(c.max_a, c.step_a, c.safe_current_a, c.can_control) for name, c in self.chargers.items()},
             wall=self._wall,
             rules=rules,
             cut_confirm_timeout_s=cut_confirm_timeout_s,

@@ -60,12 +60,19 @@ class DriverLimits:
     step_a: float = 1.0
     #: What it is left at on shutdown or when the core fails.
     safe_current_a: float = 0.0
+    #: False for a charger that only reports (Gen3 Wall Connector): its loadpoint only observes.
+    can_control: bool = True
 
 
 def _with_driver_limits(lp: LoadpointParams, driver: DriverLimits) -> LoadpointParams:
-    """``lp`` limited by its driver: the lower maximum, the coarser current step."""
+    """``lp`` limited by its driver: the lower maximum, the coarser step, observe-only when read-only."""
     charger_max = driver.max_a if lp.charger_max_a is None else min(lp.charger_max_a, driver.max_a)
-    return dataclasses.replace(lp, charger_max_a=charger_max, step_a=max(lp.step_a, driver.step_a))
+    return dataclasses.replace(
+        lp,
+        charger_max_a=charger_max,
+        step_a=max(lp.step_a, driver.step_a),
+        observe_only=lp.observe_only or not driver.can_control,
+    )
 
 
 class House:

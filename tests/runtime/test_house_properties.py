@@ -15,7 +15,10 @@ After every event it checks, with its own bookkeeping and not the house's:
   and under the wiring limit stay within them — so the cut-before-raise ordering holds across chargers;
 * every command carries out the last decision: it is within the maximum the user, a charge-now or a rule
   allowed at that step, and 0 when nothing allowed charging (mode off and no charge-now or rule); a
-  raise never carries out a decision older than a tick or taken before a later user intent.
+  raise never carries out a decision older than a tick or taken before a later user intent;
+* a read-only charger (Gen3 Wall Connector: ``can_control`` False) is never relied on to cut: after every
+  step, the commandable loadpoints under each circuit and the wiring limit get only the room left after
+  what the read-only ones may draw (their maximum unless they report, fresh and online, no car).
 """
 
 from __future__ import annotations
@@ -111,7 +114,9 @@ def worlds(draw: st.DrawFn) -> World:
             )
         )
         drivers[f"ch{i}"] = DriverLimits(
-            max_a=draw(st.sampled_from([32.0, 16.0, 10.0, 80.0])), step_a=draw(st.sampled_from([1.0, 0.1]))
+            max_a=draw(st.sampled_from([32.0, 16.0, 10.0, 80.0])),
+            step_a=draw(st.sampled_from([1.0, 0.1])),
+            can_control=draw(st.sampled_from([True, True, True, False])),
         )
     site = SiteParams(
         loadpoints=tuple(loadpoints),
@@ -288,6 +293,43 @@ class Model:
             total = sum(self.possible.values())
             assert total <= max(site.wiring_limit_a, 0.0) + EPS, (total, site.wiring_limit_a, self.possible)
 
+    def read_only(self, name: str) -> bool:
+        return not self.world.drivers[f"ch{name[2:]}"].can_control
+
+    def may_draw(self, name: str, report: ChargerReading | None, now: float) -> float:
+        """What a read-only charger may draw, from the test's own view of its last report.
+
+        At most its own maximum and what its circuits and the wiring allow (a configuration whose
+        circuit is below the charger's maximum is wrong however ecotrack counts).
+        """
+        site = self.world.site
+        by_name = {c.name: c for c in site.circuits}
+        cap = self.static_cap(name)
+        for c in chain_of(site, self.params[name].circuit):
+            cap = min(cap, max(by_name[c].max_a, 0.0))
+        if site.wiring_limit_a is not None:
+            cap = min(cap, max(site.wiring_limit_a, 0.0))
+        if report is None or not report.online or report.connected:
+            return cap
+        if not now - report.t_s <= self.world.site.max_charger_age_s:
+            return cap
+        actual = report.actual_a
+        return min(actual, cap) if math.isfinite(actual) and actual > 0.0 else 0.0
+
+    def check_read_only_room(self, decided: dict[str, float], reports: dict[str, ChargerReading | None], now: float) -> None:
+        """Commandable loadpoints get only the room the read-only ones leave under every shared limit."""
+        site = self.world.site
+        groups: list[tuple[str, float, list[str]]] = [
+            (c.name, max(c.max_a, 0.0), [n for n in self.names if c.name in chain_of(site, self.params[n].circuit)])
+            for c in site.circuits
+        ]
+        if site.wiring_limit_a is not None:
+            groups.append(("wiring", max(site.wiring_limit_a, 0.0), list(self.names)))
+        for label, limit, members in groups:
+            reserved = sum(self.may_draw(n, reports[n], now) for n in members if self.read_only(n))
+            commanded = sum(decided[n] for n in members if not self.read_only(n))
+            assert commanded <= max(limit - reserved, 0.0) + EPS, (label, limit, reserved, commanded, decided)
+
     def recompute(self, name: str) -> None:
         flight = self.in_flight[name]
         self.possible[name] = max(self.acked[name], flight if flight is not None else 0.0)
@@ -334,6 +376,8 @@ def run(world: World, events_: list[Event]) -> None:
     model = Model(world, names)
     #: Per loadpoint, the most any claim allowed at the last step (a command carries out that decision).
     caps: dict[str, float] = dict.fromkeys(names, 0.0)
+    #: The last report each charger gave, as the test sent it (None: none yet, or its driver was lost).
+    reports: dict[str, ChargerReading | None] = dict.fromkeys(names, None)
     for ev in events_:
         if isinstance(ev, Advance):
             now += ev.dt_s
@@ -352,6 +396,7 @@ def run(world: World, events_: list[Event]) -> None:
                 online=ev.online,
             )
             house.on_charger_reading(f"ch{name[2:]}", reading, {})
+            reports[name] = reading
         elif isinstance(ev, SetMode):
             house.set_mode(names[ev.index % len(names)], ev.mode)
         elif isinstance(ev, SetRange):
@@ -396,6 +441,7 @@ def run(world: World, events_: list[Event]) -> None:
                 caps[name] = allowed_max(house, switch, name, wall())
             for lpd in decision.loadpoints:
                 assert math.isfinite(lpd.current_a) and lpd.current_a >= 0.0
+            model.check_read_only_room({lpd.name: lpd.current_a for lpd in decision.loadpoints}, reports, now)
         elif isinstance(ev, Begin):
             name = names[ev.index % len(names)]
             if model.in_flight[name] is not None:
@@ -404,7 +450,7 @@ def run(world: World, events_: list[Event]) -> None:
             if amps_ is None:
                 continue
             assert math.isfinite(amps_) and amps_ >= 0.0
-            limit = caps[name]
+            limit = math.inf if model.read_only(name) else caps[name]  # read-only: its possible draw
             assert amps_ <= min(limit, model.static_cap(name)) + EPS or amps_ == 0.0, (
                 name, amps_, limit, model.static_cap(name),
             )
@@ -428,6 +474,7 @@ def run(world: World, events_: list[Event]) -> None:
             name = names[ev.index % len(names)]
             house.charger_lost(f"ch{name[2:]}", now)
             house.resend(name)
+            reports[name] = None
         model.check_sums()
 
 

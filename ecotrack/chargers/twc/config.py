@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from ecotrack.config_base import ConfigModel
 from ecotrack.devices.registry import DriverSpec, Problem
@@ -26,9 +27,26 @@ class TwcChargerConfig(ConfigModel):
     type: Literal["twc"] = Field(description="Charger type.")
     port: str = Field(
         description="Serial port of the USB-RS485 adapter, e.g. /dev/serial/by-id/usb-FTDI_...-port0 "
-        "(a by-id path survives replugging). Chargers with the same port share the bus.",
+        "(a by-id path survives replugging), or socket://host:port for a serial-to-Ethernet converter in "
+        "raw TCP mode (9600 8N1 set on the converter). Chargers with the same port share the bus.",
         min_length=1,
     )
+
+    @field_validator("port")
+    @classmethod
+    def _check_port(cls, v: str) -> str:
+        if "://" not in v:
+            return v
+        parts = urlsplit(v)
+        if parts.scheme != "socket":
+            raise ValueError(f"only socket://host:port URLs are supported, got {parts.scheme}://")
+        try:
+            port = parts.port
+        except ValueError:
+            port = None
+        if not parts.hostname or port is None or not 1 <= port <= 65535 or parts.path not in ("", "/"):
+            raise ValueError(f"expected socket://host:port with a port 1-65535, got {v!r}")
+        return v
     twc_id: str | None = Field(
         None,
         pattern=_HEX_ID,

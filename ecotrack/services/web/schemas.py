@@ -83,6 +83,14 @@ class EnergyLimitBody(_Body):
     )
 
 
+class VehicleBody(_Body):
+    """``POST /api/loadpoints/{id}/vehicle``: which car is on the loadpoint."""
+
+    vehicle: str | None = Field(
+        max_length=100, description="Name of a configured vehicle; null: automatic (the TWC's VIN, else the default)."
+    )
+
+
 class TwcChargeNowBody(BaseModel):
     """TWCManager's ``POST /api/chargeNow`` body (its field names; extra keys ignored, as TWCManager did)."""
 

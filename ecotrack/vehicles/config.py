@@ -1,0 +1,188 @@
+"""Configuration models of the vehicle source types (``vehicles:`` section) and their registry specs.
+
+Light on purpose (no aiomqtt or httpx import): :mod:`ecotrack.devices.builtin` lists this module, and
+the configuration's ``vehicles:`` union is built from the specs below.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from ecotrack.config_base import ConfigModel
+from ecotrack.devices.registry import DriverSpec
+from ecotrack.transport.mqtt.config import check_topic_prefix
+from ecotrack.transport.mqtt.topics import validate_topic
+
+__all__ = [
+    "DRIVERS",
+    "FleetTelemetryVehicleConfig",
+    "HomeAssistantVehicleConfig",
+    "HomeConfig",
+    "MqttVehicleConfig",
+    "TeslaMateVehicleConfig",
+    "VehicleValueConfig",
+]
+
+
+class HomeConfig(ConfigModel):
+    """Where home is: coordinates with a radius, and/or geofence names the car's bridge reports."""
+
+    latitude: float | None = Field(None, ge=-90, le=90, description="Latitude of the site (degrees).")
+    longitude: float | None = Field(None, ge=-180, le=180, description="Longitude of the site (degrees).")
+    radius_m: float = Field(150.0, gt=0, le=100_000, description="The car is at home within this distance (m).")
+    geofences: list[str] = Field(
+        default_factory=lambda: ["Home"],
+        max_length=20,
+        description="Geofence names that mean 'at home' (compared without case), e.g. TeslaMate's.",
+    )
+
+    @model_validator(mode="after")
+    def _pair(self) -> HomeConfig:
+        if (self.latitude is None) != (self.longitude is None):
+            raise ValueError("give both latitude and longitude, or neither")
+        return self
+
+
+class _VehicleBase(ConfigModel):
+    capacity_kwh: float | None = Field(
+        None, ge=1, le=500, description="Usable battery size (kWh), for plans by state of charge."
+    )
+    vin: str | None = Field(
+        None,
+        pattern=r"^[A-HJ-NPR-Z0-9]{17}$",
+        description="Vehicle identification number: a TWC reporting this VIN selects this car.",
+    )
+    min_soc_pct: float | None = Field(
+        None,
+        ge=0,
+        le=100,
+        description="Below this state of charge the car charges at full power, whatever the mode (%).",
+    )
+    home: HomeConfig | None = Field(None, description="Where home is, for 'at home'; null: as the source says.")
+    max_payload_bytes: int = Field(
+        16 * 1024, ge=64, le=1024 * 1024, description="Larger MQTT messages are rejected unread (bytes)."
+    )
+
+
+class TeslaMateVehicleConfig(_VehicleBase):
+    """A car logged by TeslaMate, read from its MQTT topics ``teslamate/cars/<car_id>/...``."""
+
+    type: Literal["teslamate"] = Field(description="Vehicle source type.")
+    car_id: int = Field(1, ge=1, le=10_000, description="TeslaMate's car id (1 for the first car).")
+    base_topic: str = Field("teslamate", description="TeslaMate's MQTT namespace prefix.")
+
+    _check_base = field_validator("base_topic")(check_topic_prefix)
+
+
+class FleetTelemetryVehicleConfig(_VehicleBase):
+    """Tesla Fleet Telemetry records published to MQTT: ``<base_topic>/<VIN>/v/<Field>`` with JSON values."""
+
+    type: Literal["tesla-fleet-telemetry"] = Field(description="Vehicle source type.")
+    base_topic: str = Field("telemetry", description="The fleet-telemetry server's MQTT topic_base.")
+    vin: str = Field(
+        pattern=r"^[A-HJ-NPR-Z0-9]{17}$", description="The car's VIN (part of every topic)."
+    )
+
+    _check_base = field_validator("base_topic")(check_topic_prefix)
+
+
+class VehicleValueConfig(ConfigModel):
+    """Where one value comes from: a topic, optionally a dotted path into its JSON payload."""
+
+    topic: str = Field(description="Topic of the value.")
+    path: str = Field("", max_length=200, description="Dotted path into a JSON payload; empty: the payload itself.")
+
+    @field_validator("topic")
+    @classmethod
+    def _check(cls, v: str) -> str:
+        return validate_topic(v)
+
+
+class MqttVehicleConfig(_VehicleBase):
+    """Any car bridge on MQTT: one topic (and JSON path) per value."""
+
+    type: Literal["mqtt"] = Field(description="Vehicle source type.")
+    soc: VehicleValueConfig | None = Field(None, description="State of charge (%).")
+    charge_limit: VehicleValueConfig | None = Field(None, description="The car's charge limit (%).")
+    plugged_in: VehicleValueConfig | None = Field(None, description="Plugged in (true/false, 1/0, on/off).")
+    charging: VehicleValueConfig | None = Field(None, description="Charging (true/false, 1/0, on/off).")
+    at_home: VehicleValueConfig | None = Field(None, description="At home (true/false), if the bridge knows.")
+    geofence: VehicleValueConfig | None = Field(None, description="Geofence name, compared with home.geofences.")
+    latitude: VehicleValueConfig | None = Field(None, description="Latitude (degrees).")
+    longitude: VehicleValueConfig | None = Field(None, description="Longitude (degrees).")
+    range_km: VehicleValueConfig | None = Field(None, description="Estimated range (km).")
+
+    @model_validator(mode="after")
+    def _needs_soc_or_plug(self) -> MqttVehicleConfig:
+        if self.soc is None and self.plugged_in is None:
+            raise ValueError("configure at least soc or plugged_in")
+        return self
+
+
+class HomeAssistantVehicleConfig(_VehicleBase):
+    """A car known to Home Assistant, read from HA's MQTT statestream (``<base_topic>/<domain>/<object>/state``).
+
+    Home Assistant's ``mqtt_statestream`` integration publishes every entity's state on MQTT, so the
+    car's entities reach ecotrack through the broker it already uses, without a token. A
+    ``device_tracker`` state ``home`` means at home; its ``latitude``/``longitude`` attributes (with
+    ``publish_attributes: true``) are used with ``home:`` coordinates.
+    """
+
+    type: Literal["homeassistant"] = Field(description="Vehicle source type.")
+    base_topic: str = Field("homeassistant", description="mqtt_statestream's base_topic.")
+    soc_entity: str | None = Field(None, description="Entity of the state of charge, e.g. sensor.car_battery.")
+    charge_limit_entity: str | None = Field(None, description="Entity of the charge limit (%), e.g. number.car_limit.")
+    plugged_entity: str | None = Field(None, description="Entity of plugged in (on/off), e.g. binary_sensor.car_plug.")
+    charging_entity: str | None = Field(None, description="Entity of charging (on/off).")
+    location_entity: str | None = Field(None, description="device_tracker of the car ('home' = at home).")
+    range_entity: str | None = Field(None, description="Entity of the range (km).")
+
+    _check_base = field_validator("base_topic")(check_topic_prefix)
+
+    @field_validator(
+        "soc_entity", "charge_limit_entity", "plugged_entity", "charging_entity", "location_entity", "range_entity"
+    )
+    @classmethod
+    def _entity(cls, v: str | None) -> str | None:
+        if v is not None and not _is_entity(v):
+            raise ValueError("must be an entity id like sensor.car_battery_level")
+        return v
+
+    @model_validator(mode="after")
+    def _needs_soc_or_plug(self) -> HomeAssistantVehicleConfig:
+        if self.soc_entity is None and self.plugged_entity is None:
+            raise ValueError("configure at least soc_entity or plugged_entity")
+        return self
+
+
+def _is_entity(v: str) -> bool:
+    domain, dot, obj = v.partition(".")
+    ok = set("abcdefghijklmnopqrstuvwxyz0123456789_")
+    return bool(dot and domain and obj and set(domain) <= ok and set(obj) <= ok and len(v) <= 255)
+
+
+_MQTT = frozenset({"mqtt"})
+
+#: The vehicle sources (see :mod:`ecotrack.devices.registry`); aiomqtt/httpx load only when built.
+DRIVERS: tuple[DriverSpec, ...] = (
+    DriverSpec(
+        "vehicle", "teslamate", TeslaMateVehicleConfig, "ecotrack.vehicles.mqtt:TeslaMateVehicle.from_config", _MQTT
+    ),
+    DriverSpec(
+        "vehicle",
+        "tesla-fleet-telemetry",
+        FleetTelemetryVehicleConfig,
+        "ecotrack.vehicles.mqtt:FleetTelemetryVehicle.from_config",
+        _MQTT,
+    ),
+    DriverSpec("vehicle", "mqtt", MqttVehicleConfig, "ecotrack.vehicles.mqtt:GenericMqttVehicle.from_config", _MQTT),
+    DriverSpec(
+        "vehicle",
+        "homeassistant",
+        HomeAssistantVehicleConfig,
+        "ecotrack.vehicles.mqtt:HomeAssistantVehicle.from_config",
+        _MQTT,
+    ),
+)

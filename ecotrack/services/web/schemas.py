@@ -160,6 +160,22 @@ class SessionState(BaseModel):
     currency: str | None = None
 
 
+class VehicleInfo(BaseModel):
+    """The car on a loadpoint, as its source (TeslaMate, the Fleet API, ...) last reported it."""
+
+    name: str
+    soc_pct: float | None = None
+    charge_limit_pct: float | None = None
+    min_soc_pct: float | None = None
+    plugged_in: bool | None = None
+    charging: bool | None = None
+    at_home: bool | None = None
+    range_km: float | None = None
+    capacity_kwh: float | None = None
+    #: When the source last reported a valid value (ISO 8601), None before the first.
+    updated_at: str | None = None
+
+
 class LoadpointState(BaseModel):
     """One charger with its car."""
 
@@ -192,6 +208,8 @@ class LoadpointState(BaseModel):
     energy_limit_wh: float | None
     charge_now: ChargeNowState | None
     session: SessionState | None
+    #: The car on the loadpoint (``vehicles:`` section), None without one.
+    vehicle: VehicleInfo | None = None
 
 
 class ChargerState(BaseModel):

@@ -101,15 +101,30 @@ def build_drivers(
 
 
 def build_vehicles(
-    config: Config, context: DeviceContext, registry: DriverRegistry | None = None
+    config: Config,
+    context: DeviceContext,
+    registry: DriverRegistry | None = None,
+    data_dir: Path | None = None,
 ) -> dict[str, Vehicle]:
-    """Every vehicle source of ``config``'s ``vehicles:`` section, built by ``registry`` with ``context``."""
+    """Every vehicle source of ``config``'s ``vehicles:`` section, built by ``registry`` with ``context``.
+
+    An entry with a ``token_file: null`` setting (the Fleet API's) keeps its tokens in the data
+    directory (``data_dir``, else the configured or platform one).
+    """
     if not config.vehicles:
         return {}
     from ecotrack.devices.registry import builtin_registry
 
     reg = registry if registry is not None else builtin_registry()
-    return {name: reg.create("vehicle", name, cfg, context) for name, cfg in config.vehicles.items()}
+    built: dict[str, Vehicle] = {}
+    for name, cfg in config.vehicles.items():
+        if "token_file" in type(cfg).model_fields and getattr(cfg, "token_file", None) is None:
+            from ecotrack.config_load import resolve_data_dir
+
+            where = data_dir if data_dir is not None else resolve_data_dir(config)
+            cfg = cfg.model_copy(update={"token_file": where / f"tesla-{name}.json"})
+        built[name] = reg.create("vehicle", name, cfg, context)
+    return built
 
 
 def build_garage(config: Config, vehicles: dict[str, Vehicle]) -> Garage | None:
@@ -212,7 +227,7 @@ def build_app(
     if context.mqtt is None:
         context.mqtt = mqtt_connection(config, context.base_dir)
     meters, drivers = build_drivers(config, context, registry)
-    vehicles = build_vehicles(config, context, registry)
+    vehicles = build_vehicles(config, context, registry, data_dir)
     garage = build_garage(config, vehicles)
     setup = config.site_setup()
     tariff = build_tariff(config)

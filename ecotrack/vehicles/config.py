@@ -6,9 +6,10 @@ the configuration's ``vehicles:`` union is built from the specs below.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from ecotrack.config_base import ConfigModel
 from ecotrack.devices.registry import DriverSpec
@@ -22,6 +23,7 @@ __all__ = [
     "HomeConfig",
     "MqttVehicleConfig",
     "TeslaMateVehicleConfig",
+    "TeslaVehicleConfig",
     "VehicleValueConfig",
 ]
 
@@ -157,6 +159,59 @@ class HomeAssistantVehicleConfig(_VehicleBase):
         return self
 
 
+#: Tesla's regional Fleet API hosts.
+TESLA_REGIONS: dict[str, str] = {
+    "eu": "https://fleet-api.prd.eu.vn.cloud.tesla.com",
+    "na": "https://fleet-api.prd.na.vn.cloud.tesla.com",
+    "cn": "https://fleet-api.prd.cn.vn.cloud.tesla.cn",
+}
+
+
+class TeslaVehicleConfig(_VehicleBase):
+    """A Tesla read through the Tesla Fleet API (OAuth2; every request is billed).
+
+    ecotrack asks the car's state (``GET /api/1/vehicles/{vin}``, which never wakes it) and reads
+    ``vehicle_data`` only when the car is awake and either plugged in at home or not read yet: a
+    sleeping car is left asleep. The refresh token is kept, rotated, in ``token_file`` (mode 0600).
+    """
+
+    type: Literal["tesla"] = Field(description="Vehicle source type.")
+    vin: str = Field(pattern=r"^[A-HJ-NPR-Z0-9]{17}$", description="The car's VIN.")
+    region: Literal["eu", "na", "cn"] = Field("eu", description="Fleet API region of the account (eu, na, cn).")
+    base_url: str | None = Field(
+        None,
+        pattern=r"^https?://[^\s]+$",
+        max_length=300,
+        description="Fleet API base URL; null: the region's. A vehicle-command proxy's URL for signed commands.",
+    )
+    token_url: str = Field(
+        "https://auth.tesla.com/oauth2/v3/token",
+        pattern=r"^https?://[^\s]+$",
+        max_length=300,
+        description="OAuth2 token endpoint.",
+    )
+    client_id: str = Field(min_length=1, max_length=200, description="Client id of your Tesla developer app.")
+    refresh_token: SecretStr | None = Field(
+        None,
+        description="OAuth2 refresh token, needed once: it is then kept (rotated) in token_file. Prefer the "
+        "environment: ECOTRACK__VEHICLES__<NAME>__REFRESH_TOKEN.",
+    )
+    token_file: Path | None = Field(
+        None, description="Where the tokens are kept (mode 0600); null: tesla-<name>.json in the data directory."
+    )
+    poll_interval_s: float = Field(
+        60.0, ge=10, le=3600, description="How often to read the car while it is plugged in at home (s)."
+    )
+    idle_interval_s: float = Field(
+        600.0, ge=60, le=86_400, description="How often to look at the car's state otherwise (s); never wakes it."
+    )
+    timeout_s: float = Field(20.0, gt=0, le=120, description="HTTP timeout per request (s).")
+
+    def api_url(self) -> str:
+        """The base URL requests go to."""
+        return (self.base_url or TESLA_REGIONS[self.region]).rstrip("/")
+
+
 def _is_entity(v: str) -> bool:
     domain, dot, obj = v.partition(".")
     ok = set("abcdefghijklmnopqrstuvwxyz0123456789_")
@@ -178,6 +233,7 @@ DRIVERS: tuple[DriverSpec, ...] = (
         _MQTT,
     ),
     DriverSpec("vehicle", "mqtt", MqttVehicleConfig, "ecotrack.vehicles.mqtt:GenericMqttVehicle.from_config", _MQTT),
+    DriverSpec("vehicle", "tesla", TeslaVehicleConfig, "ecotrack.vehicles.tesla:TeslaVehicle.from_config"),
     DriverSpec(
         "vehicle",
         "homeassistant",

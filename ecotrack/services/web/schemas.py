@@ -174,6 +174,8 @@ class VehicleInfo(BaseModel):
     capacity_kwh: float | None = None
     #: When the source last reported a valid value (ISO 8601), None before the first.
     updated_at: str | None = None
+    #: Requests made to a billed vehicle API (Tesla Fleet API) so far; None for other sources.
+    api_requests: int | None = None
 
 
 class LoadpointState(BaseModel):

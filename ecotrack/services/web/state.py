@@ -123,6 +123,7 @@ def vehicle_info(details: dict[str, object]) -> VehicleInfo | None:
         return v if isinstance(v, bool) else None
 
     updated = details.get("vehicle_updated_at")
+    requests = details.get("vehicle_api_requests")
     return VehicleInfo(
         name=name,
         soc_pct=number("soc_pct"),
@@ -134,6 +135,7 @@ def vehicle_info(details: dict[str, object]) -> VehicleInfo | None:
         range_km=number("range_km"),
         capacity_kwh=number("capacity_kwh"),
         updated_at=updated if isinstance(updated, str) else None,
+        api_requests=requests if isinstance(requests, int) and not isinstance(requests, bool) else None,
     )
 
 

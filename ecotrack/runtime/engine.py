@@ -458,6 +458,9 @@ class Engine:
         self._supervisor.alive("charger", charger)
         driver = self.chargers.get(charger)
         details = _safe_details(driver) if driver is not None else {}
+        lp = self.house.by_charger.get(charger)
+        if self.garage is not None and lp is not None:
+            details = self.garage.details(lp, details)  # the car's SoC goes into the session
         self.house.on_charger_reading(charger, reading, details)
 
     # ------------------------------------------------------------------ stepping

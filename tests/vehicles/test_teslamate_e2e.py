@@ -50,6 +50,13 @@ async def test_teslamate_example_drives_min_soc_and_charge_limit(broker: Broker)
             assert details["vehicle"] == "car" and details["vehicle_at_home"] is True
             assert details["charge_limit_pct"] == 80.0 and details["capacity_kwh"] == 75.0
 
+            async with Recorder(broker.port, ("ecotrack/#", "homeassistant/#")) as rec:
+                await rec.wait_for(lambda: rec.last("ecotrack/loadpoints/garage/vehicle_soc_pct") == "15.0", 5, "SoC status")
+                assert rec.last("ecotrack/loadpoints/garage/vehicle") == "car"
+                await rec.wait_for(
+                    lambda: any(t.endswith("vehicle_soc_pct/config") for t, _, _ in rec.messages), 5, "HA SoC sensor"
+                )
+
             await tm.publish("teslamate/cars/1/battery_level", "85", retain=True)
             await until(lambda: lp_state(engine) == (85.0, "charge-limit", Mode.OFF), 5, "off at the car's limit")
 

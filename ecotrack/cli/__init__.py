@@ -31,6 +31,7 @@ from ecotrack.cli.meters import meters_app
 from ecotrack.cli.run import run_command
 from ecotrack.cli.simulate import simulate_command
 from ecotrack.cli.twc import twc_app
+from ecotrack.cli.vehicles import vehicles_app
 
 __all__ = ["app", "main"]
 
@@ -76,6 +77,7 @@ app.add_typer(sessions_app, name="sessions")
 app.add_typer(history_app, name="history")
 app.add_typer(meters_app, name="meters")
 app.add_typer(twc_app, name="twc")
+app.add_typer(vehicles_app, name="vehicles")
 
 
 def main() -> None:

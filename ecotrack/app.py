@@ -13,6 +13,7 @@ none of them.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -123,8 +124,14 @@ def build_vehicles(
 
             where = data_dir if data_dir is not None else resolve_data_dir(config)
             cfg = cfg.model_copy(update={"token_file": where / f"tesla-{name}.json"})
-        built[name] = reg.create("vehicle", name, cfg, context)
+        vehicle: Vehicle = reg.create("vehicle", name, cfg, context)
+        built[name] = vehicle
+        context.shared(("vehicle", name), functools.partial(_same, vehicle))  # a tesla-vehicle charger finds it
     return built
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def build_garage(config: Config, vehicles: dict[str, Vehicle]) -> Garage | None:
@@ -226,8 +233,8 @@ def build_app(
         context = DeviceContext(base_dir=base_dir) if clock is None else DeviceContext(clock=clock, base_dir=base_dir)
     if context.mqtt is None:
         context.mqtt = mqtt_connection(config, context.base_dir)
+    vehicles = build_vehicles(config, context, registry, data_dir)  # before the chargers: a car may be one
     meters, drivers = build_drivers(config, context, registry)
-    vehicles = build_vehicles(config, context, registry, data_dir)
     garage = build_garage(config, vehicles)
     setup = config.site_setup()
     tariff = build_tariff(config)

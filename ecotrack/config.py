@@ -487,6 +487,14 @@ def cross_check(data: Any, registry: DriverRegistry | None = None) -> Iterator[t
     if "meters" in data and (err := known("meter", meters, site.get("battery_meter"))):
         yield ("site", "battery_meter"), err
 
+    for c_name, charger in chargers.items():
+        if (
+            isinstance(charger, Mapping)
+            and charger.get("type") == "tesla-vehicle"
+            and (err := known("vehicle", section("vehicles"), charger.get("vehicle")))
+        ):
+            yield ("chargers", c_name, "vehicle"), err
+
     used_by: dict[str, str] = {}
     for lp_name, lp in loadpoints.items():
         if not isinstance(lp, Mapping):

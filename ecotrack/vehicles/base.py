@@ -73,6 +73,15 @@ class Vehicle(ABC):
         self.rejected = 0
         self._listeners: list[Callable[[str, VehicleState], None]] = []
         self._log_limit = LogLimiter()
+        #: How to command the car, or None when it cannot be commanded.
+        self.control: VehicleControl | None = None
+        ble = getattr(config, "control", None)
+        if ble is not None and getattr(ble, "type", None) == "tesla-ble":
+            from ecotrack.vehicles.control import TeslaBleControl
+
+            if self.vin is None:
+                raise ValueError(f"vehicle {name!r}: control tesla-ble needs the vehicle's vin")
+            self.control = TeslaBleControl(self.vin, ble.key_file, ble.program, ble.timeout_s)
 
     @property
     def vin(self) -> str | None:

@@ -18,11 +18,14 @@ from ecotrack.transport.mqtt.topics import validate_topic
 
 __all__ = [
     "DRIVERS",
+    "BleControlConfig",
     "FleetTelemetryVehicleConfig",
     "HomeAssistantVehicleConfig",
     "HomeConfig",
     "MqttVehicleConfig",
+    "SimulatedVehicleConfig",
     "TeslaMateVehicleConfig",
+    "TeslaVehicleChargerConfig",
     "TeslaVehicleConfig",
     "VehicleValueConfig",
 ]
@@ -47,6 +50,17 @@ class HomeConfig(ConfigModel):
         return self
 
 
+class BleControlConfig(ConfigModel):
+    """Commands over Bluetooth through Tesla's ``tesla-control`` program (the vehicle's ``vin`` is required)."""
+
+    type: Literal["tesla-ble"] = Field(description="Control type.")
+    key_file: Path = Field(description="The private key paired with the car (tesla-control -key-file).")
+    program: str = Field(
+        "tesla-control", min_length=1, max_length=300, description="The tesla-control executable (name or path)."
+    )
+    timeout_s: float = Field(30.0, gt=0, le=300, description="Longest wait for one command (s).")
+
+
 class _VehicleBase(ConfigModel):
     capacity_kwh: float | None = Field(
         None, ge=1, le=500, description="Usable battery size (kWh), for plans by state of charge."
@@ -63,6 +77,9 @@ class _VehicleBase(ConfigModel):
         description="Below this state of charge the car charges at full power, whatever the mode (%).",
     )
     home: HomeConfig | None = Field(None, description="Where home is, for 'at home'; null: as the source says.")
+    control: BleControlConfig | None = Field(
+        None, description="How to command the car (start, stop, amps) when its source cannot: tesla-ble."
+    )
     max_payload_bytes: int = Field(
         16 * 1024, ge=64, le=1024 * 1024, description="Larger MQTT messages are rejected unread (bytes)."
     )
@@ -159,6 +176,35 @@ class HomeAssistantVehicleConfig(_VehicleBase):
         return self
 
 
+class SimulatedVehicleConfig(_VehicleBase):
+    """A simulated Tesla for the demo and tests: follows commands after ``reaction_s``, fills its battery."""
+
+    type: Literal["simulated"] = Field(description="Vehicle source type.")
+    soc_pct: float = Field(50.0, ge=0, le=100, description="State of charge at start (%).")
+    charge_limit_pct: float = Field(80.0, ge=50, le=100, description="The car's charge limit (%).")
+    plugged_in: bool = Field(True, description="Plugged in at start.")
+    reaction_s: float = Field(20.0, ge=0, le=300, description="How long the car takes to follow a command (s).")
+    max_a: float = Field(32.0, ge=1, le=48, description="Most the car's onboard charger draws (A).")
+    voltage_v: float = Field(230.0, ge=100, le=480, description="Voltage per phase (V).")
+    phases: Literal[1, 3] = Field(1, description="Phases the car charges on.")
+
+
+class TeslaVehicleChargerConfig(ConfigModel):
+    """The car as the charger: a dumb EVSE or Mobile Connector, the current set through the car's commands."""
+
+    type: Literal["tesla-vehicle"] = Field(description="Charger type.")
+    vehicle: str = Field(min_length=1, description="Name of a vehicle (vehicles:) that can be commanded.")
+    max_a: float = Field(
+        16.0, ge=1, le=32, description="Most the car may be told to draw (A): the EVSE's or socket's rating."
+    )
+    phases: Literal[1, 3] = Field(1, description="Phases the car charges on.")
+    voltage_v: float = Field(230.0, ge=100, le=480, description="Voltage per phase (V), for the power.")
+    max_commands_per_hour: int = Field(
+        60, ge=1, le=600, description="Most raises (start, more amps) sent per hour; cuts are always sent."
+    )
+    report_interval_s: float = Field(5.0, gt=0, le=60, description="How often the car's state is reported (s).")
+
+
 #: Tesla's regional Fleet API hosts.
 TESLA_REGIONS: dict[str, str] = {
     "eu": "https://fleet-api.prd.eu.vn.cloud.tesla.com",
@@ -206,6 +252,14 @@ class TeslaVehicleConfig(_VehicleBase):
         600.0, ge=60, le=86_400, description="How often to look at the car's state otherwise (s); never wakes it."
     )
     timeout_s: float = Field(20.0, gt=0, le=120, description="HTTP timeout per request (s).")
+    commands: bool = Field(True, description="Send charge commands through the API (unless control: is set).")
+    command_url: str | None = Field(
+        None,
+        pattern=r"^https?://[^\s]+$",
+        max_length=300,
+        description="Base URL for commands, e.g. Tesla's vehicle-command proxy for cars that need signed "
+        "commands; null: the API's base URL.",
+    )
 
     def api_url(self) -> str:
         """The base URL requests go to."""
@@ -233,6 +287,13 @@ DRIVERS: tuple[DriverSpec, ...] = (
         _MQTT,
     ),
     DriverSpec("vehicle", "mqtt", MqttVehicleConfig, "ecotrack.vehicles.mqtt:GenericMqttVehicle.from_config", _MQTT),
+    DriverSpec("vehicle", "simulated", SimulatedVehicleConfig, "ecotrack.vehicles.simulated:SimulatedCar.from_config"),
+    DriverSpec(
+        "charger",
+        "tesla-vehicle",
+        TeslaVehicleChargerConfig,
+        "ecotrack.vehicles.charger:TeslaVehicleCharger.from_config",
+    ),
     DriverSpec("vehicle", "tesla", TeslaVehicleConfig, "ecotrack.vehicles.tesla:TeslaVehicle.from_config"),
     DriverSpec(
         "vehicle",

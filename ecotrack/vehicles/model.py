@@ -55,6 +55,8 @@ class VehicleState:
     at_home: bool | None = None
     range_km: float | None = None
     capacity_kwh: float | None = None
+    #: The current the car's charger draws (A per phase), when the source reports it.
+    current_a: float | None = None
     latitude: float | None = None
     longitude: float | None = None
     geofence: str | None = None
@@ -131,6 +133,7 @@ FIELDS: Mapping[str, Any] = {
     "at_home": parse_bool,
     "range_km": _bounded(0.0, MAX_RANGE_KM),
     "capacity_kwh": _bounded(1.0, MAX_CAPACITY_KWH),
+    "current_a": _bounded(0.0, 100.0),
     "latitude": _bounded(-90.0, 90.0),
     "longitude": _bounded(-180.0, 180.0),
     "geofence": _text,

@@ -120,6 +120,7 @@ _TESLAMATE_FIELDS: dict[str, str] = {
     "latitude": "latitude",
     "longitude": "longitude",
     "state": "status",
+    "charger_actual_current": "current_a",
 }
 
 
@@ -201,6 +202,8 @@ class FleetTelemetryVehicle(MqttVehicle):
             return {"soc_pct": value}
         if field == "ChargeLimitSoc":
             return {"charge_limit_pct": value}
+        if field == "ChargeAmps":
+            return {"current_a": value}
         if field in ("EstBatteryRange", "RatedRange"):
             miles = parse_number(value)
             if miles is None:

@@ -93,6 +93,8 @@ def parse_vehicle_data(body: Any) -> dict[str, Any] | Bad:
         out["soc_pct"] = charge["battery_level"]
     if "charge_limit_soc" in charge:
         out["charge_limit_pct"] = charge["charge_limit_soc"]
+    if "charger_actual_current" in charge:
+        out["current_a"] = charge["charger_actual_current"]
     cs = charge.get("charging_state")
     if isinstance(cs, str) and cs:
         out["plugged_in"] = cs not in ("Disconnected",)
@@ -243,6 +245,8 @@ class TeslaVehicle(Vehicle):
         self._client: Any = None
         #: Whether vehicle_data was read at least once.
         self.have_data = False
+        if config.commands and self.control is None:
+            self.control = self
 
     @classmethod
     def from_config(cls, name: str, config: Any, context: DeviceContext) -> TeslaVehicle:
@@ -320,6 +324,73 @@ class TeslaVehicle(Vehicle):
                 raise ApiError(resp.status_code, f"{endpoint}: HTTP {resp.status_code}", _retry_after(resp))
             return _json(resp)
         raise ApiError(401, f"{endpoint}: still unauthorised after a token refresh")
+
+    # ------------------------------------------------------------------ commands
+    async def command(self, name: str, body: Mapping[str, Any] | None = None) -> None:
+        """``POST .../command/<name>``; CommandError when the car did not take it.
+
+        A sleeping car (408) is sent one ``wake_up`` (commands may wake it, reads never do) and the
+        command fails, to be retried by the caller once the car is online.
+        """
+        from ecotrack.vehicles.control import CommandError
+
+        if self._client is None:
+            raise CommandError("not connected (the vehicle source is not running)")
+        base = (self.config.command_url or self.config.api_url()).rstrip("/")
+        url = f"{base}/api/1/vehicles/{self.config.vin}/command/{name}"
+        for attempt in range(2):
+            token = await self._access_token()
+            try:
+                resp = await self._client.post(url, json=dict(body or {}), headers={"Authorization": f"Bearer {token}"})
+            except Exception as e:
+                self.requests["command 0"] += 1
+                raise CommandError(f"{name}: {type(e).__name__}") from None
+            self.requests[f"command {resp.status_code}"] += 1
+            if resp.status_code == 401 and attempt == 0:
+                self._current = None
+                await self._refresh()
+                continue
+            if resp.status_code == 408:
+                await self._wake()
+                raise CommandError(f"{name}: the car is asleep; woken, try again")
+            if resp.status_code != 200:
+                raise CommandError(f"{name}: HTTP {resp.status_code}")
+            inner = _response(_json(resp))
+            if isinstance(inner, Bad) or inner.get("result") is not True:
+                reason = "" if isinstance(inner, Bad) else str(inner.get("reason") or "")[:200]
+                raise CommandError(f"{name}: refused by the car {reason!r}")
+            return
+        raise CommandError(f"{name}: still unauthorised after a token refresh")
+
+    async def _wake(self) -> None:
+        token = await self._access_token()
+        try:
+            resp = await self._client.post(
+                f"/api/1/vehicles/{self.config.vin}/wake_up", headers={"Authorization": f"Bearer {token}"}
+            )
+            self.requests[f"wake_up {resp.status_code}"] += 1
+        except Exception:
+            self.requests["wake_up 0"] += 1
+
+    async def charge_start(self) -> None:
+        """Start charging."""
+        await self.command("charge_start")
+
+    async def charge_stop(self) -> None:
+        """Stop charging."""
+        await self.command("charge_stop")
+
+    async def set_charging_amps(self, amps: int) -> None:
+        """Charge at ``amps`` (0-48 A)."""
+        if isinstance(amps, bool) or not 0 <= amps <= 48:
+            raise ValueError(f"charging amps must be 0-48, got {amps!r}")
+        await self.command("set_charging_amps", {"charging_amps": int(amps)})
+
+    async def set_charge_limit(self, pct: int) -> None:
+        """Set the charge limit (50-100 %)."""
+        if isinstance(pct, bool) or not 50 <= pct <= 100:
+            raise ValueError(f"charge limit must be 50-100 %, got {pct!r}")
+        await self.command("set_charge_limit", {"percent": int(pct)})
 
     async def poll_once(self, what: str) -> None:
         """One step of the loop: ``state`` or ``vehicle_data`` (errors are raised as ApiError/RuntimeError)."""

@@ -39,6 +39,7 @@ from ecotrack.core.site import MeterRoles
 from ecotrack.runtime.house import DriverLimits, House
 from ecotrack.runtime.rules import ChargeNowRule, EnergyLimitRule, ManualRule, Rule, RuleContext, RuleOutcome
 from ecotrack.runtime.setup import SiteSetup
+from ecotrack.vehicles.charger import amps_for
 
 EPS = 1e-6
 JUNK = [math.nan, math.inf, -math.inf, 1e12, -1e12, -5.0]
@@ -408,6 +409,9 @@ def run(world: World, events_: list[Event]) -> None:
             assert amps_ <= min(limit, model.static_cap(name)) + EPS or amps_ == 0.0, (
                 name, amps_, limit, model.static_cap(name),
             )
+            # the same command carried out by a car (type tesla-vehicle): whole amps, never more
+            car_a = amps_for(amps_, world.drivers[f"ch{name[2:]}"].max_a)
+            assert car_a <= amps_ + EPS and car_a <= model.static_cap(name) + EPS, (name, amps_, car_a)
             model.in_flight[name] = amps_
             model.recompute(name)
         elif isinstance(ev, Finish):

@@ -54,6 +54,8 @@ class TeslaServer:
         self.access_token = "A1"
         self.refresh_token = "R1"
         self.requests: list[tuple[str, str, str | None]] = []
+        self.commands: list[tuple[str, Any]] = []
+        self.command_result = True
         self.script: deque[tuple[int, bytes, dict[str, str]]] = deque()
         self.state_script: deque[tuple[int, bytes, dict[str, str]]] = deque()
         self._lock = threading.Lock()
@@ -75,10 +77,25 @@ class TeslaServer:
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
-                form = parse_qs(self.rfile.read(length).decode())
+                server_body = self.rfile.read(length)
+                form = parse_qs(server_body.decode())
                 path = urlsplit(self.path).path
                 with server._lock:
                     server.requests.append(("POST", path, self.headers.get("Authorization")))
+                    if path.startswith(f"/api/1/vehicles/{VIN}/"):
+                        if self.headers.get("Authorization") != f"Bearer {server.access_token}":
+                            self._send(401, b'{"error":"invalid bearer token"}')
+                            return
+                        server.commands.append((path.rsplit("/", 1)[-1], json.loads(server_body or b"{}")))
+                        if path.endswith("/wake_up"):
+                            self._send(200, b'{"response":{"state":"online"}}')
+                        elif server.car_state != "online":
+                            self._send(408, b'{"response":null,"error":"vehicle unavailable"}')
+                        else:
+                            ok = server.command_result
+                            body = {"response": {"result": ok, "reason": "" if ok else "not_charging"}}
+                            self._send(200, json.dumps(body).encode())
+                        return
                     if path == "/oauth2/v3/token":
                         if form.get("grant_type") != ["refresh_token"] or form.get("refresh_token") != [server.refresh_token]:
                             self._send(401, b'{"error":"login_required"}')

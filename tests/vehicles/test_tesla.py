@@ -28,7 +28,7 @@ def test_parse_documented_vehicle_data() -> None:
     out = parse_vehicle_data(vehicle_data(soc=64, limit=80, charging_state="Charging"))
     assert out == {
         "soc_pct": 64, "charge_limit_pct": 80, "plugged_in": True, "charging": True,
-        "range_km": 242.2, "latitude": 52.52, "longitude": 13.405, "status": "online",
+        "range_km": 242.2, "current_a": 16, "latitude": 52.52, "longitude": 13.405, "status": "online",
     }
     assert parse_vehicle_data(vehicle_data(charging_state="Disconnected"))["plugged_in"] is False  # type: ignore[index]
 

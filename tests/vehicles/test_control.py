@@ -3,7 +3,6 @@ the command budget, and the tesla-vehicle charger driving a slow simulated car w
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 from pathlib import Path
@@ -25,7 +24,7 @@ from .test_tesla import make
 # ---------------------------------------------------------------------------------------------- BLE
 
 FAKE = """#!/bin/sh
-# a stand-in for Tesla's tesla-control: records its arguments, one JSON list per line
+# a stand-in for Tesla's tesla-control: records its arguments, one call per line
 printf '%s\\n' "$*" >> "$FAKE_LOG"
 if [ -n "$FAKE_FAIL" ]; then echo "Error: vehicle not in range" >&2; exit 1; fi
 exit 0
@@ -57,7 +56,7 @@ async def test_ble_commands_are_exec_with_arguments(fake_tesla_control: Path, mo
     with pytest.raises(ValueError):
         await ble.set_charging_amps(99)
     monkeypatch.setenv("FAKE_FAIL", "1")
-    with pytest.raises(CommandError, match="exit 1.*not in range"):
+    with pytest.raises(CommandError, match=r"exit 1.*not in range"):
         await ble.charge_start()
     with pytest.raises(CommandError, match="cannot run"):
         await TeslaBleControl(VIN, Path("k"), program="no-such-tesla-control").charge_start()
@@ -183,7 +182,7 @@ async def test_raises_are_bounded_per_hour() -> None:
 
 
 async def test_a_car_away_from_home_is_not_connected() -> None:
-    clock, car, charger = rig(home={"latitude": 52.5, "longitude": 13.4})
+    _, car, charger = rig(home={"latitude": 52.5, "longitude": 13.4})
     car.update({"latitude": 48.1, "longitude": 11.6})
     assert charger.report().connected is False
 

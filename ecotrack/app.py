@@ -236,6 +236,11 @@ def build_app(
     vehicles = build_vehicles(config, context, registry, data_dir)  # before the chargers: a car may be one
     meters, drivers = build_drivers(config, context, registry)
     garage = build_garage(config, vehicles)
+    if any(getattr(c, "stop_method", None) == "vehicle" for c in config.chargers.values()):
+        from ecotrack.vehicles.stop import wrap_stop_method
+
+        owners = {lp.charger: name for name, lp in config.loadpoints.items()}
+        drivers = wrap_stop_method(drivers, dict(config.chargers), garage, owners)
     setup = config.site_setup()
     tariff = build_tariff(config)
     rules = build_rules(config, setup, tariff, garage)

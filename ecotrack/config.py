@@ -361,7 +361,7 @@ class Config(ConfigModel):
         )
 
     def summary(self) -> str:
-        """One line naming the meters, chargers and loadpoints."""
+        """One line naming the meters, chargers, loadpoints and vehicles."""
 
         def names(kind: str, items: Mapping[str, Any]) -> str:
             word = kind if len(items) == 1 else kind + "s"
@@ -376,6 +376,7 @@ class Config(ConfigModel):
                 names("meter", self.meters),
                 names("charger", self.chargers),
                 names("loadpoint", self.loadpoints),
+                *([names("vehicle", self.vehicles)] if self.vehicles else []),
             ]
         )
 

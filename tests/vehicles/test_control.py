@@ -203,7 +203,7 @@ commands = st.lists(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(seq=commands, max_a=st.sampled_from([1.0, 6.0, 13.5, 16.0, 32.0]), per_hour=st.integers(1, 10))
 def test_the_car_is_never_told_more_than_decided_or_allowed(seq: list[float], max_a: float, per_hour: int) -> None:
     import asyncio

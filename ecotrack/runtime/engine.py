@@ -256,6 +256,10 @@ class Engine:
         self.house.set_energy_limit(loadpoint, kwh)
         self._changed()
 
+    def vehicle_names(self) -> list[str]:
+        """The configured vehicles, sorted (empty without a vehicles: section)."""
+        return sorted(self.garage.vehicles) if self.garage is not None else []
+
     def choose_vehicle(self, loadpoint: str, vehicle: str | None) -> None:
         """The user's choice of car on ``loadpoint`` (None: automatic, by VIN then the default).
 

@@ -106,6 +106,10 @@ class EngineSurface(Protocol):
         """Stop the session's charge after ``kwh`` (None or 0: no limit)."""
         ...
 
+    def vehicle_names(self) -> list[str]:
+        """The configured vehicles (for a choice in the dashboard)."""
+        ...
+
     def choose_vehicle(self, loadpoint: str, vehicle: str | None) -> None:
         """The user's choice of car on a loadpoint (None: automatic); KeyError for an unknown name."""
         ...

@@ -90,6 +90,7 @@ class Garage:
             facts.pop("soc_pct")  # the charger knows the SoC, the car's source does not (yet)
         out.update(facts)
         out["min_soc_pct"] = vehicle.min_soc_pct
+        out["vehicle_chosen"] = loadpoint in self._chosen
         requests = getattr(vehicle, "request_count", None)
         if isinstance(requests, int):
             out["vehicle_api_requests"] = requests

@@ -150,8 +150,9 @@ async def _api_checks(transport: httpx.ASGITransport, headers: dict[str, str]) -
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1", headers=headers) as c:
         r = await c.get("/api/loadpoints/garage")
         assert r.json()["vehicle"]["name"] == "car"
+        assert (await c.get("/api/state")).json()["vehicles"] == ["car", "van"]
         r = await c.post("/api/loadpoints/garage/vehicle", json={"vehicle": "van"})
-        assert r.status_code == 200 and r.json()["vehicle"]["name"] == "van"
+        assert r.status_code == 200 and r.json()["vehicle"]["name"] == "van" and r.json()["vehicle"]["chosen"]
         r = await c.post("/api/loadpoints/garage/vehicle", json={"vehicle": "bike"})
         assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "vehicle"
         r = await c.post("/api/loadpoints/garage/vehicle", json={"vehicle": 3})

@@ -29,9 +29,20 @@ function h(tag, attrs = {}, ...children) {
 }
 
 /** The car's line and SoC bar: name, state of charge, its limit, range (hidden without a vehicle). */
-function fillVehicle(c, v) {
-  c.vehicle.hidden = !v;
-  if (!v) return;
+function fillVehicle(c, v, names) {
+  c.vehicle.hidden = !v && names.length === 0;
+  c.vehicleSelect.hidden = names.length < 2 && !(v && v.chosen);
+  const key = names.join("\u0000");
+  if (key !== c.vehicleChoices) {
+    c.vehicleChoices = key;
+    c.vehicleSelect.replaceChildren(h("option", { value: "" }, "automatic"), ...names.map((n) => h("option", { value: n }, n)));
+  }
+  if (document.activeElement !== c.vehicleSelect) c.vehicleSelect.value = v && v.chosen ? v.name : "";
+  if (!v) {
+    c.vehicleText.textContent = "No car";
+    c.socBar.style.width = "0%";
+    return;
+  }
   const parts = [v.name];
   parts.push(v.soc_pct === null ? "SoC unknown" : `${Math.round(v.soc_pct)} %`);
   if (v.charge_limit_pct !== null) parts.push(`limit ${Math.round(v.charge_limit_pct)} %`);
@@ -89,10 +100,13 @@ export class LoadpointCards {
     c.solarBar = h("div", { class: "bar-fill" });
     c.vehicleText = h("div", { class: "muted small", "data-testid": "lp-vehicle" });
     c.socBar = h("div", { class: "bar-fill soc", "data-testid": "lp-soc-bar" });
+    c.vehicleSelect = h("select", { "aria-label": "Car on this loadpoint", "data-testid": "lp-vehicle-choice" });
+    c.vehicleSelect.addEventListener("change", () => this.actions.setVehicle(id, c.vehicleSelect.value));
+    c.vehicleChoices = "";
     c.vehicle = h(
       "div",
       { class: "vehicle", hidden: "" },
-      c.vehicleText,
+      h("div", { class: "row" }, c.vehicleText, c.vehicleSelect),
       h("div", { class: "bar", title: "The car's state of charge" }, c.socBar),
     );
     c.reason = h("p", { class: "muted small", "data-testid": "lp-reason" });
@@ -165,7 +179,7 @@ export class LoadpointCards {
     const s = lp.session;
     c.session.textContent = s ? `Session ${fmtKwh(s.energy_wh)}, ${fmtPct(s.solar_share)} solar` : "No session";
     c.solarBar.style.width = `${s && s.solar_share !== null ? Math.round(s.solar_share * 100) : 0}%`;
-    fillVehicle(c, lp.vehicle);
+    fillVehicle(c, lp.vehicle, state?.vehicles || []);
     const rule = lp.active_rule && lp.active_rule !== "manual" ? ` [${lp.active_rule}]` : "";
     c.reason.textContent = `${lp.reason}${rule}`;
     const err = lp.charger_error || (!lp.charger_online ? "The charger does not answer; it is held at its safe current." : "");

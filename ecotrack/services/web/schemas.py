@@ -176,6 +176,8 @@ class VehicleInfo(BaseModel):
     updated_at: str | None = None
     #: Requests made to a billed vehicle API (Tesla Fleet API) so far; None for other sources.
     api_requests: int | None = None
+    #: True when a user chose this car (POST .../vehicle), False when automatic (TWC VIN or the default).
+    chosen: bool = False
 
 
 class LoadpointState(BaseModel):
@@ -255,6 +257,8 @@ class StateResponse(BaseModel):
     chargers: list[ChargerState]
     meters: list[MeterState]
     services: list[ServiceState]
+    #: The configured vehicles (``vehicles:``), for choosing the car on a loadpoint.
+    vehicles: list[str] = []
 
 
 class HealthResponse(BaseModel):

@@ -136,6 +136,7 @@ def vehicle_info(details: dict[str, object]) -> VehicleInfo | None:
         capacity_kwh=number("capacity_kwh"),
         updated_at=updated if isinstance(updated, str) else None,
         api_requests=requests if isinstance(requests, int) and not isinstance(requests, bool) else None,
+        chosen=details.get("vehicle_chosen") is True,
     )
 
 
@@ -200,6 +201,7 @@ def build_state(engine: EngineSurface, snap: Snapshot) -> StateResponse:
         chargers=chargers,
         meters=meters,
         services=services,
+        vehicles=list(getattr(engine, "vehicle_names", list)()),
     )
 
 

@@ -138,6 +138,8 @@ async def test_api_chooses_the_vehicle(tmp_path: Path) -> None:
     web = create_app(engine, cfg.http, TOKEN)
     transport = httpx.ASGITransport(app=web, client=("127.0.0.1", 50000))
     headers = {"Authorization": f"Bearer {TOKEN}"}
+    assert engine.garage is not None
+    engine.garage.vehicles["car"].update({"soc_pct": 33})
     task = asyncio.create_task(engine.run())
     try:
         await _api_checks(transport, headers)
@@ -151,6 +153,8 @@ async def _api_checks(transport: httpx.ASGITransport, headers: dict[str, str]) -
         r = await c.get("/api/loadpoints/garage")
         assert r.json()["vehicle"]["name"] == "car"
         assert (await c.get("/api/state")).json()["vehicles"] == ["car", "van"]
+        metrics = (await c.get("/metrics")).text
+        assert 'ecotrack_vehicle_soc_percent{loadpoint="garage",vehicle="car"} 33.0' in metrics
         r = await c.post("/api/loadpoints/garage/vehicle", json={"vehicle": "van"})
         assert r.status_code == 200 and r.json()["vehicle"]["name"] == "van" and r.json()["vehicle"]["chosen"]
         r = await c.post("/api/loadpoints/garage/vehicle", json={"vehicle": "bike"})

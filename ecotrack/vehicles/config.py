@@ -251,6 +251,13 @@ class TeslaVehicleConfig(_VehicleBase):
     idle_interval_s: float = Field(
         600.0, ge=60, le=86_400, description="How often to look at the car's state otherwise (s); never wakes it."
     )
+    reread_s: float = Field(
+        1800.0,
+        ge=300,
+        le=86_400,
+        description="An awake car that is not charging at home is read again after this long, to notice it was "
+        "plugged in (s); reading more often keeps a car from falling asleep.",
+    )
     timeout_s: float = Field(20.0, gt=0, le=120, description="HTTP timeout per request (s).")
     commands: bool = Field(True, description="Send charge commands through the API (unless control: is set).")
     command_url: str | None = Field(

@@ -126,19 +126,23 @@ def next_poll(
     car_state: str | None,
     plugged_in: bool | None,
     at_home: bool | None,
-    have_data: bool,
+    data_age_s: float | None,
     asked: bool,
     poll_interval_s: float,
     idle_interval_s: float,
+    reread_s: float | None = None,
 ) -> Poll:
     """The polling policy (pure): read vehicle_data only from an awake car that is worth reading.
 
     An asleep or offline car is only looked at (its state), never woken. An awake car is read when it
-    was never read, when asked, or when it is plugged in at home (then every ``poll_interval_s``).
+    was never read (``data_age_s`` None), when asked, when what is known is older than ``reread_s``
+    (default ``idle_interval_s``; it may have been plugged in since; reading an awake car too often
+    keeps it from falling asleep), or when it is plugged in at home (then every ``poll_interval_s``).
     """
     if car_state != "online":
         return Poll("state", idle_interval_s)
-    if not have_data or asked:
+    stale = data_age_s is not None and data_age_s >= (reread_s if reread_s is not None else idle_interval_s)
+    if data_age_s is None or asked or stale:
         return Poll("vehicle_data", 0.0)
     if plugged_in and at_home is not False:
         return Poll("vehicle_data", poll_interval_s)
@@ -243,8 +247,9 @@ class TeslaVehicle(Vehicle):
         self._asked = asyncio.Event()
         self._backoff_s = 0.0
         self._client: Any = None
-        #: Whether vehicle_data was read at least once.
+        #: Whether vehicle_data was read at least once, and when (clock s).
         self.have_data = False
+        self._data_t_s: float | None = None
         if config.commands and self.control is None:
             self.control = self
 
@@ -421,6 +426,7 @@ class TeslaVehicle(Vehicle):
         self.car_state = str(data.get("status") or "online")
         self.update(data, "vehicle_data")
         self.have_data = True
+        self._data_t_s = self.clock.now()
 
     @contextlib.asynccontextmanager
     async def connect(self) -> AsyncIterator[None]:
@@ -465,14 +471,16 @@ class TeslaVehicle(Vehicle):
     def next_step(self) -> Poll:
         """The policy applied to what is known now."""
         s = self.state
+        age = self.clock.now() - self._data_t_s if self._data_t_s is not None else None
         return next_poll(
             self.car_state,
             s.plugged_in,
             s.at_home,
-            self.have_data,
+            age,
             self._asked.is_set(),
             self.config.poll_interval_s,
             self.config.idle_interval_s,
+            self.config.reread_s,
         )
 
     async def _wait(self, delay_s: float, wake_on_ask: bool = True) -> None:

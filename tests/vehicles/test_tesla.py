@@ -42,22 +42,23 @@ def test_parse_garbage(body: Any) -> None:
 
 
 @pytest.mark.parametrize(
-    ("state", "plugged", "home", "have", "asked", "expected"),
+    ("state", "plugged", "home", "age", "asked", "expected"),
     [
-        ("asleep", True, True, True, True, Poll("state", 600)),  # never woken, even when asked
-        ("offline", None, None, False, False, Poll("state", 600)),
-        ("online", None, None, False, False, Poll("vehicle_data", 0)),  # never read: once
-        ("online", True, True, True, False, Poll("vehicle_data", 60)),  # plugged in at home
-        ("online", True, None, True, False, Poll("vehicle_data", 60)),  # no home configured
-        ("online", True, False, True, False, Poll("state", 600)),  # plugged in elsewhere
-        ("online", False, True, True, False, Poll("state", 600)),
-        ("online", False, True, True, True, Poll("vehicle_data", 0)),  # asked
-        (None, None, None, False, False, Poll("state", 600)),
+        ("asleep", True, True, 5.0, True, Poll("state", 600)),  # never woken, even when asked
+        ("offline", None, None, None, False, Poll("state", 600)),
+        ("online", None, None, None, False, Poll("vehicle_data", 0)),  # never read: once
+        ("online", True, True, 5.0, False, Poll("vehicle_data", 60)),  # plugged in at home
+        ("online", True, None, 5.0, False, Poll("vehicle_data", 60)),  # no home configured
+        ("online", True, False, 5.0, False, Poll("state", 600)),  # plugged in elsewhere
+        ("online", False, True, 5.0, False, Poll("state", 600)),
+        ("online", False, True, 600.0, False, Poll("vehicle_data", 0)),  # awake, data old: plugged in since?
+        ("online", False, True, 5.0, True, Poll("vehicle_data", 0)),  # asked
+        (None, None, None, None, False, Poll("state", 600)),
     ],
 )
-def test_polling_policy(state: str | None, plugged: bool | None, home: bool | None, have: bool, asked: bool,
-                        expected: Poll) -> None:
-    assert next_poll(state, plugged, home, have, asked, 60, 600) == expected
+def test_polling_policy(state: str | None, plugged: bool | None, home: bool | None, age: float | None,
+                        asked: bool, expected: Poll) -> None:
+    assert next_poll(state, plugged, home, age, asked, 60, 600) == expected
 
 
 def make(server: TeslaServer, tmp_path: Path, clock: Any = None, **kw: Any) -> TeslaVehicle:

@@ -137,6 +137,9 @@ class LoadpointConfig(ConfigModel):
         _LP_DEFAULTS["priority"], ge=-1000, le=1000, description="Higher priority gets the surplus first."
     )
     circuit: str | None = Field(_LP_DEFAULTS["circuit"], description="Name of the circuit it is wired to.")
+    vehicle: str | None = Field(
+        None, description="Name of the vehicle usually charged here (a TWC's VIN or the dashboard can pick another)."
+    )
     mode: Mode = Field(_LP_DEFAULTS["mode"], description="Mode at start: off, now, minpv or pv.")
     step_a: float = Field(
         _LP_DEFAULTS["step_a"],
@@ -271,6 +274,9 @@ class Config(ConfigModel):
     meters: dict[str, DeviceConfig] = Field(description="Meters by name.")
     chargers: dict[str, DeviceConfig] = Field(description="Chargers by name.")
     loadpoints: dict[str, LoadpointConfig] = Field(description="Loadpoints (charger + car) by name.")
+    vehicles: dict[str, DeviceConfig] = Field(
+        default_factory=dict, description="Vehicles by name: where each car's state of charge comes from."
+    )
     circuits: dict[str, CircuitConfig] = Field(
         default_factory=dict, description="Circuits (fuses, cables) by name; a tree via parent."
     )
@@ -355,7 +361,7 @@ class Config(ConfigModel):
         )
 
     def summary(self) -> str:
-        """One line naming the meters, chargers and loadpoints."""
+        """One line naming the meters, chargers, loadpoints and vehicles."""
 
         def names(kind: str, items: Mapping[str, Any]) -> str:
             word = kind if len(items) == 1 else kind + "s"
@@ -370,6 +376,7 @@ class Config(ConfigModel):
                 names("meter", self.meters),
                 names("charger", self.chargers),
                 names("loadpoint", self.loadpoints),
+                *([names("vehicle", self.vehicles)] if self.vehicles else []),
             ]
         )
 
@@ -399,6 +406,17 @@ def _planning_refs(
         for name, plan in plans.items():
             if isinstance(plan, Mapping) and (err := known("loadpoint", loadpoints, plan.get("loadpoint"))):
                 yield ("plans", name, "loadpoint"), err
+            elif (
+                isinstance(plan, Mapping)
+                and plan.get("soc_pct") is not None
+                and plan.get("battery_kwh") is None
+                and _vehicle_capacity(data, plan.get("loadpoint")) is None
+            ):
+                yield (
+                    ("plans", name, "battery_kwh"),
+                    "soc_pct needs battery_kwh (the usable battery size), or a vehicle with capacity_kwh "
+                    "on the loadpoint",
+                )
     rules = data.get("rules")
     limits = rules.get("energy_limit_kwh") if isinstance(rules, Mapping) else None
     if isinstance(limits, Mapping):
@@ -470,6 +488,14 @@ def cross_check(data: Any, registry: DriverRegistry | None = None) -> Iterator[t
     if "meters" in data and (err := known("meter", meters, site.get("battery_meter"))):
         yield ("site", "battery_meter"), err
 
+    for c_name, charger in chargers.items():
+        if (
+            isinstance(charger, Mapping)
+            and charger.get("type") == "tesla-vehicle"
+            and (err := known("vehicle", section("vehicles"), charger.get("vehicle")))
+        ):
+            yield ("chargers", c_name, "vehicle"), err
+
     used_by: dict[str, str] = {}
     for lp_name, lp in loadpoints.items():
         if not isinstance(lp, Mapping):
@@ -487,6 +513,8 @@ def cross_check(data: Any, registry: DriverRegistry | None = None) -> Iterator[t
                 used_by[charger] = str(lp_name)
         if err := known("circuit", circuits, lp.get("circuit")):
             yield ("loadpoints", lp_name, "circuit"), err
+        if err := known("vehicle", section("vehicles"), lp.get("vehicle")):
+            yield ("loadpoints", lp_name, "vehicle"), err
         min_a = lp.get("min_a", _LP_DEFAULTS["min_a"])
         max_a = lp.get("max_a", _LP_DEFAULTS["max_a"])
         if _is_number(min_a) and _is_number(max_a) and 0 < max_a < min_a:
@@ -569,6 +597,16 @@ def _charger_max_a(charger: object, registry: DriverRegistry | None) -> float | 
     return float(cast(float, value)) if _is_number(value) else None
 
 
+def _vehicle_capacity(data: Mapping[Any, Any], loadpoint: object) -> float | None:
+    """The ``capacity_kwh`` of the default vehicle of ``loadpoint`` in raw data, or None."""
+    loadpoints, vehicles = data.get("loadpoints"), data.get("vehicles")
+    lp = loadpoints.get(loadpoint) if isinstance(loadpoints, Mapping) and isinstance(loadpoint, str) else None
+    name = lp.get("vehicle") if isinstance(lp, Mapping) else None
+    vehicle = vehicles.get(name) if isinstance(vehicles, Mapping) and isinstance(name, str) else None
+    capacity = vehicle.get("capacity_kwh") if isinstance(vehicle, Mapping) else None
+    return float(cast(float, capacity)) if _is_number(capacity) else None
+
+
 def _is_number(v: object) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool)
 
@@ -585,7 +623,11 @@ def driver_checks(
     if not isinstance(data, Mapping):
         return
     transports = {"mqtt"} if data.get("mqtt") is not None else set()
-    sections: tuple[tuple[str, DriverKind], ...] = (("meters", "meter"), ("chargers", "charger"))
+    sections: tuple[tuple[str, DriverKind], ...] = (
+        ("meters", "meter"),
+        ("chargers", "charger"),
+        ("vehicles", "vehicle"),
+    )
     for section, kind in sections:
         entries = data.get(section)
         if not isinstance(entries, Mapping):

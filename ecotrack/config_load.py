@@ -325,6 +325,7 @@ def _resolve_relative(cfg: Config, base: Path) -> Config:
             "data_dir": fix(cfg.data_dir) if cfg.data_dir is not None else None,
             "meters": {n: fix_model(m) for n, m in cfg.meters.items()},
             "chargers": {n: fix_model(c) for n, c in cfg.chargers.items()},
+            "vehicles": {n: fix_model(v) for n, v in cfg.vehicles.items()},
         }
     )
 
@@ -372,12 +373,17 @@ def _make_model(registry: DriverRegistry) -> type[Config]:
     fields = Config.model_fields
     meters: Any = dict[str, _union(registry, "meter")]  # type: ignore[misc]
     chargers: Any = dict[str, _union(registry, "charger")]  # type: ignore[misc]
+    extra: dict[str, Any] = {}
+    if registry.types("vehicle"):  # a registry without vehicle types keeps the placeholder (empty only)
+        vehicles: Any = dict[str, _union(registry, "vehicle")]  # type: ignore[misc]
+        extra["vehicles"] = (vehicles, Field(default_factory=dict, description=fields["vehicles"].description))
     model = create_model(
         "Config",
         __base__=Config,
         __module__=Config.__module__,
         meters=(meters, Field(description=fields["meters"].description)),
         chargers=(chargers, Field(description=fields["chargers"].description)),
+        **extra,
     )
     model.registry = registry
     return model
@@ -423,8 +429,10 @@ def _narrowed(registry: DriverRegistry, data: Mapping[str, Any]) -> DriverRegist
     type.
     """
     narrowed = DriverRegistry()
-    for kind, section in (("meter", "meters"), ("charger", "chargers")):
+    for kind, section in (("meter", "meters"), ("charger", "chargers"), ("vehicle", "vehicles")):
         entries = data.get(section)
+        if kind == "vehicle" and entries is None:
+            continue  # the section is optional
         if not isinstance(entries, Mapping) or not entries:
             return registry
         known = set(registry.types(kind))  # type: ignore[arg-type]

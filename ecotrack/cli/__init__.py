@@ -37,6 +37,7 @@ from ecotrack.cli.run import run_command
 from ecotrack.cli.service import service_app
 from ecotrack.cli.simulate import simulate_command
 from ecotrack.cli.twc import twc_app
+from ecotrack.cli.vehicles import vehicles_app
 
 __all__ = ["app", "main"]
 
@@ -85,6 +86,7 @@ app.add_typer(meters_app, name="meters")
 app.add_typer(twc_app, name="twc")
 app.add_typer(service_app, name="service")
 app.add_typer(import_app, name="import")
+app.add_typer(vehicles_app, name="vehicles")
 
 
 def main() -> None:

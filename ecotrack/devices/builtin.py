@@ -18,4 +18,5 @@ MODULES: tuple[str, ...] = (
     "ecotrack.chargers.twc.config",
     "ecotrack.chargers.prism.config",
     "ecotrack.chargers.twc3.config",
+    "ecotrack.vehicles.config",
 )

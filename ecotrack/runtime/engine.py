@@ -45,6 +45,7 @@ from ecotrack.runtime.setup import SiteSetup
 from ecotrack.runtime.snapshot import Snapshot
 from ecotrack.runtime.supervisor import Supervisor
 from ecotrack.runtime.surface import EventListener, ServiceFactory, SessionListener, SnapshotListener
+from ecotrack.vehicles.garage import Garage
 
 __all__ = ["Engine"]
 
@@ -81,8 +82,11 @@ class Engine:
         backoff_initial_s: float = 1.0,
         backoff_max_s: float = 60.0,
         cut_confirm_timeout_s: float = 60.0,
+        garage: Garage | None = None,
     ) -> None:
         self.setup = setup
+        #: The vehicles and which one is on each loadpoint (their facts join the chargers' details).
+        self.garage = garage
         self.clock: Clock = clock if clock is not None else RealClock()
         #: Where services keep their files (database, token); None in tests that need none.
         self.data_dir = data_dir
@@ -251,6 +255,23 @@ class Engine:
     def set_energy_limit(self, loadpoint: str, kwh: float | None) -> None:
         """Stop the session's charge once it has taken ``kwh`` (None or 0: no limit)."""
         self.house.set_energy_limit(loadpoint, kwh)
+        self._changed()
+
+    def vehicle_names(self) -> list[str]:
+        """The configured vehicles, sorted (empty without a vehicles: section)."""
+        return sorted(self.garage.vehicles) if self.garage is not None else []
+
+    def choose_vehicle(self, loadpoint: str, vehicle: str | None) -> None:
+        """The user's choice of car on ``loadpoint`` (None: automatic, by VIN then the default).
+
+        KeyError for an unknown loadpoint or vehicle (or when no vehicle is configured).
+        """
+        self.house.loadpoint(loadpoint)
+        if self.garage is None:
+            if vehicle is None:
+                return
+            raise KeyError(f"unknown vehicle {vehicle!r} (no vehicles: section)")
+        self.garage.choose(loadpoint, vehicle)
         self._changed()
 
     def restore_session(self, session: Session) -> None:
@@ -442,12 +463,18 @@ class Engine:
         self._supervisor.alive("charger", charger)
         driver = self.chargers.get(charger)
         details = _safe_details(driver) if driver is not None else {}
+        lp = self.house.by_charger.get(charger)
+        if self.garage is not None and lp is not None:
+            details = self.garage.details(lp, details)  # the car's SoC goes into the session
         self.house.on_charger_reading(charger, reading, details)
 
     # ------------------------------------------------------------------ stepping
     def _details(self) -> dict[str, dict[str, object]]:
         """Each loadpoint's charger details, asked once per step (rules and snapshot both use them)."""
-        return {lp: _safe_details(self.chargers[charger]) for lp, charger in self.loadpoint_charger.items()}
+        details = {lp: _safe_details(self.chargers[charger]) for lp, charger in self.loadpoint_charger.items()}
+        if self.garage is not None:
+            details = {lp: self.garage.details(lp, facts) for lp, facts in details.items()}
+        return details
 
     def _step(self, now_s: float, *, tick: bool = False) -> None:
         """One house step: wake the actuators, log changes, publish a snapshot.

@@ -221,7 +221,9 @@ class Loadpoint:
     ) -> list[tuple[SessionEvent, Session]]:
         """Account one online charger report in the session (start, update, end)."""
         vin = details.get("vin")
+        car = details.get("vehicle")  # a configured vehicle's name, when the garage knows the car
         lifetime = details.get("lifetime_kwh")
+        soc = details.get("soc_pct")
         events = self.tracker.update(
             t_s=t_s,
             now=now,
@@ -229,10 +231,11 @@ class Loadpoint:
             power_w=power_w,
             grid_w=grid_w,
             battery_w=battery_w,
-            vehicle=vin if isinstance(vin, str) and vin else None,
+            vehicle=vin if isinstance(vin, str) and vin else car if isinstance(car, str) and car else None,
             meter_wh=float(lifetime) * 1000.0
             if isinstance(lifetime, int | float) and not isinstance(lifetime, bool)
             else None,
+            soc_pct=float(soc) if isinstance(soc, int | float) and not isinstance(soc, bool) else None,
         )
         for kind, session in events:
             if kind != "update":

@@ -106,6 +106,14 @@ class EngineSurface(Protocol):
         """Stop the session's charge after ``kwh`` (None or 0: no limit)."""
         ...
 
+    def vehicle_names(self) -> list[str]:
+        """The configured vehicles (for a choice in the dashboard)."""
+        ...
+
+    def choose_vehicle(self, loadpoint: str, vehicle: str | None) -> None:
+        """The user's choice of car on a loadpoint (None: automatic); KeyError for an unknown name."""
+        ...
+
     def restore_session(self, session: Session) -> None:
         """Hand back an open session recorded before a restart (the store's crash recovery)."""
         ...

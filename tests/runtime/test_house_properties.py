@@ -42,6 +42,7 @@ from ecotrack.core.site import MeterRoles
 from ecotrack.runtime.house import DriverLimits, House
 from ecotrack.runtime.rules import ChargeNowRule, EnergyLimitRule, ManualRule, Rule, RuleContext, RuleOutcome
 from ecotrack.runtime.setup import SiteSetup
+from ecotrack.vehicles.charger import amps_for
 
 EPS = 1e-6
 JUNK = [math.nan, math.inf, -math.inf, 1e12, -1e12, -5.0]
@@ -316,6 +317,30 @@ class Model:
         actual = report.actual_a
         return min(actual, cap) if math.isfinite(actual) and actual > 0.0 else 0.0
 
+    def reserved_below(
+        self, node: str | None, read_only: list[str], reports: dict[str, ChargerReading | None], now: float
+    ) -> float:
+        """What the read-only loadpoints under ``node`` (a circuit; None: the whole site) may draw together.
+
+        Each draws at most :meth:`may_draw`; a circuit below ``node`` passes at most its own limit upwards
+        (its breaker holds the rest), so the room a group keeps is the sum over its child circuits, each
+        capped at that circuit's limit.
+        """
+        site = self.world.site
+        by_name = {c.name: c for c in site.circuits}
+        total = 0.0
+        children: dict[str, list[str]] = {}
+        for n in read_only:
+            chain = chain_of(site, self.params[n].circuit)
+            below = chain[: chain.index(node)] if node is not None and node in chain else chain
+            if not below:  # directly on ``node``
+                total += self.may_draw(n, reports[n], now)
+            else:
+                children.setdefault(below[-1], []).append(n)
+        for child, names in children.items():
+            total += min(max(by_name[child].max_a, 0.0), self.reserved_below(child, names, reports, now))
+        return total
+
     def check_read_only_room(self, decided: dict[str, float], reports: dict[str, ChargerReading | None], now: float) -> None:
         """Commandable loadpoints get only the room the read-only ones leave under every shared limit."""
         site = self.world.site
@@ -326,7 +351,8 @@ class Model:
         if site.wiring_limit_a is not None:
             groups.append(("wiring", max(site.wiring_limit_a, 0.0), list(self.names)))
         for label, limit, members in groups:
-            reserved = sum(self.may_draw(n, reports[n], now) for n in members if self.read_only(n))
+            node = None if label == "wiring" else label
+            reserved = self.reserved_below(node, [n for n in members if self.read_only(n)], reports, now)
             commanded = sum(decided[n] for n in members if not self.read_only(n))
             assert commanded <= max(limit - reserved, 0.0) + EPS, (label, limit, reserved, commanded, decided)
 
@@ -454,6 +480,9 @@ def run(world: World, events_: list[Event]) -> None:
             assert amps_ <= min(limit, model.static_cap(name)) + EPS or amps_ == 0.0, (
                 name, amps_, limit, model.static_cap(name),
             )
+            # the same command carried out by a car (type tesla-vehicle): whole amps, never more
+            car_a = amps_for(amps_, world.drivers[f"ch{name[2:]}"].max_a)
+            assert car_a <= amps_ + EPS and car_a <= model.static_cap(name) + EPS, (name, amps_, car_a)
             model.in_flight[name] = amps_
             model.recompute(name)
         elif isinstance(ev, Finish):

@@ -27,6 +27,7 @@ const cards = new LoadpointCards($("loadpoints"), {
   chargeNow: (id, seconds) => control(id, "charge-now", seconds ? { duration_s: seconds } : {}),
   cancelChargeNow: (id) => control(id, "charge-now", undefined, "DELETE"),
   setEnergyLimit: (id, kwh) => control(id, "energy-limit", { kwh }),
+  setVehicle: (id, name) => control(id, "vehicle", { vehicle: name || null }),
 });
 
 // ------------------------------------------------------------------------------ controls and token

@@ -69,12 +69,13 @@ class TwcChargerConfig(ConfigModel):
     voltage_v: float = Field(
         230.0, ge=100, le=480, description="Voltage per phase used until the TWC reports its own (V)."
     )
-    stop_method: Literal["fc-b2", "withhold-heartbeat", "none"] = Field(
+    stop_method: Literal["fc-b2", "withhold-heartbeat", "none", "vehicle"] = Field(
         "withhold-heartbeat",
         description="How to stop a protocol-2 TWC, which ignores 0 A: 'withhold-heartbeat' (default: stop "
         "sending heartbeats for withhold_s so the TWC falls back to its own safe state; no command that "
         "could fault the car), 'fc-b2' (send the stop command; the car may fault unless DIP switch 2 is "
-        "down) or 'none' (it keeps charging at 6 A until the car stops).",
+        "down), 'vehicle' (the loadpoint's car is told charge_stop/charge_start; needs a vehicle that can "
+        "be commanded) or 'none' (it keeps charging at 6 A until the car stops).",
     )
     withhold_s: float = Field(
         60.0, ge=15, le=600, description="How long heartbeats are withheld to stop (s)."

@@ -69,7 +69,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-StopMethod: TypeAlias = Literal["fc-b2", "withhold-heartbeat", "none"]
+StopMethod: TypeAlias = Literal["fc-b2", "withhold-heartbeat", "none", "vehicle"]
 
 #: A master serves at most this many slaves.
 MAX_SLAVES = 3
@@ -498,7 +498,7 @@ class MasterProtocol:
         target = self.targets.get(slave.target) if slave.target else None
         amps = self._grant(slave, target, now)
         if target is not None and slave.protocol == 2:
-            if amps == 0 and slave.charging and target.stop_method != "none":
+            if amps == 0 and slave.charging and target.stop_method not in ("none", "vehicle"):  # vehicle: the car stops
                 if target.stop_method == "fc-b2":
                     if slave.b2_sent_s is None or now - slave.b2_sent_s >= 10 * s.tx_interval_s:
                         slave.b2_sent_s = now

@@ -72,6 +72,7 @@ class MqttService:
             config,
             {lp.name: (lp.min_a, lp.max_a, lp.step_a) for lp in engine.site_params.loadpoints},
             battery=engine.setup.meters.battery_meter is not None,
+            vehicles=frozenset(lp.name for lp in engine.snapshot().loadpoints if "vehicle" in lp.details),
         )
         #: Discovery config topics removed as stale on the last connect.
         self.removed: list[str] = []

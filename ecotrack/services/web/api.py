@@ -38,6 +38,7 @@ from ecotrack.services.web.schemas import (
     SessionsResponse,
     SessionState,
     StateResponse,
+    VehicleBody,
 )
 from ecotrack.services.web.state import build_state, record_state, session_state
 from ecotrack.services.web.stored import merge_sessions, read_history, read_sessions
@@ -141,6 +142,17 @@ async def set_energy_limit(loadpoint: str, body: EnergyLimitBody, ctx: Write) ->
         ctx.engine.set_energy_limit(loadpoint, body.kwh)
     except ValueError as e:
         raise _invalid("kwh", str(e), body.kwh) from None
+    return _loadpoint_state(ctx, loadpoint)
+
+
+@router.post("/api/loadpoints/{loadpoint}/vehicle", response_model=LoadpointState, tags=["loadpoints"])
+async def choose_vehicle(loadpoint: str, body: VehicleBody, ctx: Write) -> LoadpointState:
+    """Say which configured car is on the loadpoint (its SoC then drives plans); ``null``: automatic."""
+    ctx.check_loadpoint(loadpoint)
+    try:
+        ctx.engine.choose_vehicle(loadpoint, body.vehicle)
+    except KeyError as e:
+        raise _invalid("vehicle", str(e.args[0]), body.vehicle) from None
     return _loadpoint_state(ctx, loadpoint)
 
 

@@ -123,6 +123,14 @@ def render_metrics(state: StateResponse, extra: dict[str, tuple[str, str, float]
         "Solar part of the current session's energy.",
         [(la, lp.session.solar_wh if lp.session else None) for la, lp in zip(lab, lps, strict=True)],
     )
+    cars = [(lp.vehicle, {"loadpoint": lp.id, "vehicle": lp.vehicle.name}) for lp in lps if lp.vehicle is not None]
+    w.gauge("ecotrack_vehicle_soc_percent", "State of charge of the car on a loadpoint.", [(la, v.soc_pct) for v, la in cars])
+    w.gauge(
+        "ecotrack_vehicle_api_requests_total",
+        "Requests made to a billed vehicle API (Tesla Fleet API).",
+        [(la, v.api_requests) for v, la in cars],
+        kind="counter",
+    )
     w.gauge(
         "ecotrack_device_online",
         "1 when a meter or charger driver runs and reports.",

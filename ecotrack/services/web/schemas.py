@@ -106,6 +106,14 @@ class EnergyLimitBody(_Body):
     )
 
 
+class VehicleBody(_Body):
+    """``POST /api/loadpoints/{id}/vehicle``: which car is on the loadpoint."""
+
+    vehicle: str | None = Field(
+        max_length=100, description="Name of a configured vehicle; null: automatic (the TWC's VIN, else the default)."
+    )
+
+
 class TwcChargeNowBody(BaseModel):
     """TWCManager's ``POST /api/chargeNow`` body (its field names; extra keys ignored, as TWCManager did)."""
 
@@ -175,6 +183,26 @@ class SessionState(BaseModel):
     currency: str | None = None
 
 
+class VehicleInfo(BaseModel):
+    """The car on a loadpoint, as its source (TeslaMate, the Fleet API, ...) last reported it."""
+
+    name: str
+    soc_pct: float | None = None
+    charge_limit_pct: float | None = None
+    min_soc_pct: float | None = None
+    plugged_in: bool | None = None
+    charging: bool | None = None
+    at_home: bool | None = None
+    range_km: float | None = None
+    capacity_kwh: float | None = None
+    #: When the source last reported a valid value (ISO 8601), None before the first.
+    updated_at: str | None = None
+    #: Requests made to a billed vehicle API (Tesla Fleet API) so far; None for other sources.
+    api_requests: int | None = None
+    #: True when a user chose this car (POST .../vehicle), False when automatic (TWC VIN or the default).
+    chosen: bool = False
+
+
 class LoadpointState(BaseModel):
     """One charger with its car."""
 
@@ -207,6 +235,8 @@ class LoadpointState(BaseModel):
     energy_limit_wh: float | None
     charge_now: ChargeNowState | None
     session: SessionState | None
+    #: The car on the loadpoint (``vehicles:`` section), None without one.
+    vehicle: VehicleInfo | None = None
 
 
 class ChargerState(BaseModel):
@@ -250,6 +280,8 @@ class StateResponse(BaseModel):
     chargers: list[ChargerState]
     meters: list[MeterState]
     services: list[ServiceState]
+    #: The configured vehicles (``vehicles:``), for choosing the car on a loadpoint.
+    vehicles: list[str] = []
 
 
 class HealthResponse(BaseModel):

@@ -34,29 +34,54 @@ _HEX_ID = re.compile(r"^(0x)?[0-9A-Fa-f]{1,4}$")
 def parse_frames(words: list[str]) -> list[bytes]:
     """Hex input -> the frames' contents (without delimiters).
 
-    Bytes typed one per argument (``C0 FB E0 ...``) form one input; otherwise each argument is its own
-    input (quote a frame that contains spaces). In an input, every non-empty run between ``C0``
-    delimiters is a frame; an input without any ``C0`` is one unframed payload plus checksum.
+    Bytes typed one per argument (``C0 FB E0 ...``) form one input. An argument with ``C0`` delimiters
+    holds its own frames: every non-empty run between delimiters is one. Arguments without delimiters
+    are frames of their own when they have a frame's length; shorter ones are joined with the
+    arguments after them until the bytes have a frame's length, so a frame split over several
+    arguments (a log line wrapped, ``FDE0022C7777 010C8006400000 0000CF``) is read as one.
     ValueError when the text is not hex.
     """
     if all(len(w) == 2 for w in words):
         words = ["".join(words)]
     frames: list[bytes] = []
+    pending = b""
     for word in words:
-        text = word.replace(" ", "").replace(":", "").replace(",", "")
-        if text.lower().startswith("0x"):
-            text = text[2:]
-        try:
-            raw = bytes.fromhex(text)
-        except ValueError:
-            raise ValueError(f"not hexadecimal bytes: {word!r}") from None
+        raw = _hex(word)
         if 0xC0 in raw:
+            if pending:
+                frames.append(pending)
+                pending = b""
             frames += [part for part in raw.split(b"\xc0") if part]
-        elif raw:
-            frames.append(raw)
+            continue
+        pending += raw
+        if _unescaped_len(pending) >= _SHORTEST_FRAME:
+            frames.append(pending)
+            pending = b""
+    if pending:
+        frames.append(pending)
     if not frames:
         raise ValueError("no bytes given")
     return frames
+
+
+#: Bytes of the shortest frame (payload and checksum, unescaped); a shorter argument is part of one.
+_SHORTEST_FRAME = 14
+
+
+def _hex(word: str) -> bytes:
+    """One argument's bytes: hex digits with optional spaces, colons, commas and a ``0x`` prefix."""
+    text = word.replace(" ", "").replace(":", "").replace(",", "")
+    if text.lower().startswith("0x"):
+        text = text[2:]
+    try:
+        return bytes.fromhex(text)
+    except ValueError:
+        raise ValueError(f"not hexadecimal bytes: {word!r}") from None
+
+
+def _unescaped_len(raw: bytes) -> int:
+    """Length after SLIP unescaping (each ``DB xx`` pair stands for one byte)."""
+    return len(raw) - raw.count(0xDB)
 
 
 @twc_app.command("decode")
@@ -65,7 +90,8 @@ def decode_cmd(
         list[str],
         typer.Argument(
             metavar="HEX...",
-            help="Frame bytes in hex, with or without C0 delimiters and spaces; several frames are fine.",
+            help="Frame bytes in hex, with or without C0 delimiters and spaces; several frames are "
+            "fine, and a frame split over several arguments is joined.",
             show_default=False,
         ),
     ],
@@ -73,11 +99,13 @@ def decode_cmd(
 ) -> None:
     """Decode frames: message type, IDs, protocol, state, amps, kWh, volts, VIN part.
 
-    Exits 1 (after printing the reason for each) if any frame is invalid: bad length, bad checksum or bad escape.
+    Paste frames as a log shows them: bytes with spaces, one hex string per frame, with or without the C0 delimiters. A frame broken over several arguments is joined again. Exits 1 (after printing the reason for each) if any frame is invalid: bad length, bad checksum or bad escape.
 
-    Examples:
-      [bold]ecotrack twc decode C0 FB E0 77 77 02 2C 05 08 98 00 00 00 00 00 00 A1 C0[/bold]
-      [bold]ecotrack twc decode --json FDE0022C77770200000696 00009A[/bold]
+    Example, a master heartbeat: [bold]ecotrack twc decode C0 FB E0 77 77 02 2C 05 08 98 00 00 00 00 00 00 A1 C0[/bold]
+
+    Example, a slave's answer as JSON: [bold]ecotrack twc decode --json FDE0022C7777010C80064000000000CF[/bold]
+
+    Example, the same frame split: [bold]ecotrack twc decode FDE0022C7777 010C8006400000 0000CF[/bold]
     """
     from ecotrack.chargers.twc.codec import FrameError, decode_frame
     from ecotrack.chargers.twc.describe import describe, one_line

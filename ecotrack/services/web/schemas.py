@@ -227,6 +227,9 @@ class StateResponse(BaseModel):
     chargers: list[ChargerState]
     meters: list[MeterState]
     services: list[ServiceState]
+    #: True while no loadpoint is configured (a fresh install): the dashboard then shows what to do next
+    #: (``ecotrack init``, ``ecotrack import twcmanager``) instead of empty cards.
+    first_run: bool = False
 
 
 class HealthResponse(BaseModel):

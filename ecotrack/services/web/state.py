@@ -167,6 +167,7 @@ def build_state(engine: EngineSurface, snap: Snapshot) -> StateResponse:
         chargers=chargers,
         meters=meters,
         services=services,
+        first_run=not engine.loadpoint_charger,
     )
 
 

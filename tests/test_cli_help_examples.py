@@ -88,3 +88,23 @@ def test_every_offline_help_example_runs(example: str, monkeypatch: pytest.Monke
         pytest.skip(f"{argv[-1]} is a placeholder")
     result = CliRunner().invoke(app, argv)
     assert result.exit_code == 0, f"{example}\n{result.output}"
+
+
+def _help_at_80_columns(path: tuple[str, ...]) -> str:
+    result = CliRunner().invoke(app, [*path, "--help"], env={"COLUMNS": "80", "TERM": "dumb"})
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+@pytest.mark.parametrize("path", [p for p, _c in _commands(typer.main.get_command(app))], ids=lambda p: " ".join(p) or "ecotrack")
+def test_help_reads_well_at_80_columns(path: tuple[str, ...]) -> None:
+    """Examples stay on one line (copyable), and paragraphs wrap instead of breaking at hard newlines."""
+    out = _help_at_80_columns(path)
+    text = out.split("╭")[0]  # the description, before the option boxes
+    lines = [line.rstrip() for line in text.splitlines()]
+    for example in (e for where, e in EXAMPLES if where == (" ".join(path) or "ecotrack")):
+        assert any(example in line for line in lines), f"{example!r} is wrapped:\n{text}"
+    for line, after in zip(lines, lines[1:], strict=False):
+        prose = line.strip() and not line.startswith("   ") and not line.rstrip().endswith(":")
+        if prose and after.strip() and not after.startswith("   ") and not after.lstrip().startswith("•"):
+            assert len(line) >= 50, f"ragged break after {line.strip()!r}:\n{text}"

@@ -71,7 +71,8 @@ def demo_command(
 
     The demo never touches the data of [bold]ecotrack run[/bold]: it keeps its history in its own directory (see --data-dir), and each restart continues on the next simulated day, with the sessions left open by the previous run closed.
 
-    Example: [bold]ecotrack demo --speed 30[/bold]
+    Example:
+      [bold]ecotrack demo --speed 30[/bold]
     """
     from ecotrack.cli.logs import setup_logging
     from ecotrack.demo import demo_data_dir, run_demo

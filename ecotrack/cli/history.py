@@ -24,7 +24,7 @@ __all__ = ["history_app", "sessions_app"]
 sessions_app = typer.Typer(
     help=(
         "Charging sessions from the history database.\n\n"
-        "Example: [bold]ecotrack sessions list --data-dir ~/.local/share/ecotrack --json[/bold]"
+        "Example:\n  [bold]ecotrack sessions list --data-dir ~/.local/share/ecotrack --json[/bold]"
     ),
     rich_markup_mode="rich",
     no_args_is_help=True,
@@ -32,7 +32,7 @@ sessions_app = typer.Typer(
 history_app = typer.Typer(
     help=(
         "Readings, sessions and events from the history database.\n\n"
-        "Example: [bold]ecotrack history export --csv --from 2024-06-01 > june.csv[/bold]"
+        "Example:\n  [bold]ecotrack history export --csv --from 2024-06-01 > june.csv[/bold]"
     ),
     rich_markup_mode="rich",
     no_args_is_help=True,
@@ -138,7 +138,8 @@ def sessions_list(
 
     Each session: id, loadpoint, charger, vehicle, start, end (empty while it runs), energy_kwh, solar_kwh, grid_kwh, solar_share, max_power_kw, meter readings, cost and savings (when a tariff is configured).
 
-    Example: [bold]ecotrack sessions list --data-dir /var/lib/ecotrack --from 2024-06-01 --json[/bold]
+    Example:
+      [bold]ecotrack sessions list --data-dir /var/lib/ecotrack --from 2024-06-01 --json[/bold]
     """
     if as_json and as_csv:
         raise typer.BadParameter("choose one of --json and --csv")
@@ -221,7 +222,8 @@ def history_export(
 ) -> None:
     """Export history as CSV: site readings with one power/current column pair per loadpoint, or the 5-minute aggregates, the sessions, or the events.
 
-    Example: [bold]ecotrack history export --csv --from 2024-06-01 --to 2024-06-30 -o june.csv[/bold]
+    Example:
+      [bold]ecotrack history export --csv --from 2024-06-01 --to 2024-06-30 -o june.csv[/bold]
     """
     if not as_csv:
         raise typer.BadParameter("only --csv is supported")

@@ -32,7 +32,8 @@ def run_command(
 
     On a stop signal every charger is set to its safe current (0 A) before the program exits. A configuration with errors is reported like [bold]ecotrack config check[/bold] and exits 2.
 
-    Example: [bold]ecotrack run -c examples/demo.yaml[/bold]
+    Example:
+      [bold]ecotrack run -c examples/demo.yaml[/bold]
     """
     from ecotrack.app import run_engine
     from ecotrack.cli.config import load_or_exit

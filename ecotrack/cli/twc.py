@@ -22,7 +22,7 @@ twc_app = typer.Typer(
         "Tesla Wall Connector Gen2 (RS485 load sharing) protocol tools.\n\n"
         "[bold]decode[/bold] explains frames copied from a log, [bold]encode[/bold] builds one, "
         "[bold]sniff[/bold] decodes live bus traffic (read only) to check wiring and see the TWCs' IDs.\n\n"
-        "Example: [bold]ecotrack twc decode C0 FC E1 77 77 77 00 00 00 00 00 00 00 00 46 C0[/bold]"
+        "Example:\n  [bold]ecotrack twc decode C0 FC E1 77 77 77 00 00 00 00 00 00 00 00 46 C0[/bold]"
     ),
     rich_markup_mode="rich",
     no_args_is_help=True,
@@ -101,11 +101,10 @@ def decode_cmd(
 
     Paste frames as a log shows them: bytes with spaces, one hex string per frame, with or without the C0 delimiters. A frame broken over several arguments is joined again. Exits 1 (after printing the reason for each) if any frame is invalid: bad length, bad checksum or bad escape.
 
-    Example, a master heartbeat: [bold]ecotrack twc decode C0 FB E0 77 77 02 2C 05 08 98 00 00 00 00 00 00 A1 C0[/bold]
-
-    Example, a slave's answer as JSON: [bold]ecotrack twc decode --json FDE0022C7777010C80064000000000CF[/bold]
-
-    Example, the same frame split: [bold]ecotrack twc decode FDE0022C7777 010C8006400000 0000CF[/bold]
+    Examples (a master heartbeat; a slave's answer as JSON; the same answer split over three arguments):
+      [bold]ecotrack twc decode C0 FB E0 77 77 02 2C 05 08 98 00 00 00 00 00 00 A1 C0[/bold]
+      [bold]ecotrack twc decode --json FDE0022C7777010C80064000000000CF[/bold]
+      [bold]ecotrack twc decode FDE0022C7777 010C8006400000 0000CF[/bold]
     """
     from ecotrack.chargers.twc.codec import FrameError, decode_frame
     from ecotrack.chargers.twc.describe import describe, one_line
@@ -155,7 +154,8 @@ def encode_cmd(
 
     Codes reported to damage a TWC (FC 19, FC 1A, FB E8) cannot be built.
 
-    Example: [bold]ecotrack twc encode heartbeat --master 7777 --slave 022C --amps 22 --protocol 1[/bold]
+    Example:
+      [bold]ecotrack twc encode heartbeat --slave 022C --amps 22 --protocol 1[/bold]
     """
     from ecotrack.chargers.twc.codec import (
         MasterHeartbeat,
@@ -208,7 +208,8 @@ def sniff_cmd(
 
     Use it to check wiring (nothing at all: check A/B polarity and the rotary switch on F), to find the TWCs' IDs for [bold]twc_id[/bold] in the configuration, or to watch a running master. Bad frames are printed as errors and counted; a summary goes to stderr at the end.
 
-    Example: [bold]ecotrack twc sniff /dev/ttyUSB0 --duration 30[/bold]
+    Example:
+      [bold]ecotrack twc sniff /dev/ttyUSB0 --duration 30[/bold]
     """
     from ecotrack.chargers.twc.codec import FrameError
     from ecotrack.chargers.twc.describe import describe, one_line

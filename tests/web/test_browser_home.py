@@ -215,5 +215,16 @@ async def test_two_cars_get_a_flow_node_each_plain_reasons_and_no_empty_area_und
             }"""
         )
         assert gap < 90, f"{gap:.0f} px of empty card under the energy flow"
+        await b.page.locator('[data-testid="session-row"].open >> nth=1').wait_for(timeout=10_000)
+        for _ in range(10):  # with two sessions too, every running row says what its card says
+            pairs = await b.page.evaluate(
+                """() => [...document.querySelectorAll('tr.open')].map((tr) => {
+                    const lp = tr.children[1].textContent;
+                    return [document.querySelector(`[data-testid=lp-${lp}] [data-testid=lp-session]`).textContent,
+                            `Session ${tr.children[2].textContent}, ${tr.children[3].textContent} solar`];
+                })"""
+            )
+            assert len(pairs) == 2 and all(card == row for card, row in pairs), pairs
+            await b.page.wait_for_timeout(100)
         await b.shot("two-cars-desktop")
         assert b.errors == []

@@ -7,6 +7,7 @@ with "Example" or "Try".
 
 from __future__ import annotations
 
+import itertools
 import re
 import shlex
 from pathlib import Path
@@ -104,7 +105,7 @@ def test_help_reads_well_at_80_columns(path: tuple[str, ...]) -> None:
     lines = [line.rstrip() for line in text.splitlines()]
     for example in (e for where, e in EXAMPLES if where == (" ".join(path) or "ecotrack")):
         assert any(example in line for line in lines), f"{example!r} is wrapped:\n{text}"
-    for line, after in zip(lines, lines[1:], strict=False):
+    for line, after in itertools.pairwise(lines):
         prose = line.strip() and not line.startswith("   ") and not line.rstrip().endswith(":")
         if prose and after.strip() and not after.startswith("   ") and not after.lstrip().startswith("•"):
             assert len(line) >= 50, f"ragged break after {line.strip()!r}:\n{text}"

@@ -28,7 +28,7 @@ from .conftest import TOKEN, Site, serving, until, write_trace
 from .test_browser import browser, dashboard, text
 
 # test_browser.py skips the module without chromium or playwright; its `browser` is reused here.
-from .test_browser import pytestmark as pytestmark  # noqa: PLC0414
+from .test_browser import pytestmark as pytestmark
 
 
 def _config(trace: Path, loadpoints: dict[str, Any], chargers: dict[str, Any], **extra: Any) -> Config:

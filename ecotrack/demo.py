@@ -189,10 +189,10 @@ async def run_demo(
     clock = clock if clock is not None else ScaledClock(speed)
     twc = DemoTwc(clock)  # a simulated Wall Connector on a pty pair, driven by the real TWC master
     config = demo_config(trace, data_dir, twc_port=twc.port, port=port)
+    mark = data_dir / DEMO_CLOCK_FILE if data_dir is not None else None
+    wall = demo_wall(clock, after=_read_mark(mark))  # first: the day starts at 09:15 now, not after the store
     if data_dir is not None:
         close_open_sessions(config, data_dir)
-    mark = data_dir / DEMO_CLOCK_FILE if data_dir is not None else None
-    wall = demo_wall(clock, after=_read_mark(mark))
     context = DeviceContext(clock=clock, world=world if world is not None else SimulatedWorld())
     context.world.add(twc)
     app = build_app(config, context=context, data_dir=data_dir, wall=wall)

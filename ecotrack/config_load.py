@@ -93,6 +93,31 @@ class ConfigError(Exception):
 _LineMap = dict[tuple[str, ...], int]
 
 
+#: What usually causes a YAML error whose context opened on an earlier line than the problem.
+_UNCLOSED = {
+    "flow sequence": "a '[' without its ']'?",
+    "flow mapping": "a '{' without its '}'?",
+    "quoted scalar": "a quote without its closing quote?",
+}
+
+
+def _yaml_error(e: yaml.MarkedYAMLError) -> tuple[int | None, str]:
+    """The line to report and the reason for a YAML syntax error.
+
+    PyYAML marks where it noticed the problem, which for an unclosed ``[``, ``{`` or quote is a later
+    line (the next key, or the end of the file); the context mark is where the construct opened. The
+    error names the opening line, where the fix is, and says on which line the problem showed.
+    """
+    problem, context = e.problem_mark, e.context_mark
+    if context is not None and problem is not None and context.line != problem.line:
+        hint = next((f" ({h})" for k, h in _UNCLOSED.items() if k in (e.context or "")), "")
+        opened = f"{e.context} that starts on this line" if e.context else "a construct that starts on this line"
+        return context.line + 1, f"YAML syntax error: {opened}: {e.problem} on line {problem.line + 1}{hint}"
+    text = " ".join(s for s in (e.context, e.problem) if s)
+    mark = problem or context
+    return (mark.line + 1 if mark else None), f"YAML syntax error: {text}"
+
+
 def _index_lines(node: yaml.Node, prefix: tuple[str, ...], lines: _LineMap, dupes: list[_Path]) -> None:
     """Record the 1-based line of every key (and sequence item) below ``node``."""
     if isinstance(node, yaml.MappingNode):
@@ -127,9 +152,8 @@ def _read_yaml(path: Path) -> tuple[Any, _LineMap, list[ConfigIssue]]:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        reason = "YAML syntax error: " + " ".join(s for s in (e.context, e.problem) if s)
-        return None, {}, [ConfigIssue(file, mark.line + 1 if mark else None, "", reason)]
+        line, reason = _yaml_error(e)
+        return None, {}, [ConfigIssue(file, line, "", reason)]
     except yaml.YAMLError as e:
         return None, {}, [ConfigIssue(file, None, "", f"YAML error: {e}")]
     finally:

@@ -33,7 +33,8 @@ def run_command(
 
     On a stop signal every charger is set to its safe current (0 A) before the program exits. A configuration with errors is reported like [bold]ecotrack config check[/bold] and exits 2, as does a data directory that cannot be created or written. Files the daemon writes are private to its user (directory 0700, files 0600).
 
-    Example: [bold]ecotrack run -c examples/demo.yaml[/bold]
+    Example:
+      [bold]ecotrack run -c examples/demo.yaml[/bold]
     """
     from ecotrack.app import run_engine
     from ecotrack.cli.config import load_or_exit

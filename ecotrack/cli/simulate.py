@@ -307,11 +307,10 @@ def simulate_command(
 
     Exit codes: 0 ok, 1 a run exceeded a limit, 2 bad input (missing file, malformed trace with file:line, unknown strategy, bad config).
 
-    [bold]Examples[/bold]
-
-    ecotrack simulate --trace day.csv --plot day.png
-    ecotrack simulate --trace traces/ --strategy all --json > results.jsonl
-    ecotrack simulate --modelled cloudy --seed 3 --config examples/demo.yaml
+    Examples:
+      [bold]ecotrack simulate --trace day.csv --plot day.png[/bold]
+      [bold]ecotrack simulate --trace traces/ --strategy all --json > results.jsonl[/bold]
+      [bold]ecotrack simulate --modelled cloudy --seed 3 --config examples/demo.yaml[/bold]
     """
     try:
         if not trace and not modelled:

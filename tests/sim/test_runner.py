@@ -292,3 +292,17 @@ def test_a_charger_max_below_the_loadpoint_max_is_respected(name: str) -> None:
     r = run(constant(4_500.0, 30), name, s)
     assert r.oracle_ev_solar_kwh == pytest.approx(10 * V * 1800 / 3.6e6)
     assert r.max_over_limit_a == 0.0
+
+
+def test_the_plot_title_explains_a_capture_above_the_ideal() -> None:
+    from dataclasses import replace
+
+    from ecotrack.sim.jobs import plot_title
+
+    r = run(constant(3_000.0, 10))
+    above = replace(r, ev_solar_kwh=13.3, oracle_ev_solar_kwh=13.1, capture_ratio=1.01)
+    title = plot_title(above)
+    assert "possible" not in title  # "13.3 of 13.1 kWh possible" read as a mistake
+    assert "101% of the 13.1 kWh an ideal never-importing controller would catch" in title
+    assert "above 100 %" in title and "grid energy" in title
+    assert "above 100 %" not in plot_title(replace(r, capture_ratio=0.9))

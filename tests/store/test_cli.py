@@ -98,3 +98,25 @@ def test_sessions_list_from_a_config_file(tmp_path: Path) -> None:
     result = runner.invoke(app, ["sessions", "list", "-c", str(cfg), "--json"])
     assert result.exit_code == 0, result.output
     assert len(result.stdout.splitlines()) == 2
+
+
+def test_sessions_list_shows_whole_loadpoint_names_at_80_columns(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'ecotrack.db'}")
+    for i, lp in enumerate(("driveway", "garage-left-wallbox", "garage")):
+        start = T0 + timedelta(hours=3 * i)
+        store.put_session(
+            SessionRecord(
+                f"s{i}", lp, "twc", start, start + timedelta(hours=2), 12345.0, 9000.0, 3345.0, 7400.0,
+                vehicle="5YJ3E1EA7KF000000", cost=1.23, currency="EUR",
+            )
+        )
+    store.put_session(SessionRecord("open", "driveway", "twc", T0 + timedelta(days=1), energy_wh=500.0))
+    store.close()
+    result = runner.invoke(app, ["sessions", "list", "--data-dir", str(tmp_path)], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert max(len(line) for line in lines) <= 80, result.output
+    for name in ("driveway", "garage-left-wallbox", "garage"):
+        assert any(name in line for line in lines), result.output
+    assert "…" not in result.output, result.output
+    assert "running" in result.output and "12.35" in result.output

@@ -3,6 +3,7 @@
 // loadpoint id and then updated in place, so a control the user is touching is not replaced under
 // their finger by the next live update.
 import { fmtA, fmtAge, fmtClock, fmtKwh, fmtPct, fmtW } from "./format.js";
+import { plainReason } from "./reasons.js";
 
 const MODES = [
   ["off", "Off"],
@@ -109,7 +110,15 @@ export class LoadpointCards {
       h("div", { class: "row" }, c.vehicleText, c.vehicleSelect),
       h("div", { class: "bar", title: "The car's state of charge" }, c.socBar),
     );
-    c.reason = h("p", { class: "muted small", "data-testid": "lp-reason" });
+    c.reason = h("p", { class: "reason", "data-testid": "lp-reason" });
+    c.reasonRaw = h("code", { "data-testid": "lp-reason-raw" });
+    c.reasonDetails = h(
+      "details",
+      { class: "muted small reason-details" },
+      h("summary", {}, "Details"),
+      h("span", {}, "The engine's reason: "),
+      c.reasonRaw,
+    );
     c.error = h("p", { class: "error small", "data-testid": "lp-error", hidden: "" });
     c.modeButtons = new Map();
     const modes = h("div", { class: "modes", role: "group", "aria-label": "Mode" });
@@ -158,6 +167,7 @@ export class LoadpointCards {
       h("div", { class: "bar", title: "Solar share of this session" }, c.solarBar),
       c.vehicle,
       c.reason,
+      c.reasonDetails,
       c.error,
       modes,
       h("div", { class: "row" }, h("label", { class: "grow" }, "Max current ", c.maxLabel, c.maxInput)),
@@ -180,8 +190,10 @@ export class LoadpointCards {
     c.session.textContent = s ? `Session ${fmtKwh(s.energy_wh)}, ${fmtPct(s.solar_share)} solar` : "No session";
     c.solarBar.style.width = `${s && s.solar_share !== null ? Math.round(s.solar_share * 100) : 0}%`;
     fillVehicle(c, lp.vehicle, state?.vehicles || []);
-    const rule = lp.active_rule && lp.active_rule !== "manual" ? ` [${lp.active_rule}]` : "";
-    c.reason.textContent = `${lp.reason}${rule}`;
+    const why = plainReason(lp);
+    c.reason.textContent = why.text;
+    c.reasonRaw.textContent = why.raw;
+    c.reasonDetails.title = why.raw;
     const err = lp.charger_error || (!lp.charger_online ? "The charger does not answer; it is held at its safe current." : "");
     c.error.hidden = !err;
     c.error.textContent = err ? `Charger: ${err}` : "";

@@ -18,7 +18,7 @@ import csv
 import io
 import logging
 from datetime import timedelta
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
@@ -42,6 +42,9 @@ from ecotrack.services.web.schemas import (
 )
 from ecotrack.services.web.state import build_state, record_state, session_state
 from ecotrack.services.web.stored import merge_sessions, read_history, read_sessions
+
+if TYPE_CHECKING:
+    from ecotrack.runtime.sessions import Session
 
 __all__ = ["router"]
 
@@ -221,7 +224,7 @@ async def get_sessions_csv(ctx: Read) -> Response:
 async def _sessions(ctx: WebContext) -> tuple[Literal["memory", "store"], list[SessionState]]:
     """The sessions from the store (in a worker thread), or from the memory log without one."""
     store = ctx.stored.store if ctx.stored is not None else None
-    live = ctx.sessions.sessions()
+    live = _live_sessions(ctx)
     if store is not None:
         try:
             stored = await asyncio.to_thread(read_sessions, store)
@@ -232,6 +235,19 @@ async def _sessions(ctx: WebContext) -> tuple[Literal["memory", "store"], list[S
         else:
             return "store", [record_state(r) for r in merge_sessions(stored, live)]
     return "memory", [session_state(s) for s in live]
+
+
+def _live_sessions(ctx: WebContext) -> list[Session]:
+    """The memory log's sessions, the open ones with the figures of the current snapshot.
+
+    The log hears of a running session only every few seconds (the engine's ``update`` events); the
+    loadpoint cards show the snapshot's figures. Taking the open sessions from the same snapshot keeps
+    the sessions list and the cards in step (one source of truth for a running session).
+    """
+    current = {lp.session.id: lp.session for lp in ctx.engine.snapshot().loadpoints if lp.session is not None}
+    logged = ctx.sessions.sessions()
+    merged = [current.pop(s.id, s) if s.ended is None else s for s in logged]
+    return sorted(current.values(), key=lambda s: s.started, reverse=True) + merged
 
 
 def _sessions_csv(sessions: list[SessionState]) -> Response:

@@ -282,6 +282,9 @@ class StateResponse(BaseModel):
     services: list[ServiceState]
     #: The configured vehicles (``vehicles:``), for choosing the car on a loadpoint.
     vehicles: list[str] = []
+    #: True while no loadpoint is configured (a fresh install): the dashboard then shows what to do next
+    #: (``ecotrack init``, ``ecotrack import twcmanager``) instead of empty cards.
+    first_run: bool = False
 
 
 class HealthResponse(BaseModel):

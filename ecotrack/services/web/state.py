@@ -202,6 +202,7 @@ def build_state(engine: EngineSurface, snap: Snapshot) -> StateResponse:
         meters=meters,
         services=services,
         vehicles=list(getattr(engine, "vehicle_names", list)()),
+        first_run=not engine.loadpoint_charger,
     )
 
 

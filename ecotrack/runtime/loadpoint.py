@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from ecotrack.core.bounds import ChargerBounds, EnergyCounter
 from ecotrack.core.control import check_current_range
 from ecotrack.core.model import ChargerReading, LoadpointDecision, LoadpointParams, Mode
 from ecotrack.runtime.rules import ChargeNow, RuleContext, RuleOutcome
@@ -76,6 +77,10 @@ class Loadpoint:
         #: Label of the rule that decided the mode in force.
         self.active_rule = "manual"
         self.tracker = SessionTracker(self.name, charger)
+        #: The charger's lifetime meter, accepted only in plausible steps (a reset is a new base).
+        self.lifetime = EnergyCounter(
+            ChargerBounds(params.charger_max_a if params.charger_max_a is not None else params.max_a, params.phases).power_w
+        )
         # ---- actuation: what the core wants and what the charger was told
         #: The current the core decided (A).
         self.desired_a = 0.0
@@ -222,6 +227,11 @@ class Loadpoint:
         """Account one online charger report in the session (start, update, end)."""
         vin = details.get("vin")
         lifetime = details.get("lifetime_kwh")
+        meter_wh = (
+            self.lifetime.accept(float(lifetime) * 1000.0, t_s)
+            if isinstance(lifetime, int | float) and not isinstance(lifetime, bool)
+            else None
+        )
         events = self.tracker.update(
             t_s=t_s,
             now=now,
@@ -230,9 +240,7 @@ class Loadpoint:
             grid_w=grid_w,
             battery_w=battery_w,
             vehicle=vin if isinstance(vin, str) and vin else None,
-            meter_wh=float(lifetime) * 1000.0
-            if isinstance(lifetime, int | float) and not isinstance(lifetime, bool)
-            else None,
+            meter_wh=meter_wh,
         )
         for kind, session in events:
             if kind != "update":

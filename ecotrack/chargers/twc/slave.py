@@ -16,6 +16,9 @@ Behaviour modelled (what the master must cope with):
 * without a heartbeat for ``fallback_after_s`` it falls back to linkready and stops charging;
 * the car (:class:`~ecotrack.world.car.Car`) never draws more than the honoured limit.
 
+Faults for the master's tests: replies of the wrong length (``heartbeat_size``), a unit that ignores
+0 A altogether (``ignores_zero``).
+
 ``powered`` False makes it deaf and mute (a TWC switched off or a cut wire); switching it on again
 starts it unlinked, as a power cycle would.
 """
@@ -60,7 +63,8 @@ class SlaveParams:
     protocol: int = 2
     #: 80.0 (US unit) or 32.0 (EU unit).
     unit_max_a: float = 32.0
-    vin: str = "5YJ3E1EA7KF000001"
+    #: A VIN whose check digit is right (:func:`ecotrack.core.vin.is_valid_vin`): a master may re-ask otherwise.
+    vin: str = "5YJ3E1EA8KF000001"
     lifetime_kwh: int = 924
     volts: tuple[int, int, int] = (244, 240, 245)
     linkready_every_s: float = 10.0
@@ -69,6 +73,10 @@ class SlaveParams:
     #: Seconds in state 08 (starting) after current begins to flow.
     starting_s: float = 2.0
     seed: int | None = None
+    #: Heartbeat replies of this length (13 or 15) whatever the protocol of its linkready (a faulty unit).
+    heartbeat_size: int | None = None
+    #: A faulty unit that ignores a 0 A limit (and protocol 1's ``05 00 00``): it keeps its last limit.
+    ignores_zero: bool = False
 
 
 class SimulatedSlave:
@@ -104,9 +112,14 @@ class SimulatedSlave:
         self._p1 = p.protocol == 1
 
     # ------------------------------------------------------------------ control by tests / demo
-    def power(self, on: bool, now: float) -> None:
-        """Switch the TWC on or off; on starts unlinked (and announces itself at once)."""
+    def power(self, on: bool, now: float, *, new_id: int | None = None) -> None:
+        """Switch the TWC on or off; on starts unlinked (and announces itself at once).
+
+        ``new_id``: it comes back under another ID (a fake slave restarted, a swapped unit).
+        """
         self._advance(now)
+        if new_id is not None:
+            self.twc_id = new_id
         self.powered = on
         self.master_id = None
         self.limit_a = 0.0
@@ -206,7 +219,9 @@ class SimulatedSlave:
         self.heartbeats_heard += 1
         if msg.command in (0x05, 0x09):
             wanted = min(msg.amps, self.params.unit_max_a)
-            if wanted == 0 and not self._p1 and self.car.actual_a > 0:
+            if wanted == 0 and self.params.ignores_zero:
+                wanted = self.limit_a  # a faulty unit: 0 A changes nothing
+            elif wanted == 0 and not self._p1 and self.car.actual_a > 0:
                 wanted = 6.0  # protocol 2 ignores 0 A for stopping: it keeps the minimum
             self.limit_a = wanted
             self.limits_seen.append(wanted)
@@ -217,7 +232,7 @@ class SimulatedSlave:
             state=self._state(now),
             max_amps_ca=round(self.limit_a * 100),
             actual_amps_ca=round(self.car.actual_a * 100),
-            size=13 if self._p1 else 15,
+            size=self.params.heartbeat_size or (13 if self._p1 else 15),
         )
 
     def _state(self, now: float) -> int:

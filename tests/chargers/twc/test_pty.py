@@ -126,7 +126,7 @@ async def test_engine_drives_slaves_over_a_pty(
         for name, lp in zip(wants, snap.loadpoints, strict=True):
             assert lp.name == name and lp.charger_online and lp.charging and lp.actual_a == wants[name]
             details = engine.chargers[f"twc_{name}"].details()
-            assert details["vin"] is None or details["vin"] == "5YJ3E1EA7KF000001"
+            assert details["vin"] is None or details["vin"] == "5YJ3E1EA8KF000001"
         await until(lambda: all(engine.chargers[f"twc_{n}"].details()["vin"] for n in wants), 5)
         await until(lambda: engine.chargers["twc_a"].details()["lifetime_kwh"] == 924, 5)
         d = engine.chargers["twc_a"].details()

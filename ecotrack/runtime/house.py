@@ -145,6 +145,8 @@ class House:
         #: Readings and reports rejected as implausible, by device (for tests and the log).
         self.rejected: dict[str, int] = {}
         self._implausible_log = LogLimiter(60.0)
+        #: A charger still drawing current this long after acknowledging 0 A is escalated (clock s).
+        self.stop_escalation_s = setup.stop_escalation_s
 
     # ------------------------------------------------------------------ listeners and events
     def add_event_listener(self, listener: EventListener) -> None:
@@ -297,6 +299,7 @@ class House:
             return None
         self.decision = decision
         self._decided_at_s = now_s
+        self.watch_stops(now_s)
         self._intent_since_step = False
         for lpd in decision.loadpoints:
             if (wanting := self.loadpoints.get(lpd.name)) is not None:
@@ -320,6 +323,46 @@ class House:
                 lpd.status,
                 lpd.reason,
             )
+
+    def watch_stops(self, now_s: float) -> None:
+        """Escalate a charger that keeps drawing current after it acknowledged 0 A (issue 12, defect 6).
+
+        When the charger's latest report, taken more than ``stop_escalation_s`` after the 0 A was
+        acknowledged, still shows current (>= 1 A), the loadpoint goes into ``fault`` with the reason,
+        an event and an error line are written, and the actuator runs the charger's stop method
+        (:meth:`~ecotrack.chargers.base.Charger.stop_charging`). The fault clears when the charger
+        stops drawing or when current is offered again.
+        """
+        for name, lp in self.loadpoints.items():
+            if lp.sent_a != 0.0 or lp.in_flight_a is not None:
+                lp.zero_since_s = None
+                if lp.stop_fault is not None and lp.sent_a:
+                    self._stop_fault_cleared(lp, "current is offered again")
+                continue
+            if lp.zero_since_s is None:
+                lp.zero_since_s = now_s
+            report = self.charger_readings.get(name)
+            if report is None or not report.online or report.t_s < lp.zero_since_s + self.stop_escalation_s:
+                continue
+            if report.actual_a < 1.0:
+                if lp.stop_fault is not None:
+                    self._stop_fault_cleared(lp, "it stopped drawing current")
+                continue
+            if lp.stop_fault is None:
+                lp.stop_fault = (
+                    f"the charger still draws {report.actual_a:.1f} A "
+                    f"{report.t_s - lp.zero_since_s:.0f} s after it acknowledged 0 A; its stop method was run"
+                )
+                lp.escalation_due = True
+                lp.escalations += 1
+                log.error("%s: %s", name, lp.stop_fault)
+                self.event("fault", name, lp.stop_fault)
+
+    def _stop_fault_cleared(self, lp: Loadpoint, why: str) -> None:
+        log.warning("%s: fault cleared (%s)", lp.name, why)
+        self.event("recovered", lp.name, f"fault cleared: {why}")
+        lp.stop_fault = None
+        lp.escalation_due = False
 
     def fail_safe(self) -> None:
         """Every loadpoint wants its charger's safe current (a bug around the core)."""

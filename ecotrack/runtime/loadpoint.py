@@ -77,6 +77,15 @@ class Loadpoint:
         #: Label of the rule that decided the mode in force.
         self.active_rule = "manual"
         self.tracker = SessionTracker(self.name, charger)
+        # ---- a charger that ignores 0 A (see House.watch_stops)
+        #: Clock time from which the charger has acknowledged 0 A (None while it is offered current).
+        self.zero_since_s: float | None = None
+        #: Why the loadpoint is in fault (the charger kept drawing current after 0 A), or None.
+        self.stop_fault: str | None = None
+        #: The charger's stop method is due (the actuator runs it and clears this).
+        self.escalation_due = False
+        #: Escalations so far (for /metrics).
+        self.escalations = 0
         #: The charger's lifetime meter, accepted only in plausible steps (a reset is a new base).
         self.lifetime = EnergyCounter(
             ChargerBounds(params.charger_max_a if params.charger_max_a is not None else params.max_a, params.phases).power_w
@@ -302,12 +311,16 @@ class Loadpoint:
             and reading is not None
             and reading.online
         )
+        status = decision.status if decision is not None else "starting"
+        reason = decision.reason if decision is not None else "no decision yet"
+        if self.stop_fault is not None:
+            status, reason = "fault", self.stop_fault
         return LoadpointSnapshot(
             name=self.name,
             charger=self.charger,
             mode=decision.mode if decision is not None else mode_in_force,
-            status=decision.status if decision is not None else "starting",
-            reason=decision.reason if decision is not None else "no decision yet",
+            status=status,
+            reason=reason,
             commanded_a=decision.current_a if decision is not None else 0.0,
             sent_a=self.sent_a,
             offered_a=reading.offered_a if reading is not None else None,
@@ -328,4 +341,5 @@ class Loadpoint:
             charge_now=self.charge_now_request,
             session=self.tracker.session,
             details=dict(facts.details),
+            escalations=self.escalations,
         )

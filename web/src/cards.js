@@ -29,6 +29,7 @@ function h(tag, attrs = {}, ...children) {
 }
 
 function carState(lp) {
+  if (lp.status === "fault") return ["fault", "Fault"];
   if (!lp.charger_online) return ["offline", "Charger offline"];
   if (!lp.connected) return ["idle", "No car"];
   if (lp.charging) return ["charging", "Charging"];

@@ -184,6 +184,9 @@ class LoadpointState(BaseModel):
     energy_limit_wh: float | None
     charge_now: ChargeNowState | None
     session: SessionState | None
+    #: Times the charger's stop method was run because it kept drawing current after 0 A
+    #: (``status`` is ``fault`` while it still does).
+    stop_escalations: int = 0
 
 
 class ChargerState(BaseModel):

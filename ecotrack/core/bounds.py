@@ -97,15 +97,19 @@ def meter_reading_problem(reading: MeterReading, max_power_w: float = MAX_SITE_P
         _out_of(reading.grid_w, "grid power", -max_power_w, max_power_w, "W"),
         _out_of(reading.pv_w, "PV power", -max_power_w, max_power_w, "W"),
         _out_of(reading.battery_w, "battery power", -max_power_w, max_power_w, "W"),
-        _out_of(reading.battery_soc_pct, "battery state of charge", 0.0, 100.0, "%"),
-        _out_of(reading.voltage_v, "voltage", 0.0, MAX_REPORTED_VOLTAGE_V, "V"),
+        _out_of(reading.battery_soc_pct, "battery state of charge", -1.0, 101.0, "%"),
+        _out_of(reading.voltage_v, "voltage", -1.0, MAX_REPORTED_VOLTAGE_V, "V"),
         _out_of(reading.t_s, "time", -math.inf, math.inf, "s"),
     ]
     current_bound = max_power_w / 100.0
+    # A phase a device does not measure may come as NaN (it is dropped where phases are shown); a finite
+    # absurd one is garbage.
     for i, v in enumerate(reading.voltages_v or ()):
-        checks.append(_out_of(v, f"voltage L{i + 1}", 0.0, MAX_REPORTED_VOLTAGE_V, "V"))
+        if math.isfinite(v):
+            checks.append(_out_of(v, f"voltage L{i + 1}", -1.0, MAX_REPORTED_VOLTAGE_V, "V"))
     for i, a in enumerate(reading.currents_a or ()):
-        checks.append(_out_of(a, f"current L{i + 1}", -current_bound, current_bound, "A"))
+        if math.isfinite(a):
+            checks.append(_out_of(a, f"current L{i + 1}", -current_bound, current_bound, "A"))
     return next((c for c in checks if c is not None), None)
 
 

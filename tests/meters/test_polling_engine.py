@@ -151,7 +151,7 @@ async def test_engine_sums_pv_keeps_running_with_a_hanging_source_and_fails_safe
         state = build_state(engine, engine.snapshot())
         metrics = render_metrics(state)
         assert 'ecotrack_device_failures{device="grid",kind="meter"} 0.0' not in metrics
-        assert [m.failures for m in state.meters if m.id == "grid"][0] >= 2
+        assert next(m.failures for m in state.meters if m.id == "grid") >= 2
         # the failsafe reason tells the reading's age as it grows
         first = engine.snapshot().loadpoint("garage").reason
         await wait_for(lambda: engine.snapshot().loadpoint("garage").reason != first, timeout_s=5.0)

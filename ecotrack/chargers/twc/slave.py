@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from typing import Literal
 
 from ecotrack.chargers.twc.codec import (
     MasterHeartbeat,
@@ -74,7 +75,7 @@ class SlaveParams:
     starting_s: float = 2.0
     seed: int | None = None
     #: Heartbeat replies of this length (13 or 15) whatever the protocol of its linkready (a faulty unit).
-    heartbeat_size: int | None = None
+    heartbeat_size: Literal[13, 15] | None = None
     #: A faulty unit that ignores a 0 A limit (and protocol 1's ``05 00 00``): it keeps its last limit.
     ignores_zero: bool = False
 

@@ -43,6 +43,7 @@ from ecotrack.chargers.twc.codec import (
     VinQuery,
     VinReply,
 )
+from ecotrack.core.vin import is_valid_vin, vin_check_digit
 from ecotrack.world.car import Car, CarParams
 
 __all__ = ["SimulatedSlave", "SlaveParams"]
@@ -80,6 +81,13 @@ class SlaveParams:
     ignores_zero: bool = False
 
 
+def _check_digit(vin: str) -> str:
+    try:
+        return vin_check_digit(vin)
+    except ValueError as e:
+        return f"unknown: {e}"
+
+
 class SimulatedSlave:
     """One simulated TWC slave with its car (see the module docstring)."""
 
@@ -90,6 +98,8 @@ class SimulatedSlave:
         p = self.params
         if p.protocol not in (1, 2):
             raise ValueError(f"protocol must be 1 or 2, not {p.protocol}")
+        if p.vin and not is_valid_vin(p.vin):  # "" is a car without a VIN
+            raise ValueError(f"VIN {p.vin!r} fails the check digit (position 9 should be {_check_digit(p.vin)})")
         self.twc_id = p.twc_id
         min_a = 5.0 if p.protocol == 1 else 6.0
         self.car = Car(

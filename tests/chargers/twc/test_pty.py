@@ -82,8 +82,11 @@ def config(
     wiring: float | None,
     twc: dict[str, Any] | None = None,
     control: dict[str, Any] | None = None,
+    ids: dict[str, int] | None = None,
 ) -> Config:
     chargers = {f"twc_{n}": {"type": "twc", "port": str(port), "max_a": 32, **(twc or {})} for n in lps}
+    for n, twc_id in (ids or {}).items():  # pinned: which slave links first is up to the scheduler
+        chargers[f"twc_{n}"]["twc_id"] = f"{twc_id:04X}"
     return parse_config(
         {
             "site": {"grid_meter": "grid", "wiring_limit_a": wiring},
@@ -118,7 +121,8 @@ async def test_engine_drives_slaves_over_a_pty(
 ) -> None:
     ln = line([sl(*k) for k in kinds])
     wants = dict(zip(["a", "b", "c"][: len(kinds)], [16.0, 13.0, 10.0], strict=False))
-    cfg = config(ln.link, wants, wiring=40, twc={"bus_max_a": 40, "stop_method": "fc-b2"})
+    ids = dict(zip(wants, [k[0] for k in kinds], strict=True))
+    cfg = config(ln.link, wants, wiring=40, twc={"bus_max_a": 40, "stop_method": "fc-b2"}, ids=ids)
     engine = build_engine(cfg, clock=ln.clock, services=False)
     run = asyncio.create_task(engine.run())
     try:

@@ -123,3 +123,11 @@ def test_vin_check_digit() -> None:
     assert not is_valid_vin("5YJ3E1EA8KF00000")  # 16 characters
     assert not is_valid_vin("5YJ3E1EI8KF000001")  # I is not allowed
     assert is_valid_vin(SlaveParams().vin)
+
+
+def test_the_simulator_refuses_an_invalid_vin() -> None:
+    import pytest
+
+    with pytest.raises(ValueError, match="check digit"):
+        SimulatedSlave(SlaveParams(vin="5YJ3E1EA7KF000001"))
+    SimulatedSlave(SlaveParams(vin=""))  # a car without a VIN is fine

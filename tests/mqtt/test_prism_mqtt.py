@@ -133,13 +133,15 @@ async def test_absurd_values_unknown_keys_and_chatter_are_bounded(
     forever; ``hello`` and ``commandresult/*/error`` were logged without a limit."""
     async with setup(broker) as (charger, _sim, _):
         await until(lambda: charger.status.state is not None, what="status")
-        w, amp = charger.status.w, charger.status.amp_ma
         rejected = charger.rejected
         async with Recorder(broker.port, ()) as rec:
             for key, value in [("w", "1e308"), ("amp", "1e308"), ("w", "-1e12"), ("volt", "1e9")]:
                 await rec.publish(f"prism/1/{key}", value)
             await until(lambda: charger.rejected >= rejected + 4, what="4 rejects")
-            assert (charger.status.w, charger.status.amp_ma) == (w, amp)
+            # the simulator's own values may come and go; the absurd ones never land
+            assert charger.status.w is None or abs(charger.status.w) < 60_000
+            assert charger.status.amp_ma is None or charger.status.amp_ma <= 64_000
+            assert charger.status.volt is None or charger.status.volt <= 500
             with caplog.at_level(logging.INFO, logger="ecotrack.chargers.prism"):
                 for i in range(300):
                     await rec.publish(f"prism/1/junk{i}", "x")

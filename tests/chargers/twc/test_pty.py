@@ -21,6 +21,9 @@ from ecotrack.chargers.twc.slave import SimulatedSlave, SlaveParams
 from ecotrack.clock import ScaledClock
 from ecotrack.config import Config
 from ecotrack.config_load import parse_config
+from ecotrack.services.mqtt.status import loadpoint_values
+from ecotrack.services.web.metrics import render_metrics
+from ecotrack.services.web.state import build_state
 
 SPEED = 20.0
 
@@ -316,6 +319,12 @@ async def test_a_twc_that_ignores_0a_is_escalated_and_its_loadpoint_shows_a_faul
         assert ln.clock.now() - off >= 10
         lp = engine.snapshot().loadpoints[0]
         assert "13.0 A" in lp.reason and lp.escalations == 1 and faults
+        # the same fault in the MQTT status and /metrics
+        values = loadpoint_values(lp)
+        assert values["loadpoints/a/status"] == "fault" and "13.0 A" in str(values["loadpoints/a/reason"])
+        metrics = render_metrics(build_state(engine, engine.snapshot()))
+        assert 'ecotrack_loadpoint_fault{loadpoint="a"} 1.0' in metrics
+        assert 'ecotrack_loadpoint_stop_escalations_total{loadpoint="a"} 1.0' in metrics
         await until(lambda: deaf.halted and deaf.actual_a == 0, 3)  # FC B2 stopped it
         await until(lambda: engine.snapshot().loadpoints[0].status != "fault", 3)
     finally:

@@ -245,6 +245,13 @@ class ControlConfig(ConfigModel):
         description="Share of the surplus above min_a that pays back the stop budget (0: none, 1: all).",
     )
     tick_s: float = Field(1.0, gt=0, le=60, description="Period of the engine's timer tick (s).")
+    stop_escalation_s: float = Field(
+        30.0,
+        ge=5,
+        le=3600,
+        description="A charger still drawing current this long after it acknowledged 0 A gets its stop "
+        "method (a TWC's FC B2 or withheld heartbeats) and its loadpoint shows a fault (s).",
+    )
 
     def to_tuning(self) -> Tuning:
         """The core's :class:`Tuning` (fields the core has and this model knows)."""
@@ -357,6 +364,7 @@ class Config(ConfigModel):
             loadpoint_chargers={name: lp.charger for name, lp in self.loadpoints.items()},
             phases=self.site.phases,
             tick_s=float(self.control.tick_s),
+            stop_escalation_s=float(self.control.stop_escalation_s),
             summary=self.summary(),
         )
 

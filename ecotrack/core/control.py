@@ -227,7 +227,16 @@ class Controller:
             self._reading = reading = None
         max_age = self._site.max_meter_age_s
         fresh = reading is not None and now_s - reading.t_s <= max_age
-        if self._last is not None and not self._new_reading and not self._dirty and fresh == self._was_fresh:
+        # Nothing changed: the last decision stands — except while a held reading is stale, whose
+        # reason names its age ("grid reading 85 s old") and must not stay frozen at the first step's.
+        stale_reading = reading is not None and not fresh
+        if (
+            self._last is not None
+            and not self._new_reading
+            and not self._dirty
+            and fresh == self._was_fresh
+            and not stale_reading
+        ):
             return self._last
         dt_s = 0.0
         if fresh and reading is not None and self._new_reading:

@@ -517,7 +517,7 @@ class Engine:
     def _facts(self, lp: str, details: dict[str, object]) -> ChargerFacts:
         charger = self.chargers[self.loadpoint_charger[lp]]
         return ChargerFacts(
-            reading=charger.reading(),
+            reading=self.house.accepted_reports.get(lp),
             error=charger.error,
             running=self._supervisor.running("charger", charger.name),
             details=details,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from ecotrack.chargers.prism.config import PrismChargerConfig
 from ecotrack.chargers.prism.mqtt import PrismMqttCharger
 from ecotrack.chargers.prism.simulator import PrismSimulator, SimulatedPrismConfig
+from ecotrack.chargers.prism.state import MAX_EXTRA_KEYS
 from ecotrack.clock import RealClock
 from ecotrack.core.model import ChargerReading
 from ecotrack.devices.context import DeviceContext
@@ -122,3 +124,34 @@ async def test_reemits_and_goes_offline_after_silence(broker: Broker) -> None:
         await asyncio.sleep(0.6)
         assert len(readings) >= n + 2 and readings[-1].online  # re-emitted while silent
         await until(lambda: not readings[-1].online, timeout=3, what="offline after silence")
+
+
+async def test_absurd_values_unknown_keys_and_chatter_are_bounded(
+    broker: Broker, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 12: ``prism/1/w 1e308`` and ``amp 1e308`` were accepted; 20,000 unknown keys were kept
+    forever; ``hello`` and ``commandresult/*/error`` were logged without a limit."""
+    async with setup(broker) as (charger, _sim, _):
+        await until(lambda: charger.status.state is not None, what="status")
+        rejected = charger.rejected
+        async with Recorder(broker.port, ()) as rec:
+            for key, value in [("w", "1e308"), ("amp", "1e308"), ("w", "-1e12"), ("volt", "1e9")]:
+                await rec.publish(f"prism/1/{key}", value)
+            await until(lambda: charger.rejected >= rejected + 4, what="4 rejects")
+            # the simulator's own values may come and go; the absurd ones never land
+            assert charger.status.w is None or abs(charger.status.w) < 60_000
+            assert charger.status.amp_ma is None or charger.status.amp_ma <= 64_000
+            assert charger.status.volt is None or charger.status.volt <= 500
+            with caplog.at_level(logging.INFO, logger="ecotrack.chargers.prism"):
+                for i in range(300):
+                    await rec.publish(f"prism/1/junk{i}", "x")
+                for i in range(50):
+                    await rec.publish("prism/hello", f"Prism fw {i}")
+                    await rec.publish("prism/commandresult/set_mode/error", f"no {i}")
+                    await rec.publish(f"prism/commandresult/cmd{i}/error", "no")
+                await until(lambda: charger.status.firmware == "Prism fw 49", what="last hello")
+        assert len(charger.status.extra) <= MAX_EXTRA_KEYS
+        lines = [r.getMessage() for r in caplog.records]
+        assert sum("Prism fw" in m for m in lines) <= 3
+        assert sum("rejected set_mode" in m for m in lines) <= 10
+        assert not any("cmd" in m for m in lines) and charger.error is not None and "cmd" not in charger.error

@@ -156,3 +156,20 @@ def test_generic_mqtt_values_with_path_scale_and_sign() -> None:
 def test_generic_needs_a_value() -> None:
     with pytest.raises(ValueError, match="at least one"):
         MqttMeterConfig.model_validate({"type": "mqtt"})
+
+
+def test_absurd_but_finite_values_are_rejected_by_every_mqtt_meter_kind() -> None:
+    """Issue 12, defect 4: ``emon/data pwr1: -1e12`` was taken as the grid."""
+    src = monitor()
+    for payload in (b'{"type":"power","pwr1":-1e12}', b'{"type":"power","pwr1":1e308}', b'{"type":"power","pwr1":5,"volts":1e9}'):
+        assert collect(src, "emon/data", payload) == []
+    assert src.rejected == 3 and src.failures == 3
+    assert len(collect(src, "emon/data", SEED)) == 1 and src.failures == 0
+    hub = emonhub()
+    assert collect(hub, "emon/emonpi/power1", b"-1e12") == [] and hub.rejected == 1
+    p1 = DsmrReaderSource("p1", DsmrReaderMeterConfig(type="dsmr-reader"), RealClock())
+    huge = {"electricity_currently_delivered": "1e300", "electricity_currently_returned": 0}
+    assert collect(p1, "dsmr/json", json.dumps(huge).encode()) == [] and p1.rejected == 1
+    cfg = MqttMeterConfig.model_validate({"type": "mqtt", "grid": {"topic": "m/grid"}})
+    generic = GenericMqttSource("g", cfg, RealClock())
+    assert collect(generic, "m/grid", b"1e308") == [] and generic.rejected == 1

@@ -30,6 +30,7 @@ from ecotrack.chargers.prism.state import (
     next_stage,
 )
 from ecotrack.clock import Clock
+from ecotrack.transport.mqtt.payloads import LogLimiter
 
 __all__ = ["PrismChargerBase"]
 
@@ -66,6 +67,9 @@ class PrismChargerBase(Charger):
         self._last_status_s: float | None = None
         self._last_emit_s: float | None = None
         self._fault: str | None = None
+        #: Fault changes are logged at most a few times a minute (a device or a stranger on the broker
+        #: can change the fault text with every message).
+        self._fault_log = LogLimiter(burst=5, window_s=60.0)
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
 
@@ -182,12 +186,14 @@ class PrismChargerBase(Charger):
         """Enter or leave a fault (shown as the charger's error; the charger counts as offline)."""
         if fault == self._fault:
             return
+        loggable = self._fault_log.allow(self.clock.now())
         if fault:
-            log.warning("charger %s: %s", self.name, fault)
+            if loggable:
+                log.warning("charger %s: %s", self.name, fault)
             # Make sure the next command is really sent again.
             self.limit_sent_a = None
             self._mode_sent = None
-        else:
+        elif loggable:
             log.info("charger %s: fault cleared", self.name)
         self._fault = fault
         self.error = fault

@@ -7,7 +7,8 @@ id on the broker, one last will). :class:`MqttConnection`:
   (retained), then publishes ``online`` (retained);
 * **subscribes** every registered filter, and again after each reconnect (so a broker restart loses
   nothing but the messages sent while it was down); retained messages arrive again and are routed;
-* **reconnects** with exponential backoff (``reconnect_min_s`` doubling to ``reconnect_max_s``);
+* **reconnects** with exponential backoff (``reconnect_min_s`` doubling to ``reconnect_max_s``, 4 s by
+  default and never more than 5 s, so a broker that is back is used again within that long);
 * routes each message to the handlers whose filter matches, in the order they arrive; a handler's bug
   is logged and never ends the connection;
 * runs ``on_connect`` callbacks after each (re)connect, e.g. to republish retained state;

@@ -25,6 +25,7 @@ import numpy as np
 
 from ecotrack.core.model import ChargerReading, SiteParams
 from ecotrack.core.safety import build_limits, violations
+from ecotrack.sim.bounds import frontier_grid_kwh
 from ecotrack.sim.strategies import SimSettings, Strategy
 from ecotrack.world.car import Car
 from ecotrack.world.trace import FloatArray, Trace
@@ -62,6 +63,10 @@ class SimResult:
     capture_ratio: float
     starts: int
     max_over_limit_a: float
+    #: The clairvoyant frontier's grid energy at this run's own starts (:func:`ecotrack.sim.bounds.frontier_grid_kwh`).
+    frontier_grid_kwh: float
+    #: ``ev_grid_kwh - frontier_grid_kwh``: how far above the frontier the run pulled from the grid.
+    frontier_excess_kwh: float
 
     def as_json(self) -> dict[str, object]:
         """The result as a JSON-ready dict with rounded figures."""
@@ -167,6 +172,8 @@ def _figures(
     ev_kwh = float(ev_w.sum()) * to_kwh
     ev_solar_kwh = float(ev_solar.sum()) * to_kwh
     oracle = float(oracle_ev_solar_w(surplus, settings).sum()) * to_kwh
+    lp = settings.loadpoint
+    frontier = frontier_grid_kwh(surplus, lp.min_a * lp.phases * settings.voltage_v, starts)
     return SimResult(
         trace=trace.name,
         strategy=strategy,
@@ -183,4 +190,6 @@ def _figures(
         capture_ratio=ev_solar_kwh / oracle if oracle > 0 else (1.0 if ev_solar_kwh == 0 else math.inf),
         starts=starts,
         max_over_limit_a=worst,
+        frontier_grid_kwh=frontier,
+        frontier_excess_kwh=ev_kwh - ev_solar_kwh - frontier,
     )

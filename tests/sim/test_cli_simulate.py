@@ -67,6 +67,12 @@ def test_json_keys_and_types(day: Path) -> None:
         float(obj["ev_solar_kwh"]) / float(obj["oracle_ev_solar_kwh"]),  # type: ignore[arg-type]
         abs=1e-3,
     )
+    # The clairvoyant frontier at the run's own starts, and how far above it the run pulled from the grid.
+    assert float(obj["frontier_grid_kwh"]) >= 0  # type: ignore[arg-type]
+    assert float(obj["frontier_excess_kwh"]) == pytest.approx(  # type: ignore[arg-type]
+        float(obj["ev_grid_kwh"]) - float(obj["frontier_grid_kwh"]),  # type: ignore[arg-type]
+        abs=1e-3,
+    )
 
 
 def test_energy_balance_in_json(day: Path) -> None:

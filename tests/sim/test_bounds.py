@@ -162,7 +162,14 @@ def test_find_dips_against_a_direct_scan(parts: list[tuple[float, int]]) -> None
 #: Three dips between four sunny stretches: 380 W for 60 s (6.33 Wh), 1380 W for 30 s (11.5 Wh),
 #: 880 W for 120 s (29.33 Wh); a dark morning and evening around them.
 DAY = surplus(
-    (0.0, 300), (2000.0, 100), (1000.0, 60), (2000.0, 100), (0.0, 30), (3000.0, 50), (500.0, 120), (2000.0, 10),
+    (0.0, 300),
+    (2000.0, 100),
+    (1000.0, 60),
+    (2000.0, 100),
+    (0.0, 30),
+    (3000.0, 50),
+    (500.0, 120),
+    (2000.0, 10),
     (0.0, 300),
 )
 DAY_COSTS_WH = (380.0 * 60 / 3600, MIN_W * 30 / 3600, 880.0 * 120 / 3600)

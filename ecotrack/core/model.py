@@ -132,6 +132,9 @@ class LoadpointParams:
     disable_threshold_w: float = 0.0
     disable_delay_s: float = 600.0
     disable_energy_wh: float = 30.0
+    #: The stop budget grows by this share of the solar the car takes while holding its minimum
+    #: (a shallow, mostly-solar dip is held longer than a deep one); see :mod:`ecotrack.core.hold`.
+    disable_solar_credit: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

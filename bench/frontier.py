@@ -46,18 +46,19 @@ if str(REPO_ROOT) not in sys.path:  # benchmark this checkout, installed or not
 
 from bench import report  # noqa: E402
 from ecotrack.core.model import LoadpointParams  # noqa: E402
+from ecotrack.core.profiles import PROFILES as CORE_PROFILES  # noqa: E402
 from ecotrack.sim import inputs  # noqa: E402
 from ecotrack.sim.bounds import Dip, FrontierPoint, clairvoyant_frontier, find_dips, min_grid_for_stops  # noqa: E402
 from ecotrack.sim.jobs import Job, run_jobs  # noqa: E402
 from ecotrack.sim.runner import SimResult  # noqa: E402
-from ecotrack.sim.strategies import STRATEGIES, SimSettings, with_tuning  # noqa: E402
+from ecotrack.sim.strategies import OWN_STRATEGIES, STRATEGIES, SimSettings, with_tuning  # noqa: E402
 from ecotrack.world.trace import Trace  # noqa: E402
 
 BEGIN = "<!-- frontier:begin -->"
 END = "<!-- frontier:end -->"
 HEADING = "## Start/grid frontier"
 OURS = "default"
-BASELINES = tuple(s for s in STRATEGIES if s != OURS)
+BASELINES = tuple(s for s in STRATEGIES if s not in OWN_STRATEGIES)
 
 #: The shipped stop budget, read from the code rather than repeated here.
 SHIPPED_BUDGET_WH = LoadpointParams(name="shipped").disable_energy_wh
@@ -122,6 +123,9 @@ def plan(base: SimSettings | None = None) -> list[RunSpec]:
     for name, changes in PROFILES.items():
         settings = with_tuning(base, **changes)
         specs.append(RunSpec(f"default {name}", OURS, "profile", settings, None, dict(changes)))
+    for name in OWN_STRATEGIES:
+        if name != OURS:  # the shipped profiles (ecotrack.core.profiles) other than balanced, the default
+            specs.append(RunSpec(f"profile {name}", name, "profile", base, None, dict(CORE_PROFILES[name])))
     return specs
 
 
@@ -312,6 +316,7 @@ def run_rows(bench: FrontierBench) -> tuple[Row, list[Row]]:
         "starts",
         "capture",
         "frontier grid kWh at these starts",
+        "above frontier kWh",
         "beats on all three",
     ]
     rows: list[Row] = []
@@ -333,6 +338,7 @@ def run_rows(bench: FrontierBench) -> tuple[Row, list[Row]]:
                 str(p.starts),
                 f"{p.capture:.1%}",
                 f"{bench.frontier.min_grid_kwh(p.starts):.3f}",
+                f"{p.grid_kwh - bench.frontier.min_grid_kwh(p.starts):.3f}",
                 beaten,
             ]
         )

@@ -88,3 +88,28 @@ def frontier_grid_kwh(surplus_w: FloatArray, min_w: float, starts: int) -> float
     riding every dip; such a run skipped sunny stretches and gave up their solar instead.)
     """
     return min_grid_for_stops(find_dips(surplus_w, min_w), starts - first_starts(surplus_w, min_w))
+
+
+@dataclass(frozen=True, slots=True)
+class DayDips:
+    """One trace's dips and the first starts it needs (to pool the frontier over several days)."""
+
+    name: str
+    dips: tuple[Dip, ...]
+    first_starts: int
+
+
+def day_dips(name: str, surplus_w: FloatArray, min_w: float) -> DayDips:
+    """The dips and first starts of one trace's per-second surplus."""
+    return DayDips(name, tuple(find_dips(surplus_w, min_w)), first_starts(surplus_w, min_w))
+
+
+def pooled_frontier_grid_kwh(days: Iterable[DayDips], starts: int) -> float:
+    """The clairvoyant frontier over several days at ``starts`` starts in all.
+
+    The dips of all days are pooled, so the clairvoyant controller spends its stops where they save the
+    most grid energy, whichever day that is (at most the sum of the per-day frontiers at the same starts).
+    """
+    pooled = list(days)
+    dips = [d for day in pooled for d in day.dips]
+    return min_grid_for_stops(dips, starts - sum(day.first_starts for day in pooled))

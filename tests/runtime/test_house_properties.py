@@ -213,8 +213,20 @@ class Restart:
 
 
 Event = (
-    Advance | Meter | Report | SetMode | SetRange | ChargeNowEv | Cancel | EnergyLimit | Switch | Crash
-    | Step | Begin | Finish | Restart
+    Advance
+    | Meter
+    | Report
+    | SetMode
+    | SetRange
+    | ChargeNowEv
+    | Cancel
+    | EnergyLimit
+    | Switch
+    | Crash
+    | Step
+    | Begin
+    | Finish
+    | Restart
 )
 
 idx = st.integers(0, 3)
@@ -339,7 +351,9 @@ def run(world: World, events_: list[Event]) -> None:
             now += ev.dt_s
         elif isinstance(ev, Meter):
             t = now - ev.age_s if math.isfinite(ev.age_s) else ev.age_s
-            house.on_meter_reading("grid", MeterReading(t_s=t, grid_w=ev.grid_w, pv_w=ev.pv_w, voltage_v=ev.voltage_v))
+            house.on_meter_reading(
+                "grid", MeterReading(t_s=t, grid_w=ev.grid_w, pv_w=ev.pv_w, voltage_v=ev.voltage_v)
+            )
         elif isinstance(ev, Report):
             name = names[ev.index % len(names)]
             reading = ChargerReading(
@@ -406,7 +420,10 @@ def run(world: World, events_: list[Event]) -> None:
             assert math.isfinite(amps_) and amps_ >= 0.0
             limit = caps[name]
             assert amps_ <= min(limit, model.static_cap(name)) + EPS or amps_ == 0.0, (
-                name, amps_, limit, model.static_cap(name),
+                name,
+                amps_,
+                limit,
+                model.static_cap(name),
             )
             model.in_flight[name] = amps_
             model.recompute(name)
@@ -433,7 +450,9 @@ def run(world: World, events_: list[Event]) -> None:
 
 @settings(max_examples=5_000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(world=worlds(), events_=st.lists(events, min_size=1, max_size=40))
-def test_no_command_exceeds_a_limit_in_force_on_the_whole_decision_path(world: World, events_: list[Event]) -> None:
+def test_no_command_exceeds_a_limit_in_force_on_the_whole_decision_path(
+    world: World, events_: list[Event]
+) -> None:
     run(world, [*events_, Step()])
 
 
@@ -453,7 +472,11 @@ def test_busy_sites_keep_shared_limits_while_commands_are_in_flight(world: World
             evs.append(Meter(0.0, rng.uniform(-15_000.0, 3_000.0), None, 230.0))
         elif r < 0.45:
             i = rng.randrange(4)
-            evs.append(Report(i, 0.0, True, True, rng.uniform(0.0, 32.0), None, rng.choice([None, rng.uniform(0, 32)])))
+            evs.append(
+                Report(
+                    i, 0.0, True, True, rng.uniform(0.0, 32.0), None, rng.choice([None, rng.uniform(0, 32)])
+                )
+            )
         elif r < 0.55:
             evs.append(Advance(rng.choice([1.0, 2.0, 10.0, 70.0])))
         elif r < 0.65:

@@ -146,6 +146,8 @@ def results_table(results: Sequence[SimResult], title: str | None = None) -> Any
         ("oracle", "oracle_ev_solar_kwh", "{:.2f}"),
         ("capture", "capture_ratio", "{:.1%}"),
         ("starts", "starts", "{}"),
+        ("frontier", "frontier_grid_kwh", "{:.3f}"),
+        ("above frontier", "frontier_excess_kwh", "{:.3f}"),
         ("over A", "max_over_limit_a", "{:g}"),
     )
     for header, _key, _fmt in columns:
@@ -235,8 +237,10 @@ def simulate_command(
             "--strategy",
             "-s",
             help=(
-                "Strategy to run: default (ecotrack's control core), seed-ecotrack, seed-twcmanager, "
-                "evcc-default, or all. Repeat (or separate with commas) for several.  [default: default]"
+                "Strategy to run: default (ecotrack's control core with the balanced profile, or the "
+                "config's settings), no-grid and fewer-starts (ecotrack's other profiles), seed-ecotrack, "
+                "seed-twcmanager, evcc-default, or all. Repeat (or separate with commas) for several.  "
+                "[default: default]"
             ),
             show_default=False,
         ),
@@ -304,6 +308,7 @@ def simulate_command(
     • [bold]capture_ratio[/bold] = ev_solar / oracle. It can exceed 1 when a controller keeps charging at min through dips (paid for in ev_grid).
     • [bold]starts[/bold]: charge starts (each costs the car's start delay and wears the contactor).
     • [bold]max_over_limit_a[/bold]: worst current above any limit; must be 0 (exit code 1 otherwise).
+    • [bold]frontier_grid_kwh[/bold]: the least grid energy a clairvoyant controller that takes every sunny stretch of the trace needs with no more starts than this run (it knows how long each dip below the charger's minimum lasts and rides the cheapest); [bold]frontier_excess_kwh[/bold] = ev_grid − frontier_grid: how much of the run's grid energy came from not knowing the future.
 
     Exit codes: 0 ok, 1 a run exceeded a limit, 2 bad input (missing file, malformed trace with file:line, unknown strategy, bad config).
 

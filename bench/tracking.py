@@ -25,7 +25,7 @@ import math
 import shlex
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -253,23 +253,25 @@ def print_table(title: str, header: Row, rows: list[Row]) -> None:
 
 #: The settings ``default`` shipped with before the stop budget learnt about solar (issue 15): the
 #: reference a candidate's solar must not fall below.
-PREVIOUS_DEFAULT: dict[str, float] = {
+PREVIOUS_DEFAULT: dict[str, float | None] = {
     "disable_energy_wh": 30.0,
     "disable_solar_credit": 0.0,
-    "enable_delay_s": 60.0,
+    "enable_energy_wh": None,
 }
 #: The candidates the leave-one-day-out check chooses from (every combination).
 LOO_GRID: dict[str, tuple[float, ...]] = {
-    "disable_energy_wh": (5.0, 10.0, 15.0),
-    "disable_solar_credit": (0.0, 0.2, 0.4),
-    "enable_delay_s": (45.0, 60.0),
+    "disable_energy_wh": (0.0, 1.0, 2.0),
+    "disable_solar_credit": (0.25, 0.3, 0.35),
+    "enable_energy_wh": (2.0, 4.0),
 }
 
 
-def loo_candidates() -> list[dict[str, float]]:
+def loo_candidates() -> list[dict[str, float | None]]:
     """Every combination of :data:`LOO_GRID`, plus :data:`PREVIOUS_DEFAULT`."""
     keys = list(LOO_GRID)
-    combos = [dict(zip(keys, values, strict=True)) for values in itertools.product(*LOO_GRID.values())]
+    combos: list[dict[str, float | None]] = [
+        dict(zip(keys, values, strict=True)) for values in itertools.product(*LOO_GRID.values())
+    ]
     if PREVIOUS_DEFAULT not in combos:
         combos.append(dict(PREVIOUS_DEFAULT))
     return combos
@@ -280,7 +282,7 @@ class LooFold:
     """One held-out day: the settings chosen on the other days and their figures on the held-out one."""
 
     day: str
-    chosen: dict[str, float]
+    chosen: dict[str, float | None]
     train_excess_kwh: float
     result: SimResult
 
@@ -290,18 +292,18 @@ class Loo:
     """The leave-one-day-out check: one fold per day, and the choice made on all days."""
 
     folds: list[LooFold]
-    chosen_all: dict[str, float]
+    chosen_all: dict[str, float | None]
     candidates: int
     wall_s: float
 
 
 def choose(
-    candidates: Sequence[dict[str, float]],
+    candidates: Sequence[dict[str, float | None]],
     runs: Sequence[Sequence[SimResult]],
     reference: Sequence[SimResult],
     days: Sequence[DayDips],
     train: set[str],
-) -> tuple[dict[str, float], float]:
+) -> tuple[dict[str, float | None], float]:
     """The candidate with the least grid energy above the pooled frontier on the ``train`` days, among those
     with no less solar than ``reference`` on those days and no current above a limit."""
     ref_solar = round(sum(r.ev_solar_kwh for r in reference if r.trace in train), _KWH_DIGITS)
@@ -351,8 +353,8 @@ def run_loo(
     return Loo(folds, chosen_all, len(candidates), wall)
 
 
-def _params(c: dict[str, float]) -> str:
-    return ", ".join(f"{k}={v:g}" for k, v in c.items())
+def _params(c: Mapping[str, float | None]) -> str:
+    return ", ".join(f"{k}={'none' if v is None else format(v, 'g')}" for k, v in c.items())
 
 
 def loo_lines(loo: Loo, days: Sequence[DayDips]) -> list[str]:

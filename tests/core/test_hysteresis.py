@@ -170,3 +170,32 @@ def test_mode_change_resets_the_hysteresis() -> None:
     fs.controller.set_mode("car", Mode.PV)
     trace = [(t, fs.reading(t, ENOUGH_W).current_of("car")) for t in (50.0, 55.0, 60.0, 105.0, 110.0)]
     assert trace == [(50.0, 0.0), (55.0, 0.0), (60.0, 0.0), (105.0, 0.0), (110.0, 8.0)]
+
+
+# ------------------------------------------------------------- solar credit
+SHALLOW_W = 1_000.0  # 380 W short of the minimum; the car still takes 1000 W of solar while holding
+
+
+def test_solar_taken_while_holding_grows_the_budget() -> None:
+    budget_wh = 10.0
+    dip_at = 100.0
+    # Without credit the shallow dip ends the charge once 380 W x t passes 10 Wh (~95 s).
+    plain = drive(
+        make(enable_delay_s=0.0, disable_energy_wh=budget_wh), [(0.0, ENOUGH_W), (dip_at, SHALLOW_W)], 500.0
+    )
+    stop = first_off_after(plain, 0.0)
+    assert stop is not None and dip_at + 90.0 <= stop <= dip_at + 100.0
+    # With half the solar credited (500 W x t) the budget grows faster than the deficit: it holds on.
+    credited = make(enable_delay_s=0.0, disable_energy_wh=budget_wh, disable_solar_credit=0.5)
+    held = drive(credited, [(0.0, ENOUGH_W), (dip_at, SHALLOW_W)], 500.0)
+    assert first_off_after(held, 0.0) is None
+    assert {s for t, _, s in held if t > dip_at} == {"holding"}
+
+
+def test_a_deep_dip_still_stops_with_solar_credit() -> None:
+    # 880 W short, 500 W of solar: the budget grows by 250 W x t, the deficit by 880 W x t, so the charge
+    # stops once 630 W x t passes 10 Wh (~57 s), later than without credit (~41 s) but well before the cap.
+    fs = make(enable_delay_s=0.0, disable_energy_wh=10.0, disable_solar_credit=0.5)
+    trace = drive(fs, [(0.0, ENOUGH_W), (100.0, LITTLE_W)], 400.0)
+    stop = first_off_after(trace, 0.0)
+    assert stop is not None and 150.0 <= stop <= 160.0

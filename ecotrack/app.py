@@ -164,7 +164,11 @@ def build_app(
     from ecotrack.tariffs.config import AwattarTariffConfig
 
     if context is None:
-        context = DeviceContext(base_dir=base_dir) if clock is None else DeviceContext(clock=clock, base_dir=base_dir)
+        context = (
+            DeviceContext(base_dir=base_dir)
+            if clock is None
+            else DeviceContext(clock=clock, base_dir=base_dir)
+        )
     if context.mqtt is None:
         context.mqtt = mqtt_connection(config, context.base_dir)
     meters, drivers = build_drivers(config, context, registry)

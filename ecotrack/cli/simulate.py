@@ -196,7 +196,9 @@ def _load_inputs(
     return loaded
 
 
-def _settings(config: Path | None, loadpoint: str | None, meter_interval: float | None) -> SimSettings:
+def _settings(
+    config: Path | None, loadpoint: str | None, meter_interval: float | None, report_lag: float | None = None
+) -> SimSettings:
     from dataclasses import replace
 
     from ecotrack.sim.strategies import SimSettings
@@ -218,6 +220,8 @@ def _settings(config: Path | None, loadpoint: str | None, meter_interval: float 
         raise InputError("--loadpoint needs --config")
     if meter_interval is not None:
         settings = replace(settings, meter_interval_s=meter_interval)
+    if report_lag is not None:
+        settings = replace(settings, report_lag_s=report_lag)
     return settings
 
 
@@ -285,6 +289,19 @@ def simulate_command(
             show_default=False,
         ),
     ] = None,
+    report_lag: Annotated[
+        float | None,
+        typer.Option(
+            "--report-lag",
+            min=0.0,
+            max=60.0,
+            help=(
+                "Seconds the charger's report of the car's current lags the meter (real chargers report on "
+                "their own clock, about once a second). Default 0: the report is as fresh as the meter."
+            ),
+            show_default=False,
+        ),
+    ] = None,
     modelled: Annotated[
         list[ModelledKind] | None,
         typer.Option(
@@ -324,7 +341,7 @@ def simulate_command(
                 "nothing to simulate: give --trace CSV (or a folder), or --modelled sunny|cloudy|overcast"
             )
         strategies = expand_strategies(strategy or ["default"])
-        settings = _settings(config, loadpoint, meter_interval)
+        settings = _settings(config, loadpoint, meter_interval, report_lag)
         if plot is not None:
             import importlib.util
 

@@ -114,15 +114,18 @@ def simulate(
     start_times: list[float] = []
     worst = 0.0
     lp_name = lp.name
+    lag = max(0, round(settings.report_lag_s))
+    drawn_hist = [0.0] * (lag + 1)  # ring of the car's current over the last ``lag`` seconds
     for t in range(n):
         if t % interval == 0:
             grid = load_list[t] + drawn * wpa - pv_list[t]
+            reported = drawn_hist[(t - lag) % (lag + 1)] if t >= lag else 0.0
             report = ChargerReading(
                 t_s=float(t),
                 connected=True,
-                charging=drawn > 0.0,
-                actual_a=drawn,
-                power_w=drawn * wpa,
+                charging=reported > 0.0,
+                actual_a=reported,
+                power_w=reported * wpa,
                 voltage_v=volts,
                 offered_a=offered,
             )
@@ -136,6 +139,7 @@ def simulate(
                     start_times.append(float(t))
                 offered = new
         drawn = car.step(1.0, offered)
+        drawn_hist[(t + 1) % (lag + 1)] = drawn
         ev_w[t] = drawn * wpa
         if offered_series is not None:
             offered_series[t] = offered

@@ -28,6 +28,12 @@ class SimSettings:
     """Everything about the simulated site that is not in the trace."""
 
     meter_interval_s: float = 2.0
+    #: How old the charger's report of the car's current is when the meter reading arrives (s). Real
+    #: chargers report on their own clock (the Prism once a second while charging, ``specs/prism.md``;
+    #: a TWC answers the master's heartbeat, one slave per ~1 s slot, ``specs/twc-gen2.md``), so the
+    #: controller can see a meter that already shows a new current next to a report that does not yet.
+    #: 0 (the default) reports the current of the same second.
+    report_lag_s: float = 0.0
     voltage_v: float = 230.0
     loadpoint: LoadpointParams = field(
         default_factory=lambda: LoadpointParams(name="sim", min_a=6.0, max_a=16.0, phases=1, mode=Mode.PV)

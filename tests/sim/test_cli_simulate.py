@@ -284,3 +284,14 @@ def test_over_limit_exits_1(day: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (obj,) = json_lines(result.stdout)  # the figures are still printed
     assert float(obj["max_over_limit_a"]) > 0  # type: ignore[arg-type]
     assert "above a limit" in result.stderr and "bell/reckless" in result.stderr
+
+
+def test_report_lag_option(day: Path) -> None:
+    fresh = runner.invoke(app, ["simulate", "--trace", str(day), "--json"])
+    lagged = runner.invoke(app, ["simulate", "--trace", str(day), "--json", "--report-lag", "3"])
+    assert fresh.exit_code == 0 and lagged.exit_code == 0, lagged.output
+    (f,), (g,) = json_lines(fresh.stdout), json_lines(lagged.stdout)
+    assert g["max_over_limit_a"] == 0
+    assert (f["ev_kwh"], f["starts"]) != (g["ev_kwh"], g["starts"])  # the controller sees older reports
+    bad = runner.invoke(app, ["simulate", "--trace", str(day), "--report-lag", "-1"])
+    assert bad.exit_code == 2

@@ -64,7 +64,13 @@ def discovery_messages(
     out: dict[str, str] = {}
 
     def add(component: str, object_id: str, device: dict[str, Any], entity: dict[str, Any]) -> None:
-        payload = {**entity, **common, "unique_id": f"{node}_{object_id}", "object_id": f"{node}_{object_id}", "device": device}
+        payload = {
+            **entity,
+            **common,
+            "unique_id": f"{node}_{object_id}",
+            "object_id": f"{node}_{object_id}",
+            "device": device,
+        }
         out[f"{ha.prefix}/{component}/{node}/{object_id}/config"] = json.dumps(payload, sort_keys=True)
 
     def power(name: str, topic: str) -> dict[str, Any]:
@@ -142,8 +148,18 @@ def discovery_messages(
                 "state_class": "total_increasing",
             },
         )
-        add("sensor", f"{oid}_status", device, {"name": "State", "state_topic": f"{base}/status", "icon": "mdi:ev-station"})
-        add("sensor", f"{oid}_active_rule", device, {"name": "Active rule", "state_topic": f"{base}/active_rule"})
+        add(
+            "sensor",
+            f"{oid}_status",
+            device,
+            {"name": "State", "state_topic": f"{base}/status", "icon": "mdi:ev-station"},
+        )
+        add(
+            "sensor",
+            f"{oid}_active_rule",
+            device,
+            {"name": "Active rule", "state_topic": f"{base}/active_rule"},
+        )
         add(
             "select",
             f"{oid}_mode",

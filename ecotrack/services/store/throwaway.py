@@ -26,7 +26,9 @@ class PostgresUnavailable(RuntimeError):
 
 def find_pg_bin() -> Path:
     """The directory holding ``initdb`` and ``pg_ctl`` (newest Debian version first, then PATH)."""
-    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name), reverse=True)
+    candidates = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name), reverse=True
+    )
     for c in candidates:
         if (Path(c) / "initdb").exists():
             return Path(c)
@@ -67,7 +69,9 @@ class PostgresServer:
         if self._as_root:
             shutil.chown(self.dir, "postgres", "postgres")
         try:
-            self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", self.user, "--no-sync", "-E", "UTF8")
+            self._run(
+                "initdb", "-D", str(self.data), "-A", "trust", "-U", self.user, "--no-sync", "-E", "UTF8"
+            )
             opts = (
                 f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
                 "-c synchronous_commit=off -c full_page_writes=off"

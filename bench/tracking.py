@@ -516,6 +516,16 @@ def section_markdown(bench: Bench, command: str) -> str:
         "",
         *summary_lines(bench),
         "",
+        "How `balanced` gets close to the frontier: nobody knows how long a dip below the car's minimum will "
+        "last, so holding the minimum through it is a bet (ski rental). The old default bet 30 Wh of grid "
+        "energy on every dip and lost it on each long one before stopping anyway. `balanced` bets very little "
+        "grid energy (`disable_energy_wh`) but lets the bet grow with the solar the car still takes while "
+        "holding (`disable_solar_credit`, `ecotrack/core/hold.py`): a shallow dip (thin cloud, small load) is "
+        "mostly solar and is held, a deep one is given up within seconds. The solar those quick stops would "
+        "cost comes back on the restart: when the returning surplus is strong it starts as soon as the "
+        "surplus above the minimum has added up to `enable_energy_wh`, instead of after the full "
+        "`enable_delay_s`, which still keeps weak, short sunny flashes from starting the car.",
+        "",
         "### Totals",
         "",
         markdown_table(sh, srows),

@@ -8,9 +8,10 @@ lasts, so the rule is a budget (ski rental): hold while the grid energy spent on
 The budget grows with the solar the hold itself harvests (``disable_solar_credit``): while holding at
 the minimum the car still takes whatever surplus there is, so a shallow dip (a thin cloud, a small
 load) is mostly solar and stopping in it throws that solar away as well as a start; a deep dip (a
-thick cloud, a kettle on a clear day) is mostly grid and is given up sooner. With a credit of 0.25,
-every 4 Wh of solar taken during the hold buys 1 Wh more of grid before the car stops. Chosen by
-leave-one-day-out cross-validation over the recorded days (``bench/tracking.py``, ``docs/benchmarks.md``).
+thick cloud, a kettle on a clear day) is mostly grid and is given up within seconds. With the
+default budget of 0 Wh and a credit of 0.3, every 10 Wh of solar taken during the hold buys 3 Wh of grid
+before the car stops. Chosen by leave-one-day-out cross-validation over the recorded days
+(``bench/tracking.py --loo``, ``docs/benchmarks.md``).
 
 Pure: plain numbers in, a verdict out.
 """

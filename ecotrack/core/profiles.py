@@ -22,12 +22,19 @@ __all__ = ["DEFAULT_PROFILE", "PROFILES", "apply_profile"]
 
 DEFAULT_PROFILE = "balanced"
 
-#: Profile name -> the loadpoint fields it sets (the others keep the core's defaults).
-PROFILES: Mapping[str, Mapping[str, float]] = MappingProxyType(
+#: Profile name -> the loadpoint fields it sets (the others keep the core's defaults, which are
+#: ``balanced``). Values measured with ``python bench/tracking.py`` over the recorded days.
+PROFILES: Mapping[str, Mapping[str, float | None]] = MappingProxyType(
     {
         "balanced": MappingProxyType({}),
-        "no-grid": MappingProxyType({"disable_energy_wh": 0.0}),
-        "fewer-starts": MappingProxyType({"disable_energy_wh": 100.0}),
+        # No grid energy bet on any dip; the solar credit alone keeps shallow dips; quick restarts.
+        "no-grid": MappingProxyType(
+            {"disable_energy_wh": 0.0, "disable_solar_credit": 0.2, "enable_energy_wh": 2.0}
+        ),
+        # A 15 Wh bet that grows fast with solar, and a full start delay for every start.
+        "fewer-starts": MappingProxyType(
+            {"disable_energy_wh": 15.0, "disable_solar_credit": 0.4, "enable_energy_wh": None}
+        ),
     }
 )
 

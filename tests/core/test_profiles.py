@@ -56,7 +56,8 @@ def test_the_profiles_order_grid_against_starts() -> None:
     no_grid, balanced, fewer = (
         apply_profile(LoadpointParams("x"), n) for n in ("no-grid", "balanced", "fewer-starts")
     )
-    assert no_grid.disable_energy_wh < balanced.disable_energy_wh < fewer.disable_energy_wh
+    assert no_grid.disable_energy_wh <= balanced.disable_energy_wh < fewer.disable_energy_wh
+    assert fewer.enable_energy_wh is None  # every start waits the full enable delay
 
 
 def test_unknown_profile_names_the_known_ones() -> None:

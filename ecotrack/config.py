@@ -38,7 +38,7 @@ from pydantic import (
 
 from ecotrack.config_base import ConfigModel
 from ecotrack.core.model import CircuitParams, LoadpointParams, Mode, SiteParams, Tuning
-from ecotrack.core.profiles import DEFAULT_PROFILE, apply_profile
+from ecotrack.core.profiles import DEFAULT_PROFILE, ProfileName, apply_profile
 from ecotrack.core.site import MeterRoles
 from ecotrack.devices.registry import DriverKind, DriverRegistry
 from ecotrack.planning.config import PlanConfig, RulesConfig, ScheduleConfig
@@ -139,7 +139,7 @@ class LoadpointConfig(ConfigModel):
     )
     circuit: str | None = Field(_LP_DEFAULTS["circuit"], description="Name of the circuit it is wired to.")
     mode: Mode = Field(_LP_DEFAULTS["mode"], description="Mode at start: off, now, minpv or pv.")
-    profile: Literal["balanced", "no-grid", "fewer-starts"] = Field(
+    profile: ProfileName = Field(
         DEFAULT_PROFILE,
         description="Start/stop behaviour in pv mode: balanced (close to the start/grid frontier), no-grid "
         "(least grid energy, more starts) or fewer-starts (rides dips at min_a, more grid energy). Hysteresis "

@@ -15,12 +15,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 from types import MappingProxyType
+from typing import Any, Literal
 
 from ecotrack.core.model import LoadpointParams
 
-__all__ = ["DEFAULT_PROFILE", "PROFILES", "apply_profile"]
+__all__ = ["DEFAULT_PROFILE", "PROFILES", "ProfileName", "apply_profile"]
 
-DEFAULT_PROFILE = "balanced"
+ProfileName = Literal["balanced", "no-grid", "fewer-starts"]
+
+DEFAULT_PROFILE: ProfileName = "balanced"
 
 #: Profile name -> the loadpoint fields it sets (the others keep the core's defaults, which are
 #: ``balanced``). Values measured with ``python bench/tracking.py`` over the recorded days.
@@ -50,4 +53,5 @@ def apply_profile(
         fields = PROFILES[profile]
     except KeyError:
         raise ValueError(f"unknown profile {profile!r}; known: {', '.join(PROFILES)}") from None
-    return replace(params, **{k: v for k, v in fields.items() if k not in keep})
+    changes: dict[str, Any] = {k: v for k, v in fields.items() if k not in keep}
+    return replace(params, **changes)

@@ -85,3 +85,11 @@ def test_unknown_profile_in_config_is_an_error_with_path(tmp_path: Path) -> None
     assert "loadpoints.thrifty.profile" in str(err.value) or any(
         "loadpoints.thrifty.profile" in str(i) for i in err.value.issues
     )
+
+
+def test_the_config_knows_every_profile() -> None:
+    from typing import get_args
+
+    from ecotrack.core.profiles import ProfileName
+
+    assert set(get_args(ProfileName)) == set(PROFILES)

@@ -92,7 +92,7 @@ class RunSpec:
     kind: str  # "baseline", "sweep" or "profile"
     settings: SimSettings
     budget_wh: float | None = None
-    changes: dict[str, float] = field(default_factory=dict)
+    changes: dict[str, float | None] = field(default_factory=dict)
     #: ``default`` exactly as shipped (the settings the bench started from).
     shipped: bool = False
 
@@ -324,7 +324,10 @@ def run_rows(bench: FrontierBench) -> tuple[Row, list[Row]]:
         if p.spec.kind == "baseline":
             settings, beaten = "its own rules", "—"
         else:
-            settings = ", ".join(f"{k}={v:g}" for k, v in p.spec.changes.items()) or "shipped"
+            settings = (
+                ", ".join(f"{k}={'none' if v is None else format(v, 'g')}" for k, v in p.spec.changes.items())
+                or "shipped"
+            )
             won = [b.label for b in bench.baselines if not failing(p, b)]
             beaten = ", ".join(won) or "none"
         label = f"**{p.label}**" if p.spec.shipped else p.label

@@ -366,8 +366,9 @@ def anchor_lines(bench: FrontierBench) -> list[str]:
         lines.append(
             f"- The first starts are counted from the traces, not anchored on `default` at 0 Wh: that run made "
             f"{zero.starts} starts, i.e. {measured:+d} beyond its {len(f.dips)} dips, because its start delay "
-            "skips short sunny stretches (merging the dips around them) and with them their solar; anchoring "
-            "on it would shift the frontier below what a controller taking every stretch can reach."
+            "skips short sunny stretches (merging the dips around them) and with them their solar, and its solar "
+            "credit rides shallow dips even without a grid budget; anchoring on it would shift the frontier "
+            "below what a controller taking every stretch can reach."
             + (
                 f" {', '.join(p.label for p in twc)}, which starts whenever there is surplus, made exactly "
                 f"{f.all_stopped_starts}."

@@ -19,7 +19,7 @@ controller.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -101,7 +101,7 @@ def simulate(
     lp = settings.loadpoint
     volts = settings.voltage_v
     wpa = lp.phases * volts
-    car = Car(settings.car)
+    car = Car(replace(settings.car, w_per_a=wpa))
     limits = build_limits(SiteParams(loadpoints=(lp,), voltage_v=volts))
     interval = max(1, round(settings.meter_interval_s))
     ev_w = np.zeros(n, dtype=np.float64)

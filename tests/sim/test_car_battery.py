@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from ecotrack.world.car import Car, CarParams
@@ -29,9 +31,7 @@ def test_full_power_below_the_taper_then_less_then_nothing_when_full() -> None:
     assert draws[at_90 + 1] == pytest.approx(
         16.0 * 0.5, abs=0.3
     )  # halfway through the taper: half the current
-    assert all(
-        b <= a + 1e-9 for a, b in zip(draws[15:], draws[16:], strict=False)
-    )  # never rises in the taper
+    assert all(b <= a + 1e-9 for a, b in itertools.pairwise(draws[15:]))  # never rises in the taper
     assert car.soc_pct == pytest.approx(100.0, abs=0.5)
     assert draws[-1] < 0.1  # full (or all but): no more current
 

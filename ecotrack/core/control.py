@@ -393,6 +393,13 @@ class Controller:
                 target = max(p.min_a, quantize(avail / wpa, p.step_a, tuning.round_up_fraction))
                 state.status = "charging"
                 state.reason = f"pv: {avail:.0f} W surplus -> {target:g} A"
+            elif self._catching_up(state, now_s):
+                # Just after a start or a raise the meter already sees the car drawing more than its
+                # (older) report says, so the surplus reads low: not a dip. Hold the minimum without
+                # counting it against the stop budget until the charger has followed (at most settle_s).
+                target = p.min_a
+                state.status = "holding"
+                state.reason = f"pv: {avail:.0f} W < {min_w:.0f} W while the charger follows the last command"
             else:
                 state.deficit_wh += (min_w - avail) * dt_s / 3600.0
                 state.hold_solar_wh += min(max(avail, 0.0), min_w) * dt_s / 3600.0
@@ -515,6 +522,17 @@ class Controller:
         if not settled:
             return offered
         return min(target_a, offered + tuning.max_step_up_a)
+
+    def _catching_up(self, state: _LoadpointState, now_s: float) -> bool:
+        """The charger has not yet followed a command given less than ``settle_s`` ago."""
+        tuning = self._site.tuning
+        c = state.charger
+        measured = nonneg(c.actual_a) if c is not None else 0.0
+        return (
+            state.offered_a > 0.0
+            and now_s - state.offered_at_s < tuning.settle_s
+            and measured < state.offered_a - tuning.follow_tolerance_a
+        )
 
     def _import_within_rounding(self, state: _LoadpointState) -> bool:
         """The latest grid reading imports no more than rounding a target up is allowed to cost."""

@@ -199,3 +199,28 @@ def test_a_deep_dip_still_stops_with_solar_credit() -> None:
     trace = drive(fs, [(0.0, ENOUGH_W), (100.0, LITTLE_W)], 400.0)
     stop = first_off_after(trace, 0.0)
     assert stop is not None and 150.0 <= stop <= 160.0
+
+
+# ------------------------------------------------------------- a report older than the meter
+def test_a_deficit_while_the_charger_has_not_followed_does_not_stop_the_car() -> None:
+    from ecotrack.core.control import Controller
+    from ecotrack.core.model import ChargerReading, SiteReading
+
+    from .harness import tuning
+
+    c = Controller(site(lp(disable_energy_wh=0.0, enable_delay_s=0.0), tuning=tuning(settle_s=10.0)))
+    idle = ChargerReading(t_s=0.0, connected=True, charging=False, actual_a=0.0)
+    c.on_charger_reading("car", idle)
+    c.on_site_reading(SiteReading(t_s=0.0, grid_w=-2_500.0))
+    assert c.step(0.0).current_of("car") == 10.0  # 2500 W -> 10 A
+    # The meter already sees the car at 10 A; the charger still reports 0 A: the surplus reads 200 W.
+    for t in (2.0, 4.0, 8.0):
+        c.on_charger_reading("car", ChargerReading(t_s=t, connected=True, charging=False, actual_a=0.0))
+        c.on_site_reading(SiteReading(t_s=t, grid_w=-200.0))
+        d = c.step(t)
+        assert d.current_of("car") > 0.0, t
+        assert d.loadpoints[0].status == "holding"
+    # Past settle_s without the charger following, a deficit is a deficit again: the 0 Wh budget stops it.
+    c.on_charger_reading("car", ChargerReading(t_s=12.0, connected=True, charging=False, actual_a=0.0))
+    c.on_site_reading(SiteReading(t_s=12.0, grid_w=-200.0))
+    assert c.step(12.0).current_of("car") == 0.0

@@ -197,7 +197,13 @@ def _load_inputs(
 
 
 def _settings(
-    config: Path | None, loadpoint: str | None, meter_interval: float | None, report_lag: float | None = None
+    config: Path | None,
+    loadpoint: str | None,
+    meter_interval: float | None,
+    report_lag: float | None = None,
+    phases: int | None = None,
+    car_capacity: float | None = None,
+    car_soc: float | None = None,
 ) -> SimSettings:
     from dataclasses import replace
 
@@ -222,6 +228,14 @@ def _settings(
         settings = replace(settings, meter_interval_s=meter_interval)
     if report_lag is not None:
         settings = replace(settings, report_lag_s=report_lag)
+    if phases is not None:
+        settings = replace(settings, loadpoint=replace(settings.loadpoint, phases=phases))
+    if car_capacity is not None:
+        settings = replace(settings, car=replace(settings.car, capacity_kwh=car_capacity))
+    if car_soc is not None:
+        if car_capacity is None and settings.car.capacity_kwh is None:
+            raise InputError("--car-soc needs --car-capacity")
+        settings = replace(settings, car=replace(settings.car, soc_pct=car_soc))
     return settings
 
 
@@ -302,6 +316,42 @@ def simulate_command(
             show_default=False,
         ),
     ] = None,
+    phases: Annotated[
+        int | None,
+        typer.Option(
+            "--phases",
+            min=1,
+            max=3,
+            help=(
+                "Phases the charger uses (1 or 3; 230 V each): on 3 phases the minimum is 3 x 6 A x 230 V = "
+                "4.1 kW instead of 1.4 kW. Default: 1, or the config's loadpoint."
+            ),
+            show_default=False,
+        ),
+    ] = None,
+    car_capacity: Annotated[
+        float | None,
+        typer.Option(
+            "--car-capacity",
+            min=1.0,
+            max=300.0,
+            help=(
+                "Give the car a battery of this many kWh: it tapers above 80 % state of charge and stops "
+                "when full. Default: a battery that never fills, so the figures measure only the controller."
+            ),
+            show_default=False,
+        ),
+    ] = None,
+    car_soc: Annotated[
+        float | None,
+        typer.Option(
+            "--car-soc",
+            min=0.0,
+            max=100.0,
+            help="State of charge (%) the car's battery starts the day with (with --car-capacity; default 50).",
+            show_default=False,
+        ),
+    ] = None,
     modelled: Annotated[
         list[ModelledKind] | None,
         typer.Option(
@@ -341,7 +391,9 @@ def simulate_command(
                 "nothing to simulate: give --trace CSV (or a folder), or --modelled sunny|cloudy|overcast"
             )
         strategies = expand_strategies(strategy or ["default"])
-        settings = _settings(config, loadpoint, meter_interval, report_lag)
+        if phases not in (None, 1, 3):
+            raise InputError(f"--phases must be 1 or 3, got {phases}")
+        settings = _settings(config, loadpoint, meter_interval, report_lag, phases, car_capacity, car_soc)
         if plot is not None:
             import importlib.util
 

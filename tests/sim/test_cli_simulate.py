@@ -295,3 +295,21 @@ def test_report_lag_option(day: Path) -> None:
     assert (f["ev_kwh"], f["starts"]) != (g["ev_kwh"], g["starts"])  # the controller sees older reports
     bad = runner.invoke(app, ["simulate", "--trace", str(day), "--report-lag", "-1"])
     assert bad.exit_code == 2
+
+
+def test_three_phases_and_a_car_battery(day: Path) -> None:
+    one = json_lines(runner.invoke(app, ["simulate", "--trace", str(day), "--json"]).stdout)[0]
+    three = runner.invoke(app, ["simulate", "--trace", str(day), "--json", "--phases", "3"])
+    assert three.exit_code == 0, three.output
+    (t,) = json_lines(three.stdout)
+    # 4.1 kW minimum on three phases: less of the bell-shaped day's surplus is usable.
+    assert float(t["oracle_ev_solar_kwh"]) < float(one["oracle_ev_solar_kwh"])  # type: ignore[arg-type]
+    assert t["max_over_limit_a"] == 0
+    full = runner.invoke(
+        app, ["simulate", "--trace", str(day), "--json", "--car-capacity", "10", "--car-soc", "99"]
+    )
+    assert full.exit_code == 0, full.output
+    (f,) = json_lines(full.stdout)
+    assert float(f["ev_kwh"]) <= 0.1 + 1e-6  # 1 % of 10 kWh left, tapering
+    assert runner.invoke(app, ["simulate", "--trace", str(day), "--phases", "2"]).exit_code == 2
+    assert runner.invoke(app, ["simulate", "--trace", str(day), "--car-soc", "50"]).exit_code == 2

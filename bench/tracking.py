@@ -497,7 +497,8 @@ def section_markdown(bench: Bench, command: str) -> str:
         f"- Input: {bench.source}",
         f"- Site: {lp.phases} phase(s) at {bench.settings.voltage_v:g} V, loadpoint {lp.min_a:g}–{lp.max_a:g} A "
         f"in steps of {lp.step_a:g} A, car max {bench.settings.car.max_a:g} A, meter every "
-        f"{bench.settings.meter_interval_s:g} s, residual {bench.settings.residual_w:g} W.",
+        f"{bench.settings.meter_interval_s:g} s, charger reports {bench.settings.report_lag_s:g} s older than "
+        f"the meter, residual {bench.settings.residual_w:g} W.",
         f"- Wall time: {bench.wall_s:.1f} s for {len(bench.results)} runs ({days:g} simulated days); "
         "simulation time per simulated day: "
         + ", ".join(f"{s} {sec:.2f} s" for s, sec in per_day.items())
@@ -611,6 +612,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--meter-interval", type=float, default=None, metavar="S", help="seconds between meter readings"
     )
+    p.add_argument(
+        "--report-lag",
+        type=float,
+        default=None,
+        metavar="S",
+        help="seconds the charger's reports lag the meter (default 0)",
+    )
     p.add_argument("--config", type=Path, default=None, help="take the loadpoint and site from this config")
     p.add_argument("--strategy", action="append", default=None, help="only these strategies (repeatable)")
     p.add_argument(
@@ -641,6 +649,8 @@ def main(argv: Sequence[str] | None = None, *, repo_root: Path = REPO_ROOT) -> i
             settings = sim_settings_from_config(load_config(args.config))
         if args.meter_interval is not None:
             settings = replace(settings, meter_interval_s=args.meter_interval)
+        if args.report_lag is not None:
+            settings = replace(settings, report_lag_s=args.report_lag)
         traces, source = find_inputs(args.folder, repo_root)
     except (InputError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

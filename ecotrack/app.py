@@ -230,7 +230,11 @@ def build_app(
     from ecotrack.tariffs.config import AwattarTariffConfig
 
     if context is None:
-        context = DeviceContext(base_dir=base_dir) if clock is None else DeviceContext(clock=clock, base_dir=base_dir)
+        context = (
+            DeviceContext(base_dir=base_dir)
+            if clock is None
+            else DeviceContext(clock=clock, base_dir=base_dir)
+        )
     if context.mqtt is None:
         context.mqtt = mqtt_connection(config, context.base_dir)
     vehicles = build_vehicles(config, context, registry, data_dir)  # before the chargers: a car may be one

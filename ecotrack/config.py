@@ -38,6 +38,7 @@ from pydantic import (
 
 from ecotrack.config_base import ConfigModel
 from ecotrack.core.model import CircuitParams, LoadpointParams, Mode, SiteParams, Tuning
+from ecotrack.core.profiles import DEFAULT_PROFILE, ProfileName, apply_profile
 from ecotrack.core.site import MeterRoles
 from ecotrack.devices.registry import DriverKind, DriverRegistry
 from ecotrack.planning.config import PlanConfig, RulesConfig, ScheduleConfig
@@ -141,6 +142,12 @@ class LoadpointConfig(ConfigModel):
         None, description="Name of the vehicle usually charged here (a TWC's VIN or the dashboard can pick another)."
     )
     mode: Mode = Field(_LP_DEFAULTS["mode"], description="Mode at start: off, now, minpv or pv.")
+    profile: ProfileName = Field(
+        DEFAULT_PROFILE,
+        description="Start/stop behaviour in pv mode: balanced (close to the start/grid frontier), no-grid "
+        "(least grid energy, more starts) or fewer-starts (rides dips at min_a, more grid energy). Hysteresis "
+        "keys set on the loadpoint override the profile's values.",
+    )
     step_a: float = Field(
         _LP_DEFAULTS["step_a"],
         description="Current resolution the charger accepts: 1.0 or 0.1 (A).",
@@ -194,6 +201,13 @@ class LoadpointConfig(ConfigModel):
         ge=0,
         le=100_000,
         description="Grid energy a charging car may pull at min_a before it stops (Wh).",
+    )
+    disable_solar_credit: float = Field(
+        _LP_DEFAULTS["disable_solar_credit"],
+        ge=0,
+        le=10,
+        description="The stop budget grows by this share of the solar the car takes while holding min_a "
+        "(a shallow, mostly-solar dip is held longer than a deep one).",
     )
 
     @field_validator("step_a")
@@ -336,7 +350,10 @@ class Config(ConfigModel):
             if isinstance(charger_max_a, int | float):
                 values["charger_max_a"] = float(charger_max_a)
             values["mode"] = lp.mode
-            loadpoints.append(LoadpointParams(name=name, **values))
+            chosen = apply_profile(
+                LoadpointParams(name=name, **values), lp.profile, frozenset(lp.model_fields_set)
+            )
+            loadpoints.append(chosen)
         circuits = tuple(
             CircuitParams(name=name, max_a=c.max_a, parent=c.parent) for name, c in self.circuits.items()
         )

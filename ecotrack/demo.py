@@ -139,7 +139,13 @@ def demo_config(
     }
     if twc_port is not None:
         data["chargers"]["twc"] = {"type": "twc", "port": twc_port, "max_a": 32, "stop_method": "fc-b2"}
-        data["loadpoints"]["driveway"] = {"charger": "twc", "mode": "pv", "min_a": 6, "max_a": 16, "priority": -1}
+        data["loadpoints"]["driveway"] = {
+            "charger": "twc",
+            "mode": "pv",
+            "min_a": 6,
+            "max_a": 16,
+            "priority": -1,
+        }
     return parse_config(data, source="the demo configuration")
 
 

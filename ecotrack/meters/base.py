@@ -41,7 +41,6 @@ class ReadingLog:
         return [reading for _, reading in self.readings]
 
 
-
 class Source(ABC):
     """Base class of meter sources."""
 

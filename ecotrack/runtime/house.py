@@ -114,14 +114,20 @@ class House:
         self.params: SiteParams = dataclasses.replace(
             setup.params,
             loadpoints=tuple(
-                _with_driver_limits(lp, drivers[setup.loadpoint_chargers[lp.name]]) for lp in setup.params.loadpoints
+                _with_driver_limits(lp, drivers[setup.loadpoint_chargers[lp.name]])
+                for lp in setup.params.loadpoints
             ),
         )
         self.controller = Controller(self.params)
         self.limits: Limits = build_limits(self.params)
         self._sharing = sharing(self.limits)
         self.loadpoints: dict[str, Loadpoint] = {
-            lp.name: Loadpoint(lp, setup.loadpoint_chargers[lp.name], drivers[setup.loadpoint_chargers[lp.name]].safe_current_a, self)
+            lp.name: Loadpoint(
+                lp,
+                setup.loadpoint_chargers[lp.name],
+                drivers[setup.loadpoint_chargers[lp.name]].safe_current_a,
+                self,
+            )
             for lp in self.params.loadpoints
         }
         #: The rule list, evaluated in order on every step.
@@ -217,7 +223,9 @@ class House:
             log.exception("control core rejected %s", site)
             return False
 
-    def on_charger_reading(self, charger: str, reading: ChargerReading, details: Mapping[str, object]) -> None:
+    def on_charger_reading(
+        self, charger: str, reading: ChargerReading, details: Mapping[str, object]
+    ) -> None:
         """Take a charger's report: into the core, and (when online) into the loadpoint's session."""
         name = self.by_charger.get(charger)
         if name is None:
@@ -414,10 +422,10 @@ class House:
         ):
             return None  # a raise carries out only a fresh decision: wait for the next step
         desired = {name: other.desired_a for name, other in self.loadpoints.items()}
-        delivered = {name: _highest(other.delivered_a, other.in_flight_a) for name, other in self.loadpoints.items()}
-        offered = {
-            name: r.offered_a if r.online else None for name, r in self.charger_readings.items()
+        delivered = {
+            name: _highest(other.delivered_a, other.in_flight_a) for name, other in self.loadpoints.items()
         }
+        offered = {name: r.offered_a if r.online else None for name, r in self.charger_readings.items()}
         pending = pending_cuts(loadpoint, self._sharing, desired, delivered, offered)
         if not pending:
             lp.raise_held = None
@@ -457,13 +465,17 @@ class House:
         self._intent_since_step = True
         lp.set_mode(mode)
 
-    def set_current_range(self, loadpoint: str, min_a: float | None = None, max_a: float | None = None) -> None:
+    def set_current_range(
+        self, loadpoint: str, min_a: float | None = None, max_a: float | None = None
+    ) -> None:
         """The user's range, inside the configured one (ValueError naming the bound)."""
         lp = self.loadpoints[loadpoint]
         self._intent_since_step = True
         lp.set_current_range(min_a, max_a)
 
-    def charge_now(self, loadpoint: str, amps: float | None = None, until: datetime | None = None) -> ChargeNow:
+    def charge_now(
+        self, loadpoint: str, amps: float | None = None, until: datetime | None = None
+    ) -> ChargeNow:
         """Charge at full power (or ``amps``) until ``until`` or cancelled."""
         lp = self.loadpoints[loadpoint]
         self._intent_since_step = True

@@ -59,7 +59,9 @@ class Loadpoint:
     current step); ``safe_current_a`` is what the charger is left at on shutdown or a core failure.
     """
 
-    def __init__(self, params: LoadpointParams, charger: str, safe_current_a: float, events: EventSink) -> None:
+    def __init__(
+        self, params: LoadpointParams, charger: str, safe_current_a: float, events: EventSink
+    ) -> None:
         self.name = params.name
         self.charger = charger
         self.params = params
@@ -141,7 +143,9 @@ class Loadpoint:
         self._events.event("current-range", self.name, f"current range {lo:g}-{hi:g} A")
         return True
 
-    def charge_now(self, now: datetime, amps: float | None = None, until: datetime | None = None) -> ChargeNow:
+    def charge_now(
+        self, now: datetime, amps: float | None = None, until: datetime | None = None
+    ) -> ChargeNow:
         """Charge at full power (or ``amps`` within the configured range) until ``until`` or cancelled.
 
         ``until`` must be timezone-aware and after ``now``. ValueError otherwise.
@@ -218,7 +222,9 @@ class Loadpoint:
         if outcome.rule == self.active_rule:
             return
         log.info("%s: rule %s -> %s (%s)", self.name, self.active_rule, outcome.rule, outcome.mode.value)
-        self._events.event("rule", self.name, f"rule {self.active_rule} -> {outcome.rule} ({outcome.mode.value})")
+        self._events.event(
+            "rule", self.name, f"rule {self.active_rule} -> {outcome.rule} ({outcome.mode.value})"
+        )
         self.active_rule = outcome.rule
 
     # ------------------------------------------------------------------ sessions

@@ -97,7 +97,9 @@ class Supervisor:
         for (kind, name), state in self._states.items():
             if kind == "service":
                 error = self._service_errors[name]
-                out.append(DeviceStatus(name, kind, state.running and error is None, error, None, state.failures))
+                out.append(
+                    DeviceStatus(name, kind, state.running and error is None, error, None, state.failures)
+                )
                 continue
             device: Source | Charger = self.sources[name] if kind == "meter" else self.chargers[name]
             last = last_t_s(kind, name)

@@ -122,7 +122,11 @@ async def test_engine_sums_pv_keeps_running_with_a_hanging_source_and_fails_safe
 ) -> None:
     vendor_server.routes["GET", FRONIUS] = Reply.json(FRONIUS_DAY)  # grid -1500.25, PV 3000
     vendor_server.routes["GET", "/roof"] = Reply("1000", content_type="text/plain")
-    engine = build_engine(engine_config(vendor_server.url, vendor_server.url + "/roof"), clock=ScaledClock(speed=10), services=False)
+    engine = build_engine(
+        engine_config(vendor_server.url, vendor_server.url + "/roof"),
+        clock=ScaledClock(speed=10),
+        services=False,
+    )
     task = asyncio.create_task(engine.run())
     try:
         # PV from two inverters adds up; grid comes from the grid meter alone.

@@ -16,7 +16,9 @@ from .broker import Broker, Recorder, until
 
 
 def config(broker: Broker, **kw: object) -> MqttConfig:
-    return MqttConfig.model_validate({"host": "127.0.0.1", "port": broker.port, "reconnect_min_s": 0.1, "reconnect_max_s": 0.5, **kw})
+    return MqttConfig.model_validate(
+        {"host": "127.0.0.1", "port": broker.port, "reconnect_min_s": 0.1, "reconnect_max_s": 0.5, **kw}
+    )
 
 
 @contextlib.asynccontextmanager

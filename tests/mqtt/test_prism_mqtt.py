@@ -27,7 +27,9 @@ from .broker import Broker, Recorder, until
 async def setup(
     broker: Broker, sim_cfg: dict[str, object] | None = None, **driver: object
 ) -> AsyncIterator[tuple[PrismMqttCharger, PrismSimulator, list[ChargerReading]]]:
-    conn = MqttConnection(MqttConfig(host="127.0.0.1", port=broker.port, reconnect_min_s=0.1, reconnect_max_s=0.5))
+    conn = MqttConnection(
+        MqttConfig(host="127.0.0.1", port=broker.port, reconnect_min_s=0.1, reconnect_max_s=0.5)
+    )
     cfg = PrismChargerConfig.model_validate({"type": "prism", **driver})
     charger = PrismMqttCharger.from_config("prism", cfg, DeviceContext(clock=RealClock(), mqtt=conn))
     readings: list[ChargerReading] = []
@@ -57,7 +59,9 @@ async def test_reads_status_and_sets_limit_in_normal_mode(broker: Broker) -> Non
         await until(lambda: charger.status.mode == 1, what="retained burst")
         await charger.set_current(10.0)
         await until(lambda: sim.limit_a == 10.0 and sim.mode == 2, what="limit 10 A in normal mode")
-        await until(lambda: readings[-1].charging and abs(readings[-1].actual_a - 10.0) < 0.01, what="car at 10 A")
+        await until(
+            lambda: readings[-1].charging and abs(readings[-1].actual_a - 10.0) < 0.01, what="car at 10 A"
+        )
         r = readings[-1]
         assert r.online and r.connected and r.power_w == pytest.approx(10.0 * 236.0, abs=1)
         assert ("set_current_limit", "10.0") in [(n, p) for _, n, p in sim.commands]
@@ -96,7 +100,9 @@ async def test_unstaged_cut_trips_the_slow_car(broker: Broker) -> None:
 
 async def test_command_error_is_a_fault_until_success(broker: Broker) -> None:
     async with setup(broker) as (charger, _sim, readings), Recorder(broker.port, ()) as rec:
-        await rec.publish("prism/commandresult/set_current_limit/error", "Bad syntax, current must be a number")
+        await rec.publish(
+            "prism/commandresult/set_current_limit/error", "Bad syntax, current must be a number"
+        )
         await until(lambda: charger.error is not None and not readings[-1].online, what="fault")
         assert "set_current_limit" in (charger.error or "")
         await charger.set_current(12.0)  # sent again despite the fault; the simulator acknowledges it

@@ -27,7 +27,9 @@ SEED = b'{"type":"power","volts":238.4,"pwr1":2777.7,"pwr2":1679.6,"ev":1390.4,"
 
 
 def monitor(**kw: object) -> EcotrackMonitorSource:
-    return EcotrackMonitorSource("emon", EcotrackMonitorMeterConfig.model_validate({"type": "ecotrack-monitor", **kw}), RealClock())
+    return EcotrackMonitorSource(
+        "emon", EcotrackMonitorMeterConfig.model_validate({"type": "ecotrack-monitor", **kw}), RealClock()
+    )
 
 
 def collect(source, topic: str, payload: bytes) -> list[MeterReading]:  # type: ignore[no-untyped-def]
@@ -125,11 +127,20 @@ def test_emonhub_json_node_and_pv_sign() -> None:
 
 def test_dsmr_reader() -> None:
     src = DsmrReaderSource("p1", DsmrReaderMeterConfig(type="dsmr-reader"), RealClock())
-    msg = {"electricity_currently_delivered": "0.250", "electricity_currently_returned": 1.5, "phase_voltage_l1": 231}
+    msg = {
+        "electricity_currently_delivered": "0.250",
+        "electricity_currently_returned": 1.5,
+        "phase_voltage_l1": 231,
+    }
     (r,) = collect(src, "dsmr/json", json.dumps(msg).encode())
     assert r.grid_w == pytest.approx(-1250) and r.voltage_v == 231
     assert collect(src, "dsmr/json", b'{"electricity_currently_delivered": 1}') == []
-    assert collect(src, "dsmr/json", b'{"electricity_currently_delivered": -1, "electricity_currently_returned": 0}') == []
+    assert (
+        collect(
+            src, "dsmr/json", b'{"electricity_currently_delivered": -1, "electricity_currently_returned": 0}'
+        )
+        == []
+    )
     assert src.rejected == 2
 
 

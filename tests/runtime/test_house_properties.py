@@ -223,8 +223,20 @@ class Restart:
 
 
 Event = (
-    Advance | Meter | Report | SetMode | SetRange | ChargeNowEv | Cancel | EnergyLimit | Switch | Crash
-    | Step | Begin | Finish | Restart
+    Advance
+    | Meter
+    | Report
+    | SetMode
+    | SetRange
+    | ChargeNowEv
+    | Cancel
+    | EnergyLimit
+    | Switch
+    | Crash
+    | Step
+    | Begin
+    | Finish
+    | Restart
 )
 
 idx = st.integers(0, 3)
@@ -413,7 +425,9 @@ def run(world: World, events_: list[Event]) -> None:
             now += ev.dt_s
         elif isinstance(ev, Meter):
             t = now - ev.age_s if math.isfinite(ev.age_s) else ev.age_s
-            house.on_meter_reading("grid", MeterReading(t_s=t, grid_w=ev.grid_w, pv_w=ev.pv_w, voltage_v=ev.voltage_v))
+            house.on_meter_reading(
+                "grid", MeterReading(t_s=t, grid_w=ev.grid_w, pv_w=ev.pv_w, voltage_v=ev.voltage_v)
+            )
         elif isinstance(ev, Report):
             name = names[ev.index % len(names)]
             reading = ChargerReading(
@@ -482,7 +496,10 @@ def run(world: World, events_: list[Event]) -> None:
             assert math.isfinite(amps_) and amps_ >= 0.0
             limit = math.inf if model.read_only(name) else caps[name]  # read-only: its possible draw
             assert amps_ <= min(limit, model.static_cap(name)) + EPS or amps_ == 0.0, (
-                name, amps_, limit, model.static_cap(name),
+                name,
+                amps_,
+                limit,
+                model.static_cap(name),
             )
             # the same command carried out by a car (type tesla-vehicle): whole amps, never more
             car_a = amps_for(amps_, world.drivers[f"ch{name[2:]}"].max_a)
@@ -532,7 +549,9 @@ def check_bounded(house: House, now: float) -> None:
 
 @settings(max_examples=5_000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(world=worlds(), events_=st.lists(events, min_size=1, max_size=40))
-def test_no_command_exceeds_a_limit_in_force_on_the_whole_decision_path(world: World, events_: list[Event]) -> None:
+def test_no_command_exceeds_a_limit_in_force_on_the_whole_decision_path(
+    world: World, events_: list[Event]
+) -> None:
     run(world, [*events_, Step()])
 
 
@@ -552,7 +571,11 @@ def test_busy_sites_keep_shared_limits_while_commands_are_in_flight(world: World
             evs.append(Meter(0.0, rng.uniform(-15_000.0, 3_000.0), None, 230.0))
         elif r < 0.45:
             i = rng.randrange(4)
-            evs.append(Report(i, 0.0, True, True, rng.uniform(0.0, 32.0), None, rng.choice([None, rng.uniform(0, 32)])))
+            evs.append(
+                Report(
+                    i, 0.0, True, True, rng.uniform(0.0, 32.0), None, rng.choice([None, rng.uniform(0, 32)])
+                )
+            )
         elif r < 0.55:
             evs.append(Advance(rng.choice([1.0, 2.0, 10.0, 70.0])))
         elif r < 0.65:

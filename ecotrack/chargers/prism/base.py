@@ -127,7 +127,9 @@ class PrismChargerBase(Charger):
             status = self.status
             stage = target
             if self.config.staged_step_down and status.charging:
-                stage = next_stage(self.limit_sent_a, target, self._assumed_draw_a(), self.config.step_down_ratio)
+                stage = next_stage(
+                    self.limit_sent_a, target, self._assumed_draw_a(), self.config.step_down_ratio
+                )
                 timed_out = (
                     self._stage_since is not None and now - self._stage_since >= self.config.stage_timeout_s
                 )
@@ -162,7 +164,11 @@ class PrismChargerBase(Charger):
     async def _ensure_mode(self, mode: PrismMode, now: float) -> None:
         if self.status.mode == mode:
             return
-        if self._mode_sent is not None and self._mode_sent[0] == mode and now - self._mode_sent[1] < _MODE_RETRY_S:
+        if (
+            self._mode_sent is not None
+            and self._mode_sent[0] == mode
+            and now - self._mode_sent[1] < _MODE_RETRY_S
+        ):
             return  # sent recently; waiting for the Prism to report it
         await self._send_mode(mode)
         self._mode_sent = (int(mode), now)

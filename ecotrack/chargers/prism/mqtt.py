@@ -72,7 +72,9 @@ class PrismMqttCharger(PrismChargerBase):
     async def run(self) -> None:
         """Listen to the Prism and keep its reports fresh until cancelled."""
         if self.connection is None:
-            raise RuntimeError(f"charger {self.name!r} is a Prism over MQTT but the configuration has no mqtt: section")
+            raise RuntimeError(
+                f"charger {self.name!r} is a Prism over MQTT but the configuration has no mqtt: section"
+            )
         self.error = None
         subs: list[Subscription] = [
             self.connection.subscribe(f"{self.base}/+", self._on_status),

@@ -108,7 +108,13 @@ class MqttSource(Source):
             self.rejected += 1
             self.failures += 1
             if self._log_limit.allow(now):
-                log.warning("meter %s: ignored message on %s %s: %s", self.name, topic, preview(payload), result.reason)
+                log.warning(
+                    "meter %s: ignored message on %s %s: %s",
+                    self.name,
+                    topic,
+                    preview(payload),
+                    result.reason,
+                )
             return
         if result is not None:
             self.emitted += 1

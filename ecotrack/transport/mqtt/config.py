@@ -54,7 +54,9 @@ class MqttConnectionConfig(ConfigModel):
         max_length=128,
         description="MQTT client id; must be unique on the broker (two clients with one id kick each other off).",
     )
-    keepalive_s: int = Field(30, ge=5, le=3600, description="Keep-alive interval (s); the last will fires after 1.5x.")
+    keepalive_s: int = Field(
+        30, ge=5, le=3600, description="Keep-alive interval (s); the last will fires after 1.5x."
+    )
     tls: MqttTlsConfig = Field(default_factory=MqttTlsConfig, description="TLS settings.")
     topic_prefix: str = Field(
         "ecotrack",

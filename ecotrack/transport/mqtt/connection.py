@@ -79,7 +79,9 @@ class Subscription:
 class MqttConnection:
     """A supervised aiomqtt client shared by everything MQTT in the process (see the module docstring)."""
 
-    def __init__(self, config: MqttConnectionConfig, *, base_dir: Path | None = None, timeout_s: float = 5.0) -> None:
+    def __init__(
+        self, config: MqttConnectionConfig, *, base_dir: Path | None = None, timeout_s: float = 5.0
+    ) -> None:
         self.config = config
         self.base_dir = base_dir
         self.timeout_s = timeout_s
@@ -163,9 +165,7 @@ class MqttConnection:
                 await self._session()
             except aiomqtt.MqttError as e:
                 self.error = str(e)
-                log.warning(
-                    "MQTT broker %s:%d: %s; reconnecting in %.1f s", cfg.host, cfg.port, e, backoff
-                )
+                log.warning("MQTT broker %s:%d: %s; reconnecting in %.1f s", cfg.host, cfg.port, e, backoff)
             else:  # the message iterator ended without an error: treat as a lost connection
                 self.error = "connection closed"
                 log.warning("MQTT broker %s:%d closed the connection; reconnecting", cfg.host, cfg.port)

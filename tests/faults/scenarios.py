@@ -17,6 +17,7 @@ and writes the table in ``docs/reliability.md``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 import sqlite3
@@ -612,6 +613,86 @@ def twc_ignores_zero(tmp: Path, escalation_s: float = 5.0) -> Result:
                   safe_s, None, _rows_lost(before, after), watcher.max_commanded())
 
 
+def _session_energy_wh(state: dict[str, Any] | None) -> float | None:
+    lp = next((x for x in (state or {}).get("loadpoints", []) if x.get("id") == "garage"), None)
+    session = (lp or {}).get("session") or {}
+    value = session.get("energy_wh")
+    return float(value) if isinstance(value, int | float) else None
+
+
+def absurd_mqtt_values(tmp: Path) -> Result:
+    """1e308, -1e12, NaN and junk on every value an MQTT meter and a Prism charger publish: each is
+    ignored like malformed input (logged, rate-limited); no stored figure becomes absurd, no command exceeds
+    a limit, and the real values that follow are used again."""
+    from ecotrack.chargers.prism.simulator import PrismSimulator, SimulatedPrismConfig
+
+    broker = Broker(tmp)
+    broker.start()
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    prism = PrismSimulator(SimulatedPrismConfig(port=broker.port, client_id="fault-prism"))
+    sim_task = asyncio.run_coroutine_threadsafe(prism.run(), loop)
+    try:
+        port = free_port()
+        meter = "  grid:\n    type: mqtt\n    grid: {topic: faults/grid}\n"
+        text = site_config("", port, meter_block=meter, extra=f"mqtt:\n  host: 127.0.0.1\n  port: {broker.port}\n")
+        start, end = text.index("chargers:\n"), text.index("circuits:\n")
+        text = text[:start] + "chargers:\n  garage:\n    type: prism\n    base_topic: prism\n" + text[end:]
+        junk = ["1e308", "-1e12", "NaN", "inf", "1e400", "\u0000", "x" * 300]
+        with _Publisher(broker.port, "faults/grid", "-3000") as grid, running(tmp, text, port) as daemon:
+            watcher = Watcher(daemon).start()
+            try:
+                wait_for(lambda: charging(daemon), STARTUP_S, daemon, "charging")
+                wait_for(lambda: stored_readings(daemon.db) > 0, 30, daemon, "a stored reading")
+                before = count_rows(daemon.db)
+
+                async def publish_junk() -> None:
+                    async with aiomqtt.Client("127.0.0.1", broker.port) as client:
+                        for value in junk:
+                            for suffix in ("w", "amp", "wh", "wh_total", "volt", "pilot", "state", "session_time"):
+                                await client.publish(f"prism/1/{suffix}", value)
+                            await asyncio.sleep(0.2)
+
+                for value in junk:
+                    grid.value = value
+                    time.sleep(0.6)
+                asyncio.run_coroutine_threadsafe(publish_junk(), loop).result(30)
+                grid.value = "-3000"
+                time.sleep(1.0)
+                recover_s = wait_for(lambda: charging(daemon), RECOVER_BOUND_S, daemon, "charging on real values")
+                energy = _session_energy_wh(daemon.state())
+            finally:
+                watcher.stop()
+            assert daemon.alive(), daemon.tail()
+            assert daemon.stop() == 0, daemon.tail()
+        after = count_rows(daemon.db)
+        con = sqlite3.connect(f"file:{daemon.db}?mode=ro", uri=True, timeout=5)
+        try:
+            worst = con.execute(
+                "SELECT MAX(ABS(grid_w)) FROM site_readings"
+            ).fetchone()[0]
+            session_wh = con.execute("SELECT MAX(energy_wh) FROM sessions").fetchone()[0]
+        finally:
+            con.close()
+    finally:
+        sim_task.cancel()
+        with contextlib.suppress(BaseException):
+            sim_task.result(5)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        broker.stop()
+    assert worst is None or worst < 1e6, f"an absurd grid power was stored: {worst}"
+    assert session_wh is None or session_wh < 1e6, f"an absurd session energy was stored: {session_wh}"
+    assert energy is None or energy < 1e6, energy
+    implausible = [x.grid_w for x in watcher.samples if x.grid_w is not None and not abs(x.grid_w) < 1e6]
+    assert not implausible, implausible[:3]
+    assert watcher.max_commanded() <= LOADPOINT_MAX_A
+    return Result("1e308, -1e12, NaN, inf, junk on every MQTT meter and Prism value",
+                  "each rejected (logged, rate-limited); stored figures stay plausible; real values used again",
+                  None, recover_s, _rows_lost(before, after), watcher.max_commanded())
+
+
 #: Every row, in the order of the table.
 SCENARIOS: dict[str, Callable[[Path], Result]] = {
     "meter_hangs": meter_hangs,
@@ -619,6 +700,7 @@ SCENARIOS: dict[str, Callable[[Path], Result]] = {
     "meter_garbage": meter_garbage,
     "meter_slow": meter_slow,
     "meter_absurd": meter_absurd,
+    "absurd_mqtt_values": absurd_mqtt_values,
     "broker_restart": broker_restart,
     "twc_adapter_removed": twc_adapter_removed,
     "twc_new_id": twc_new_id,

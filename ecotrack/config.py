@@ -46,6 +46,7 @@ from ecotrack.services.mqtt.config import MqttConfig
 from ecotrack.services.store.config import StoreConfig
 from ecotrack.services.web.config import HttpConfig
 from ecotrack.tariffs.config import TariffConfig
+from ecotrack.transport.ocpp.config import OcppConfig
 
 __all__ = [
     "CircuitConfig",
@@ -277,6 +278,9 @@ class Config(ConfigModel):
     control: ControlConfig = Field(default_factory=ControlConfig, description="Control tuning.")
     mqtt: MqttConfig | None = Field(
         None, description="MQTT broker: MQTT meters and the Prism, control topics, status, Home Assistant."
+    )
+    ocpp: OcppConfig | None = Field(
+        None, description="OCPP 1.6J central system the 'type: ocpp' wallboxes connect to (host, port, passwords)."
     )
     store: StoreConfig = Field(default_factory=StoreConfig, description="History database (issue 6).")
     tariff: TariffConfig | None = Field(None, description="Electricity prices for cost and plans.")
@@ -584,7 +588,7 @@ def driver_checks(
     """
     if not isinstance(data, Mapping):
         return
-    transports = {"mqtt"} if data.get("mqtt") is not None else set()
+    transports = {name for name in ("mqtt", "ocpp") if data.get(name) is not None}
     sections: tuple[tuple[str, DriverKind], ...] = (("meters", "meter"), ("chargers", "charger"))
     for section, kind in sections:
         entries = data.get(section)
@@ -601,7 +605,8 @@ def driver_checks(
                 yield (
                     (section, name, "type"),
                     f"{kind} type {type_!r} talks {', '.join(missing)}, but the configuration has no "
-                    f"{', '.join(t + ':' for t in missing)} section (broker host, port)",
+                    f"{', '.join(t + ':' for t in missing)} section"
+                    + (" (broker host, port)" if "mqtt" in missing else " (ocpp: {} listens on port 8887)"),
                 )
             try:
                 by_type.setdefault(type_, {})[str(name)] = spec.config.model_validate(entry)

@@ -17,4 +17,5 @@ MODULES: tuple[str, ...] = (
     "ecotrack.chargers.simulated_config",
     "ecotrack.chargers.twc.config",
     "ecotrack.chargers.prism.config",
+    "ecotrack.chargers.ocpp.config",
 )

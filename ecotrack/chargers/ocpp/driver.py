@@ -269,8 +269,26 @@ class OcppCharger(Charger):
             self._record("base", fallback)
         valid_to = now + timedelta(seconds=self.central.config.profile_valid_s)
         tx = self.transaction_id
-        live = charging_profile(
-            profile_id=conn * 10 + (3 if tx is not None else 2),
+        if tx is not None:
+            try:
+                await self._set_profile(session, self._live(target, now, valid_to, tx))
+                self._profile_sent_s = self.clock.now()
+                self._accepted(target, "tx-profile")
+                return
+            except ProfileRejected as e:
+                # A box may not know the transaction yet (its StartTransaction answer still on the way) or
+                # reject TxProfiles only: the default profile limits the transaction too; retried later.
+                log.info("charger %s: TxProfile for transaction %d refused (%s); sending the default", self.name, tx, e)
+                self._dirty = True
+                self._retry_at = self.clock.now() + 1.0
+        await self._set_profile(session, self._live(target, now, valid_to, None))
+        self._profile_sent_s = self.clock.now()
+        self._accepted(target, "default-profile")
+
+    def _live(self, target: float, now: datetime, valid_to: datetime, tx: int | None) -> dict[str, Any]:
+        """The live profile (stack level 1): a TxProfile for ``tx``, or the connector's TxDefaultProfile."""
+        return charging_profile(
+            profile_id=self.config.connector * 10 + (3 if tx is not None else 2),
             stack_level=1,
             purpose="TxProfile" if tx is not None else "TxDefaultProfile",
             limit_a=target,
@@ -279,9 +297,6 @@ class OcppCharger(Charger):
             valid_to=valid_to,
             transaction_id=tx,
         )
-        await self._set_profile(session, live)
-        self._profile_sent_s = self.clock.now()
-        self._accepted(target, "tx-profile" if tx is not None else "default-profile")
 
     def _accepted(self, amps: float, what: str) -> None:
         changed = self.offered_a != amps

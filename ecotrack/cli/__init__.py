@@ -11,6 +11,7 @@ modules — pydantic, the configuration, the engine, the simulator — load insi
 - :mod:`ecotrack.cli.history` — ``sessions list``, ``history export``
 - :mod:`ecotrack.cli.meters` — ``meters read``
 - :mod:`ecotrack.cli.twc` — ``twc decode | encode | sniff``
+- :mod:`ecotrack.cli.ocpp` — ``ocpp simulate-cp``
 - :mod:`ecotrack.cli.logs` — :func:`~ecotrack.cli.logs.setup_logging`, shared by the commands
 
 To add a command, write it in its group's module and register it below. Nothing outside ``ecotrack.cli``
@@ -30,6 +31,7 @@ from ecotrack.cli.history import history_app, sessions_app
 from ecotrack.cli.meters import meters_app
 from ecotrack.cli.run import run_command
 from ecotrack.cli.simulate import simulate_command
+from ecotrack.cli.ocpp import ocpp_app
 from ecotrack.cli.twc import twc_app
 
 __all__ = ["app", "main"]
@@ -76,6 +78,7 @@ app.add_typer(sessions_app, name="sessions")
 app.add_typer(history_app, name="history")
 app.add_typer(meters_app, name="meters")
 app.add_typer(twc_app, name="twc")
+app.add_typer(ocpp_app, name="ocpp")
 
 
 def main() -> None:

@@ -29,9 +29,9 @@ from ecotrack.cli.config import config_app
 from ecotrack.cli.demo import demo_command
 from ecotrack.cli.history import history_app, sessions_app
 from ecotrack.cli.meters import meters_app
+from ecotrack.cli.ocpp import ocpp_app
 from ecotrack.cli.run import run_command
 from ecotrack.cli.simulate import simulate_command
-from ecotrack.cli.ocpp import ocpp_app
 from ecotrack.cli.twc import twc_app
 
 __all__ = ["app", "main"]

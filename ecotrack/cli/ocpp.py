@@ -6,6 +6,7 @@ Registered in :mod:`ecotrack.cli` with one ``add_typer`` line. The simulator loa
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Annotated
 
@@ -44,7 +45,7 @@ def simulate_cp(
         bool, typer.Option(help="Start charging only on RemoteStartTransaction, not when the car is plugged in.")
     ] = False,
 ) -> None:
-    """Run a simulated wallbox until Ctrl-C: it boots, reports status and meter values, follows charging profiles, and reconnects when the connection drops."""  # noqa: E501
+    """Run a simulated wallbox until Ctrl-C: it boots, reports status and meter values, follows charging profiles, and reconnects when the connection drops."""
     from ecotrack.chargers.ocpp.simulator import SimulatedChargePoint
     from ecotrack.transport.ocpp.config import check_charge_point_id
 
@@ -73,7 +74,5 @@ def simulate_cp(
         )
 
     cp.on_meter_sent = report
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(cp.run_forever(url))
-    except KeyboardInterrupt:
-        pass

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from ecotrack.chargers.ocpp.simulator import SimulatedChargePoint
 from ocpp_harness import FAST_CAR, charger, ocpp_config, running, simulated, until
+
+from ecotrack.chargers.ocpp.simulator import SimulatedChargePoint
 
 
 async def test_boot_transaction_profiles_pause_resume_and_reconnect() -> None:

@@ -6,7 +6,9 @@ The current is set with SetChargingProfile, rate unit A, ``numberPhases`` the co
   connection: what the wallbox falls back to when ecotrack's profiles expire;
 - the **live profile** at stack level 1: a TxProfile for the open transaction, or a TxDefaultProfile when
   there is none; it carries ``validTo`` = now + ``ocpp.profile_valid_s`` and is renewed every third of that.
-  If ecotrack dies, the live profile expires and the wallbox drops to the base profile's limit.
+  If ecotrack dies, the live profile expires and the wallbox drops to the base profile's limit. During a
+  transaction the TxDefaultProfile is lowered with every cut too (and renewed), so when the transaction
+  ends the box never falls back to a limit above the last cut.
 
 A limit counts as delivered when the wallbox accepts the profile; the next meter values say whether the
 car follows it (``limit_followed`` in the details). 0 A pauses (a profile of 0 A). A wallbox that rejects
@@ -79,6 +81,9 @@ class OcppCharger(Charger):
         self.sent: list[tuple[str, float]] = []
         self._base_installed = False
         self._profile_sent_s = -math.inf
+        #: The limit of the live TxDefaultProfile the box holds (None: unknown), and when it was sent.
+        self._default_a: float | None = None
+        self._default_sent_s = -math.inf
         self._last_message_s: float | None = None
         self._last_emit_s: float | None = None
         self._dirty = False
@@ -101,6 +106,7 @@ class OcppCharger(Charger):
         """The charge point connected and was configured (or went away)."""
         self.session = session
         self._base_installed = False
+        self._default_a = None
         if session is None:
             log.info("charger %s: charge point %s disconnected", self.name, self.config.charge_point_id)
         else:
@@ -272,6 +278,10 @@ class OcppCharger(Charger):
         if tx is not None:
             try:
                 await self._set_profile(session, self._live(target, now, valid_to, tx))
+                if self._default_stale(target):
+                    # The default is what the box falls back to when this transaction ends: never above a cut.
+                    await self._set_profile(session, self._live(target, now, valid_to, None))
+                    self._default_sent(target)
                 self._profile_sent_s = self.clock.now()
                 self._accepted(target, "tx-profile")
                 return
@@ -282,8 +292,20 @@ class OcppCharger(Charger):
                 self._dirty = True
                 self._retry_at = self.clock.now() + 1.0
         await self._set_profile(session, self._live(target, now, valid_to, None))
+        self._default_sent(target)
         self._profile_sent_s = self.clock.now()
         self._accepted(target, "default-profile")
+
+    def _default_stale(self, target: float) -> bool:
+        """Whether the live TxDefaultProfile must be sent again beside a TxProfile: it is above ``target``,
+        unknown, or due for renewal."""
+        if self._default_a is None or self._default_a > target:
+            return True
+        return self.clock.now() - self._default_sent_s >= self.central.config.profile_valid_s / 3
+
+    def _default_sent(self, amps: float) -> None:
+        self._default_a = amps
+        self._default_sent_s = self.clock.now()
 
     def _live(self, target: float, now: datetime, valid_to: datetime, tx: int | None) -> dict[str, Any]:
         """The live profile (stack level 1): a TxProfile for ``tx``, or the connector's TxDefaultProfile."""

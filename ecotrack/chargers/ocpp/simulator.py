@@ -66,7 +66,8 @@ class SimulatedConnector:
     soc_pct: float = 40.0
     #: Profiles by (purpose, stack level): the snake_case dict the library hands us.
     profiles: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
-    #: Every limit accepted, with the wall time (monotonic) it arrived: tests and the benchmark read it.
+    #: The limit in force after every change (a profile accepted, a transaction started or stopped), with
+    #: the monotonic time: tests and the benchmark read it.
     accepted: list[tuple[float, float]] = field(default_factory=list)
     reported_status: str | None = None
     remote_start: bool = False
@@ -314,6 +315,7 @@ class SimulatedChargePoint:
                     conn.starting = False
                 if result is not None and result.id_tag_info.get("status") == "Accepted":
                     conn.transaction_id = int(result.transaction_id)
+                    conn.accepted.append((time.monotonic(), self.limit_a(conn)))
             if conn.connector_id in self.stop_requested:
                 self.stop_requested.discard(conn.connector_id)
                 if conn.transaction_id is not None:
@@ -337,6 +339,7 @@ class SimulatedChargePoint:
         conn.transaction_id = None
         conn.profiles = {k: p for k, p in conn.profiles.items() if k[0] != "TxProfile"}
         conn.status = "Finishing"
+        conn.accepted.append((time.monotonic(), self.limit_a(conn)))
         if tx is not None:
             await self._call(call.StopTransaction(meter_stop=int(conn.energy_wh), timestamp=_now_iso(), transaction_id=tx, reason=reason))
 

@@ -115,6 +115,10 @@ class OcppCharger(Charger):
         self._emit(self.clock.now())
         self._wake.set()
 
+    def ocpp_alive(self) -> None:
+        """A Heartbeat keeps an idle wallbox online."""
+        self._heard()
+
     def ocpp_status(self, status: str, error_code: str, info: str | None) -> None:
         """A StatusNotification: connected / charging / fault."""
         self._heard()

@@ -185,6 +185,7 @@ class SimulatedChargePoint:
             i: SimulatedConnector(i, Car(car if car is not None else CarParams(max_a=max_a))) for i in range(1, connectors + 1)
         }
         self.meter_interval_s = 60
+        self.heartbeat_s = 300.0
         self.configuration: dict[str, str] = {
             "MeterValueSampleInterval": "60",
             "MeterValuesSampledData": "Energy.Active.Import.Register",
@@ -370,6 +371,7 @@ class SimulatedChargePoint:
                     self.boots += 1
                     if answer is None or answer.status != "Accepted":
                         raise ConnectionError(f"boot not accepted: {answer}")
+                    self.heartbeat_s = float(answer.interval) if answer.interval else self.heartbeat_s
                 for conn in self.connectors.values():
                     conn.reported_status = None
                 self.connected.set()
@@ -383,11 +385,14 @@ class SimulatedChargePoint:
                     await reader
 
     async def _loop(self, reader: asyncio.Task[None]) -> None:
-        last = self.clock.now()
+        last = beat = self.clock.now()
         while not reader.done():
             await self.clock.sleep(self.step_s)
             now = self.clock.now()
             dt, last = now - last, now
+            if now - beat >= self.heartbeat_s:
+                beat = now
+                await self._call(call.Heartbeat())
             for conn in self.connectors.values():
                 await self._step(conn, dt)
         reader.result()

@@ -71,6 +71,9 @@ class ConnectorListener(Protocol):
     def ocpp_linked(self, session: ChargePointSession | None) -> None:
         """The charge point is connected and configured (``session``), or gone (None)."""
 
+    def ocpp_alive(self) -> None:
+        """A Heartbeat: the charge point is still there."""
+
     def ocpp_status(self, status: str, error_code: str, info: str | None) -> None:
         """A StatusNotification for the connector (or for the whole charge point when it faults)."""
 
@@ -148,7 +151,7 @@ class ChargePointSession:
         self._linked = False
         self._handlers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
             "BootNotification": self._on_boot,
-            "Heartbeat": lambda p: {"currentTime": _now_iso()},
+            "Heartbeat": self._on_heartbeat,
             "StatusNotification": self._on_status,
             "MeterValues": self._on_meter_values,
             "StartTransaction": self._on_start,
@@ -321,6 +324,11 @@ class ChargePointSession:
             log.info("ocpp %s: booted (%s %s, firmware %s)", self.cp_id, self.boot.vendor, self.boot.model, self.boot.firmware)
         self._booted.set()
         return {"status": "Accepted", "currentTime": _now_iso(), "interval": self.config.heartbeat_s}
+
+    def _on_heartbeat(self, p: dict[str, Any]) -> dict[str, Any]:
+        for listener in self.listeners.values():
+            listener.ocpp_alive()
+        return {"currentTime": _now_iso()}
 
     def _on_status(self, p: dict[str, Any]) -> dict[str, Any]:
         connector = int(p["connectorId"])

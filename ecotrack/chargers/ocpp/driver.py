@@ -31,7 +31,7 @@ from ecotrack.core.model import ChargerReading
 from ecotrack.devices.context import DeviceContext
 from ecotrack.transport.ocpp.parsers import Measurement, charging_profile, connector_flags
 from ecotrack.transport.ocpp.server import CENTRAL_SYSTEM_KEY, CentralSystem
-from ecotrack.transport.ocpp.session import ChargePointSession, OcppCallError
+from ecotrack.transport.ocpp.session import BootInfo, ChargePointSession, OcppCallError
 
 __all__ = ["OcppCharger", "ProfileRejected"]
 
@@ -66,6 +66,8 @@ class OcppCharger(Charger):
         self.central = central
         self.clock = clock
         self.session: ChargePointSession | None = None
+        #: What the charge point's last BootNotification said (kept while it is away).
+        self.boot: BootInfo | None = None
         self.status: str | None = None
         self.error_code: str | None = None
         self.measurement: Measurement | None = None
@@ -107,6 +109,8 @@ class OcppCharger(Charger):
         self.session = session
         self._base_installed = False
         self._default_a = None
+        if session is not None and session.boot is not None:
+            self.boot = session.boot
         if session is None:
             log.info("charger %s: charge point %s disconnected", self.name, self.config.charge_point_id)
         else:
@@ -192,9 +196,8 @@ class OcppCharger(Charger):
             "connector": self.config.connector,
             "control": "start-stop" if self.profiles is False else "profile",
         }
-        session = self.session
-        if session is not None and session.boot is not None:
-            out.update(session.boot.details())
+        if self.boot is not None:
+            out.update(self.boot.details())
         if self.status is not None:
             out["status"] = self.status
         if self.error_code not in (None, "NoError"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from ocpp_harness import FAST_CAR, charger, ocpp_config, running, simulated, until
 
 from ecotrack.chargers.ocpp.simulator import SimulatedChargePoint
@@ -76,3 +78,30 @@ async def test_password_and_unknown_ids() -> None:
         right = SimulatedChargePoint("cp1", password="s3cret-pass", step_s=0.1, car=FAST_CAR)
         async with simulated(right, central):
             await until(lambda: right.boots == 1 and driver.session is not None, what="accepted with the password")
+
+
+async def test_ecotrack_restart_mid_transaction_resumes_it() -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    data = ocpp_config(ocpp={"port": port})
+    cp = SimulatedChargePoint("cp1", car=FAST_CAR, step_s=0.1)
+    conn = cp.connectors[1]
+    task = asyncio.create_task(cp.run_forever(f"ws://127.0.0.1:{port}/ocpp", retry_s=0.2))
+    try:
+        async with running(data) as (app, _central):
+            await until(lambda: conn.transaction_id is not None and cp.limit_a(conn) == 16.0, what="charging")
+        tx = conn.transaction_id
+        # ecotrack is gone; the box keeps its transaction. A new ecotrack starts on the same port.
+        async with running(data) as (app, _central):
+            app.engine.set_current_range("cp1", max_a=11)
+            driver = charger(app)
+            await until(lambda: driver.transaction_id == tx, what="transaction learned from the meter values")
+            await until(lambda: cp.limit_a(conn) == 11.0, what="TxProfile for the resumed transaction")
+            assert conn.transaction_id == tx and cp.boots == 1
+            assert ("tx-profile", 11.0) in driver.sent
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)

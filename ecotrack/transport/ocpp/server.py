@@ -38,6 +38,11 @@ log = logging.getLogger(__name__)
 
 SUBPROTOCOL = Subprotocol("ocpp1.6")
 
+#: websockets' own log: never below INFO, since its DEBUG lines carry the request headers (the Basic auth
+#: password of a charge point).
+_WIRE_LOG = logging.getLogger("ecotrack.transport.ocpp.wire")
+_WIRE_LOG.setLevel(logging.INFO)
+
 
 class CentralSystem:
     """The listener and the sessions of connected charge points (see the module docstring)."""
@@ -111,6 +116,7 @@ class CentralSystem:
             max_queue=4,
             ssl=self._ssl(),
             server_header=None,
+            logger=_WIRE_LOG,
         ) as server:
             sockets = list(server.sockets)
             self.bound_port = sockets[0].getsockname()[1] if sockets else self.config.port

@@ -548,6 +548,8 @@ def cross_check(data: Any, registry: DriverRegistry | None = None) -> Iterator[t
             "it could never charge",
         )
 
+    yield from _ocpp_fallback(data, loadpoints, chargers, circuits, parents)
+
     reported: set[str] = set()
     for start in parents:
         seen: list[str] = []
@@ -559,6 +561,50 @@ def cross_check(data: Any, registry: DriverRegistry | None = None) -> Iterator[t
             reported.update(seen)
             cycle = " -> ".join([*seen, start])
             yield ("circuits", start, "parent"), f"circuits form a cycle: {cycle}"
+
+
+def _ocpp_fallback(
+    data: Mapping[str, Any],
+    loadpoints: Mapping[Any, Any],
+    chargers: Mapping[Any, Any],
+    circuits: Mapping[Any, Any],
+    parents: Mapping[str, str],
+) -> Iterator[tuple[_Path, str]]:
+    """OCPP wallboxes fall back to ``ocpp.fallback_a`` each when ecotrack dies: their sum under a circuit
+    (or the wiring limit) must fit it, since nothing limits them then."""
+    ocpp = data.get("ocpp")
+    if not isinstance(ocpp, Mapping):
+        return
+    fallback = ocpp.get("fallback_a", 6.0)
+    if not _is_number(fallback) or fallback <= 0:
+        return
+    totals: dict[_Path, tuple[float, float]] = {}
+    site = data.get("site") if isinstance(data.get("site"), Mapping) else {}
+    assert isinstance(site, Mapping)
+    for lp in loadpoints.values():
+        charger = chargers.get(lp.get("charger")) if isinstance(lp, Mapping) else None
+        if not isinstance(charger, Mapping) or charger.get("type") != "ocpp":
+            continue
+        charger_max = charger.get("max_a", 16.0)
+        amps = min(float(fallback), float(charger_max)) if _is_number(charger_max) else float(fallback)
+        limits: list[tuple[_Path, object]] = [(("site", "wiring_limit_a"), site.get("wiring_limit_a"))]
+        circuit = lp.get("circuit")
+        visited: set[str] = set()
+        while isinstance(circuit, str) and circuit not in visited and isinstance(circuits.get(circuit), Mapping):
+            visited.add(circuit)
+            limits.append((("circuits", circuit, "max_a"), circuits[circuit].get("max_a")))
+            circuit = parents.get(circuit)
+        for path, max_a in limits:
+            if _is_number(max_a):
+                total, _ = totals.get(path, (0.0, 0.0))
+                totals[path] = (total + amps, cast(float, max_a))
+    for path, (total, max_a) in totals.items():
+        if total > max_a:
+            yield (
+                ("ocpp", "fallback_a"),
+                f"{fallback:g} A per OCPP wallbox adds up to {total:g} A under {'.'.join(map(str, path))} "
+                f"({max_a:g} A); it is what they draw when ecotrack is gone: lower fallback_a",
+            )
 
 
 def _charger_max_a(charger: object, registry: DriverRegistry | None) -> float | None:

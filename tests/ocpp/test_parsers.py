@@ -177,3 +177,14 @@ def test_env_overrides_the_port(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("ECOTRACK__OCPP__PORT", "9123")
     cfg = load_config(example)
     assert cfg.ocpp is not None and cfg.ocpp.port == 9123
+
+
+def test_fallback_currents_must_fit_the_circuits() -> None:
+    data = _config(port=1)
+    data["circuits"] = {"garage": {"max_a": 10}}
+    for lp in data["loadpoints"].values():
+        lp["circuit"] = "garage"
+    with pytest.raises(ConfigError, match=r"ocpp.fallback_a: 6 A per OCPP wallbox adds up to 12 A under circuits.garage.max_a"):
+        parse_config(data)
+    data["ocpp"]["fallback_a"] = 5
+    assert parse_config(data).ocpp is not None

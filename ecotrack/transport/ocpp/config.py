@@ -78,7 +78,7 @@ class OcppConfig(ConfigModel):
         ge=0,
         le=80,
         description="The limit of the permanent base profile (stack level 0) the wallbox falls back to when "
-        "ecotrack's profiles expire (A; 0: stop charging without ecotrack).",
+        "ecotrack's profiles expire (A; 0: stop charging without ecotrack). Their sum under a circuit must fit it.",
     )
 
     @field_validator("path")

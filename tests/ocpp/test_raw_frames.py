@@ -77,11 +77,17 @@ async def test_accept_unknown_logs_the_boot_notification() -> None:
     handler = logging.Handler(logging.WARNING)
     handler.emit = lambda record: lines.append(record.getMessage())  # type: ignore[method-assign]
     session_log = logging.getLogger("ecotrack.transport.ocpp.session")
+    # Another test's logging.config may have disabled existing loggers or raised their level.
+    disabled, level = session_log.disabled, session_log.level
+    session_log.disabled = False
+    session_log.setLevel(logging.INFO)
     session_log.addHandler(handler)
     try:
         await _unknown_boot(lines)
     finally:
         session_log.removeHandler(handler)
+        session_log.disabled = disabled
+        session_log.setLevel(level)
 
 
 async def _unknown_boot(lines: list[str]) -> None:

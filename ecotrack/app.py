@@ -13,6 +13,7 @@ none of them.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,6 +38,8 @@ if TYPE_CHECKING:
     from ecotrack.tariffs.base import Tariff
     from ecotrack.transport.mqtt.connection import MqttConnection
     from ecotrack.transport.ocpp.server import CentralSystem
+    from ecotrack.vehicles.base import Vehicle
+    from ecotrack.vehicles.garage import Garage
 
 __all__ = [
     "App",
@@ -46,6 +49,7 @@ __all__ = [
     "build_engine",
     "build_rules",
     "build_tariff",
+    "build_vehicles",
     "mqtt_connection",
     "ocpp_central_system",
     "run_engine",
@@ -99,6 +103,48 @@ def build_drivers(
     return meters, drivers
 
 
+def build_vehicles(
+    config: Config,
+    context: DeviceContext,
+    registry: DriverRegistry | None = None,
+    data_dir: Path | None = None,
+) -> dict[str, Vehicle]:
+    """Every vehicle source of ``config``'s ``vehicles:`` section, built by ``registry`` with ``context``.
+
+    An entry with a ``token_file: null`` setting (the Fleet API's) keeps its tokens in the data
+    directory (``data_dir``, else the configured or platform one).
+    """
+    if not config.vehicles:
+        return {}
+    from ecotrack.devices.registry import builtin_registry
+
+    reg = registry if registry is not None else builtin_registry()
+    built: dict[str, Vehicle] = {}
+    for name, cfg in config.vehicles.items():
+        if "token_file" in type(cfg).model_fields and getattr(cfg, "token_file", None) is None:
+            from ecotrack.config_load import resolve_data_dir
+
+            where = data_dir if data_dir is not None else resolve_data_dir(config)
+            cfg = cfg.model_copy(update={"token_file": where / f"tesla-{name}.json"})
+        vehicle: Vehicle = reg.create("vehicle", name, cfg, context)
+        built[name] = vehicle
+        context.shared(("vehicle", name), functools.partial(_same, vehicle))  # a tesla-vehicle charger finds it
+    return built
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def build_garage(config: Config, vehicles: dict[str, Vehicle]) -> Garage | None:
+    """Which car is on which loadpoint (each loadpoint's default ``vehicle:``); None without vehicles."""
+    if not vehicles:
+        return None
+    from ecotrack.vehicles.garage import Garage
+
+    return Garage(vehicles, {name: lp.vehicle for name, lp in config.loadpoints.items()})
+
+
 def mqtt_connection(config: Config, base_dir: Path | None = None) -> MqttConnection | None:
     """The daemon's one MQTT connection when ``config`` has an ``mqtt:`` section (aiomqtt loads only then).
 
@@ -135,26 +181,46 @@ def build_tariff(config: Config) -> Tariff | None:
     return from_section(config.tariff)
 
 
-def build_rules(config: Config, setup: SiteSetup, tariff: Tariff | None) -> list[Rule]:
-    """The engine's full rule list: energy limit, charge now, the planning rules, then the user's mode.
+def build_rules(
+    config: Config, setup: SiteSetup, tariff: Tariff | None, garage: Garage | None = None
+) -> list[Rule]:
+    """The engine's full rule list: energy limit, the car's rules, charge now, the planning rules, the user's mode.
 
     A plan without its own power assumes the loadpoint's full power: its maximum current at the site's
-    voltage on the loadpoint's phases.
+    voltage on the loadpoint's phases. A plan by SoC without ``battery_kwh`` takes the ``capacity_kwh``
+    of the loadpoint's vehicle. With vehicles, the car's charge limit (off) and minimum SoC (now) rank
+    right after the energy limit.
     """
-    from ecotrack.runtime.rules import ManualRule, default_rules
+    from ecotrack.runtime.rules import EnergyLimitRule, ManualRule, default_rules
 
     rules = default_rules()
+    if garage is not None:
+        from ecotrack.planning.vehicle import vehicle_rules
+
+        after = next((i + 1 for i, r in enumerate(rules) if isinstance(r, EnergyLimitRule)), 0)
+        rules[after:after] = vehicle_rules(garage)
     if config.rules is None and not config.schedules and not config.plans:
         return rules
     from ecotrack.planning.rules import build_rules as planning_rules
 
     max_power_w = {lp.name: lp.max_a * setup.params.voltage_v * lp.phases for lp in setup.params.loadpoints}
-    planned = planning_rules(config.rules, config.schedules, config.plans, max_power_w, tariff)
+    plans = {name: _with_capacity(config, plan) for name, plan in config.plans.items()}
+    planned = planning_rules(config.rules, config.schedules, plans, max_power_w, tariff)
     at = next((i for i, r in enumerate(rules) if isinstance(r, ManualRule)), len(rules))
     rules[at:at] = planned
     if planned:
         log.info("rules: %s", " > ".join(r.name for r in rules))
     return rules
+
+
+def _with_capacity(config: Config, plan: Any) -> Any:
+    """``plan`` with ``battery_kwh`` from its loadpoint's vehicle when it plans by SoC without one."""
+    if plan.soc_pct is None or plan.battery_kwh is not None:
+        return plan
+    lp = config.loadpoints.get(plan.loadpoint)
+    vehicle = config.vehicles.get(lp.vehicle) if lp is not None and lp.vehicle is not None else None
+    capacity = getattr(vehicle, "capacity_kwh", None)
+    return plan.model_copy(update={"battery_kwh": capacity}) if capacity is not None else plan
 
 
 def build_app(
@@ -180,15 +246,30 @@ def build_app(
     from ecotrack.tariffs.config import AwattarTariffConfig
 
     if context is None:
-        context = DeviceContext(base_dir=base_dir) if clock is None else DeviceContext(clock=clock, base_dir=base_dir)
+        context = (
+            DeviceContext(base_dir=base_dir)
+            if clock is None
+            else DeviceContext(clock=clock, base_dir=base_dir)
+        )
     if context.mqtt is None:
         context.mqtt = mqtt_connection(config, context.base_dir)
     central = ocpp_central_system(config, context)
+    vehicles = build_vehicles(config, context, registry, data_dir)  # before the chargers: a car may be one
     meters, drivers = build_drivers(config, context, registry)
+    garage = build_garage(config, vehicles)
+    if any(getattr(c, "stop_method", None) == "vehicle" for c in config.chargers.values()):
+        from ecotrack.vehicles.stop import wrap_stop_method
+
+        owners = {lp.charger: name for name, lp in config.loadpoints.items()}
+        drivers = wrap_stop_method(drivers, dict(config.chargers), garage, owners)
     setup = config.site_setup()
     tariff = build_tariff(config)
-    rules = build_rules(config, setup, tariff)
-    engine = Engine(setup, meters, drivers, context.clock, wall=wall, rules=rules, **engine_options)
+    rules = build_rules(config, setup, tariff, garage)
+    engine = Engine(
+        setup, meters, drivers, context.clock, wall=wall, rules=rules, garage=garage, **engine_options
+    )
+    for name, vehicle in vehicles.items():
+        engine.add_service(f"vehicle:{name}", vehicle.run)
     if tariff is not None and isinstance(config.tariff, AwattarTariffConfig):
         from ecotrack.tariffs.awattar import AwattarTariff
 

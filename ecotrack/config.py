@@ -38,6 +38,7 @@ from pydantic import (
 
 from ecotrack.config_base import ConfigModel
 from ecotrack.core.model import CircuitParams, LoadpointParams, Mode, SiteParams, Tuning
+from ecotrack.core.profiles import DEFAULT_PROFILE, ProfileName, apply_profile
 from ecotrack.core.site import MeterRoles
 from ecotrack.devices.registry import DriverKind, DriverRegistry
 from ecotrack.planning.config import PlanConfig, RulesConfig, ScheduleConfig
@@ -138,7 +139,16 @@ class LoadpointConfig(ConfigModel):
         _LP_DEFAULTS["priority"], ge=-1000, le=1000, description="Higher priority gets the surplus first."
     )
     circuit: str | None = Field(_LP_DEFAULTS["circuit"], description="Name of the circuit it is wired to.")
+    vehicle: str | None = Field(
+        None, description="Name of the vehicle usually charged here (a TWC's VIN or the dashboard can pick another)."
+    )
     mode: Mode = Field(_LP_DEFAULTS["mode"], description="Mode at start: off, now, minpv or pv.")
+    profile: ProfileName = Field(
+        DEFAULT_PROFILE,
+        description="Start/stop behaviour in pv mode: balanced (close to the start/grid frontier), no-grid "
+        "(least grid energy, more starts) or fewer-starts (rides dips at min_a, more grid energy). Hysteresis "
+        "keys set on the loadpoint override the profile's values.",
+    )
     step_a: float = Field(
         _LP_DEFAULTS["step_a"],
         description="Current resolution the charger accepts: 1.0 or 0.1 (A).",
@@ -193,6 +203,13 @@ class LoadpointConfig(ConfigModel):
         le=100_000,
         description="Grid energy a charging car may pull at min_a before it stops (Wh).",
     )
+    disable_solar_credit: float = Field(
+        _LP_DEFAULTS["disable_solar_credit"],
+        ge=0,
+        le=10,
+        description="The stop budget grows by this share of the solar the car takes while holding min_a "
+        "(a shallow, mostly-solar dip is held longer than a deep one).",
+    )
 
     @field_validator("step_a")
     @classmethod
@@ -243,6 +260,13 @@ class ControlConfig(ConfigModel):
         description="Share of the surplus above min_a that pays back the stop budget (0: none, 1: all).",
     )
     tick_s: float = Field(1.0, gt=0, le=60, description="Period of the engine's timer tick (s).")
+    stop_escalation_s: float = Field(
+        30.0,
+        ge=5,
+        le=3600,
+        description="A charger still drawing current this long after it acknowledged 0 A gets its stop "
+        "method (a TWC's FC B2 or withheld heartbeats) and its loadpoint shows a fault (s).",
+    )
 
     def to_tuning(self) -> Tuning:
         """The core's :class:`Tuning` (fields the core has and this model knows)."""
@@ -272,6 +296,9 @@ class Config(ConfigModel):
     meters: dict[str, DeviceConfig] = Field(description="Meters by name.")
     chargers: dict[str, DeviceConfig] = Field(description="Chargers by name.")
     loadpoints: dict[str, LoadpointConfig] = Field(description="Loadpoints (charger + car) by name.")
+    vehicles: dict[str, DeviceConfig] = Field(
+        default_factory=dict, description="Vehicles by name: where each car's state of charge comes from."
+    )
     circuits: dict[str, CircuitConfig] = Field(
         default_factory=dict, description="Circuits (fuses, cables) by name; a tree via parent."
     )
@@ -327,7 +354,10 @@ class Config(ConfigModel):
             if isinstance(charger_max_a, int | float):
                 values["charger_max_a"] = float(charger_max_a)
             values["mode"] = lp.mode
-            loadpoints.append(LoadpointParams(name=name, **values))
+            chosen = apply_profile(
+                LoadpointParams(name=name, **values), lp.profile, frozenset(lp.model_fields_set)
+            )
+            loadpoints.append(chosen)
         circuits = tuple(
             CircuitParams(name=name, max_a=c.max_a, parent=c.parent) for name, c in self.circuits.items()
         )
@@ -355,11 +385,12 @@ class Config(ConfigModel):
             loadpoint_chargers={name: lp.charger for name, lp in self.loadpoints.items()},
             phases=self.site.phases,
             tick_s=float(self.control.tick_s),
+            stop_escalation_s=float(self.control.stop_escalation_s),
             summary=self.summary(),
         )
 
     def summary(self) -> str:
-        """One line naming the meters, chargers and loadpoints."""
+        """One line naming the meters, chargers, loadpoints and vehicles."""
 
         def names(kind: str, items: Mapping[str, Any]) -> str:
             word = kind if len(items) == 1 else kind + "s"
@@ -374,6 +405,7 @@ class Config(ConfigModel):
                 names("meter", self.meters),
                 names("charger", self.chargers),
                 names("loadpoint", self.loadpoints),
+                *([names("vehicle", self.vehicles)] if self.vehicles else []),
             ]
         )
 
@@ -403,6 +435,17 @@ def _planning_refs(
         for name, plan in plans.items():
             if isinstance(plan, Mapping) and (err := known("loadpoint", loadpoints, plan.get("loadpoint"))):
                 yield ("plans", name, "loadpoint"), err
+            elif (
+                isinstance(plan, Mapping)
+                and plan.get("soc_pct") is not None
+                and plan.get("battery_kwh") is None
+                and _vehicle_capacity(data, plan.get("loadpoint")) is None
+            ):
+                yield (
+                    ("plans", name, "battery_kwh"),
+                    "soc_pct needs battery_kwh (the usable battery size), or a vehicle with capacity_kwh "
+                    "on the loadpoint",
+                )
     rules = data.get("rules")
     limits = rules.get("energy_limit_kwh") if isinstance(rules, Mapping) else None
     if isinstance(limits, Mapping):
@@ -474,6 +517,14 @@ def cross_check(data: Any, registry: DriverRegistry | None = None) -> Iterator[t
     if "meters" in data and (err := known("meter", meters, site.get("battery_meter"))):
         yield ("site", "battery_meter"), err
 
+    for c_name, charger in chargers.items():
+        if (
+            isinstance(charger, Mapping)
+            and charger.get("type") == "tesla-vehicle"
+            and (err := known("vehicle", section("vehicles"), charger.get("vehicle")))
+        ):
+            yield ("chargers", c_name, "vehicle"), err
+
     used_by: dict[str, str] = {}
     for lp_name, lp in loadpoints.items():
         if not isinstance(lp, Mapping):
@@ -491,6 +542,8 @@ def cross_check(data: Any, registry: DriverRegistry | None = None) -> Iterator[t
                 used_by[charger] = str(lp_name)
         if err := known("circuit", circuits, lp.get("circuit")):
             yield ("loadpoints", lp_name, "circuit"), err
+        if err := known("vehicle", section("vehicles"), lp.get("vehicle")):
+            yield ("loadpoints", lp_name, "vehicle"), err
         min_a = lp.get("min_a", _LP_DEFAULTS["min_a"])
         max_a = lp.get("max_a", _LP_DEFAULTS["max_a"])
         if _is_number(min_a) and _is_number(max_a) and 0 < max_a < min_a:
@@ -619,6 +672,16 @@ def _charger_max_a(charger: object, registry: DriverRegistry | None) -> float | 
     return float(cast(float, value)) if _is_number(value) else None
 
 
+def _vehicle_capacity(data: Mapping[Any, Any], loadpoint: object) -> float | None:
+    """The ``capacity_kwh`` of the default vehicle of ``loadpoint`` in raw data, or None."""
+    loadpoints, vehicles = data.get("loadpoints"), data.get("vehicles")
+    lp = loadpoints.get(loadpoint) if isinstance(loadpoints, Mapping) and isinstance(loadpoint, str) else None
+    name = lp.get("vehicle") if isinstance(lp, Mapping) else None
+    vehicle = vehicles.get(name) if isinstance(vehicles, Mapping) and isinstance(name, str) else None
+    capacity = vehicle.get("capacity_kwh") if isinstance(vehicle, Mapping) else None
+    return float(cast(float, capacity)) if _is_number(capacity) else None
+
+
 def _is_number(v: object) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool)
 
@@ -635,7 +698,11 @@ def driver_checks(
     if not isinstance(data, Mapping):
         return
     transports = {name for name in ("mqtt", "ocpp") if data.get(name) is not None}
-    sections: tuple[tuple[str, DriverKind], ...] = (("meters", "meter"), ("chargers", "charger"))
+    sections: tuple[tuple[str, DriverKind], ...] = (
+        ("meters", "meter"),
+        ("chargers", "charger"),
+        ("vehicles", "vehicle"),
+    )
     for section, kind in sections:
         entries = data.get(section)
         if not isinstance(entries, Mapping):

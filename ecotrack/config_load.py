@@ -18,8 +18,10 @@ including every check the daemon makes at start-up, so a configuration that pass
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import re
+import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +37,7 @@ __all__ = [
     "ENV_PREFIX",
     "ConfigError",
     "ConfigIssue",
+    "DataDirError",
     "config_json_schema",
     "config_model",
     "load_config",
@@ -43,6 +46,8 @@ __all__ = [
 ]
 
 ENV_PREFIX = "ECOTRACK__"
+
+_log = logging.getLogger(__name__)
 
 _Path = tuple[str | int, ...]
 _M = TypeVar("_M", bound=BaseModel)
@@ -88,6 +93,31 @@ class ConfigError(Exception):
 _LineMap = dict[tuple[str, ...], int]
 
 
+#: What usually causes a YAML error whose context opened on an earlier line than the problem.
+_UNCLOSED = {
+    "flow sequence": "a '[' without its ']'?",
+    "flow mapping": "a '{' without its '}'?",
+    "quoted scalar": "a quote without its closing quote?",
+}
+
+
+def _yaml_error(e: yaml.MarkedYAMLError) -> tuple[int | None, str]:
+    """The line to report and the reason for a YAML syntax error.
+
+    PyYAML marks where it noticed the problem, which for an unclosed ``[``, ``{`` or quote is a later
+    line (the next key, or the end of the file); the context mark is where the construct opened. The
+    error names the opening line, where the fix is, and says on which line the problem showed.
+    """
+    problem, context = e.problem_mark, e.context_mark
+    if context is not None and problem is not None and context.line != problem.line:
+        hint = next((f" ({h})" for k, h in _UNCLOSED.items() if k in (e.context or "")), "")
+        opened = f"{e.context} that starts on this line" if e.context else "a construct that starts on this line"
+        return context.line + 1, f"YAML syntax error: {opened}: {e.problem} on line {problem.line + 1}{hint}"
+    text = " ".join(s for s in (e.context, e.problem) if s)
+    mark = problem or context
+    return (mark.line + 1 if mark else None), f"YAML syntax error: {text}"
+
+
 def _index_lines(node: yaml.Node, prefix: tuple[str, ...], lines: _LineMap, dupes: list[_Path]) -> None:
     """Record the 1-based line of every key (and sequence item) below ``node``."""
     if isinstance(node, yaml.MappingNode):
@@ -122,9 +152,8 @@ def _read_yaml(path: Path) -> tuple[Any, _LineMap, list[ConfigIssue]]:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        reason = "YAML syntax error: " + " ".join(s for s in (e.context, e.problem) if s)
-        return None, {}, [ConfigIssue(file, mark.line + 1 if mark else None, "", reason)]
+        line, reason = _yaml_error(e)
+        return None, {}, [ConfigIssue(file, line, "", reason)]
     except yaml.YAMLError as e:
         return None, {}, [ConfigIssue(file, None, "", f"YAML error: {e}")]
     finally:
@@ -320,6 +349,7 @@ def _resolve_relative(cfg: Config, base: Path) -> Config:
             "data_dir": fix(cfg.data_dir) if cfg.data_dir is not None else None,
             "meters": {n: fix_model(m) for n, m in cfg.meters.items()},
             "chargers": {n: fix_model(c) for n, c in cfg.chargers.items()},
+            "vehicles": {n: fix_model(v) for n, v in cfg.vehicles.items()},
         }
     )
 
@@ -367,12 +397,17 @@ def _make_model(registry: DriverRegistry) -> type[Config]:
     fields = Config.model_fields
     meters: Any = dict[str, _union(registry, "meter")]  # type: ignore[misc]
     chargers: Any = dict[str, _union(registry, "charger")]  # type: ignore[misc]
+    extra: dict[str, Any] = {}
+    if registry.types("vehicle"):  # a registry without vehicle types keeps the placeholder (empty only)
+        vehicles: Any = dict[str, _union(registry, "vehicle")]  # type: ignore[misc]
+        extra["vehicles"] = (vehicles, Field(default_factory=dict, description=fields["vehicles"].description))
     model = create_model(
         "Config",
         __base__=Config,
         __module__=Config.__module__,
         meters=(meters, Field(description=fields["meters"].description)),
         chargers=(chargers, Field(description=fields["chargers"].description)),
+        **extra,
     )
     model.registry = registry
     return model
@@ -418,8 +453,10 @@ def _narrowed(registry: DriverRegistry, data: Mapping[str, Any]) -> DriverRegist
     type.
     """
     narrowed = DriverRegistry()
-    for kind, section in (("meter", "meters"), ("charger", "chargers")):
+    for kind, section in (("meter", "meters"), ("charger", "chargers"), ("vehicle", "vehicles")):
         entries = data.get(section)
+        if kind == "vehicle" and entries is None:
+            continue  # the section is optional
         if not isinstance(entries, Mapping) or not entries:
             return registry
         known = set(registry.types(kind))  # type: ignore[arg-type]
@@ -477,11 +514,18 @@ def load_config(
     )
 
 
+class DataDirError(Exception):
+    """The data directory cannot be created or written; the message is one line naming it and why."""
+
+
 def resolve_data_dir(config: Config | None, cli_value: Path | str | None = None) -> Path:
-    """The directory for everything ecotrack writes, created if needed.
+    """The directory for everything ecotrack writes, created if needed, private to this user (0700).
 
     ``--data-dir`` on the command line wins over ``data_dir`` in the config, which wins over the
-    platform's user data directory.
+    platform's user data directory. It holds the API token, the history database and its CSV files,
+    so it is created with mode 0700, and an existing one of ours that others may enter is narrowed to
+    it (with a warning). A path that cannot be a directory (a file is in the way, no permission, a
+    read-only disk) raises :class:`DataDirError` with a one-line reason for the commands to show.
     """
     if cli_value is not None and str(cli_value) != "":
         chosen = Path(cli_value).expanduser()
@@ -491,7 +535,23 @@ def resolve_data_dir(config: Config | None, cli_value: Path | str | None = None)
         import platformdirs  # only when no directory was given (saves its import on a Pi)
 
         chosen = Path(platformdirs.user_data_dir("ecotrack", appauthor=False))
-    chosen.mkdir(parents=True, exist_ok=True)
+    try:
+        chosen.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = chosen.stat()
+        if info.st_uid == os.getuid() and stat.S_IMODE(info.st_mode) & 0o077:
+            _log.warning(
+                "data directory %s was open to other users (mode %o); setting it to 0700",
+                chosen,
+                stat.S_IMODE(info.st_mode),
+            )
+            chosen.chmod(0o700)
+    except OSError as e:
+        reason = e.strerror or type(e).__name__
+        if isinstance(e, FileExistsError | NotADirectoryError):
+            reason = "a file is in the way (it must be a directory)"
+        raise DataDirError(f"cannot use the data directory {chosen}: {reason}") from None
+    if not os.access(chosen, os.W_OK | os.X_OK):
+        raise DataDirError(f"cannot use the data directory {chosen}: it is not writable by this user")
     return chosen
 
 

@@ -11,6 +11,10 @@ status line (time of day, PV, house, car, grid). A simulated Tesla Wall Connecto
 A simulated OCPP 1.6J wallbox (charge point ``demo-cp``, charger ``ocpp``, loadpoint ``carport``, lowest
 priority) connects over a real local websocket to the daemon's central system on a free port.
 
+The demo keeps its history in a directory of its own (:func:`demo_data_dir`), never in the daemon's, and
+closes the sessions a previous demo run left open before it starts its next simulated day
+(:func:`close_open_sessions`), so no session spans the jump.
+
 The ``ecotrack demo`` command is :mod:`ecotrack.cli.demo`; the daemon (``ecotrack run``) is
 :func:`ecotrack.app.run_engine`.
 """
@@ -25,13 +29,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ecotrack.clock import Clock, ScaledClock
+from ecotrack.logredact import SHOW_SECRET
 
 if TYPE_CHECKING:
     from ecotrack.config import Config
     from ecotrack.runtime.engine import Engine
     from ecotrack.world.loads import SimulatedWorld
 
-__all__ = ["DEMO_START", "demo_config", "demo_wall", "run_demo"]
+__all__ = ["DEMO_DIR_NAME", "DEMO_START", "close_open_sessions", "demo_config", "demo_data_dir", "demo_wall", "run_demo"]
 
 log = logging.getLogger("ecotrack.demo")
 
@@ -48,6 +53,63 @@ DEMO_CP_ID = "demo-cp"
 
 #: Local time of day at which the demo's replayed day starts.
 DEMO_START = "09:15"
+
+
+#: Name of the demo's own data directory, next to (never inside) the daemon's default one.
+DEMO_DIR_NAME = "ecotrack-demo"
+
+
+def demo_data_dir(cli_value: Path | None = None) -> Path:
+    """The directory the demo writes to: ``cli_value`` when given, else the platform's user data
+    directory for ``ecotrack-demo`` (``~/.local/share/ecotrack-demo`` on Linux), created 0700.
+
+    Why its own persistent directory rather than the daemon's or a temporary one: the daemon's default
+    (``~/.local/share/ecotrack``) holds real sessions, and a demo that read it resumed a real open session
+    and mixed simulated dates into real history. A temporary directory would keep real data safe too,
+    but would forget the demo's history on every start, and the demo is meant to show a few days of
+    sessions and the chart across restarts (each restart continues on the next simulated day, see
+    :func:`demo_wall`). A sibling directory keeps both: nothing real is touched, ``rm -r`` it to start over.
+    Created like the daemon's (0700; :class:`~ecotrack.config_load.DataDirError` when it cannot be).
+    """
+    from ecotrack.config_load import resolve_data_dir
+
+    if cli_value is not None and str(cli_value) != "":
+        return resolve_data_dir(None, cli_value)
+    import platformdirs
+
+    return resolve_data_dir(None, Path(platformdirs.user_data_dir(DEMO_DIR_NAME, appauthor=False)))
+
+
+def close_open_sessions(config: Config, data_dir: Path) -> int:
+    """End every session an earlier demo run left open in ``data_dir``'s store at its last record.
+
+    The demo's clock never continues where the previous run stopped (it starts on a new simulated day,
+    see :func:`demo_wall`), so resuming an open session would stretch it across the jump (23-24 h
+    sessions with no energy in them). Returns how many were closed; no store file: nothing to do.
+    """
+    import dataclasses
+
+    from ecotrack.services.store.config import DEFAULT_DB_FILE
+    from ecotrack.services.store.db import Store, database_url
+
+    if not config.store.enabled or (config.store.url is None and not (data_dir / DEFAULT_DB_FILE).exists()):
+        return 0
+    store = Store(database_url(config.store, data_dir))
+    try:
+        closed = 0
+        for rec in store.open_sessions():
+            ended = rec.updated or rec.started
+            store.put_session(dataclasses.replace(rec, ended=ended))
+            log.info(
+                "demo: closed session %s on %s at its last record %s (the demo starts a new day)",
+                rec.id[:8],
+                rec.loadpoint,
+                ended.isoformat(timespec="seconds"),
+            )
+            closed += 1
+        return closed
+    finally:
+        store.close()
 
 
 def demo_config(
@@ -85,7 +147,13 @@ def demo_config(
     }
     if twc_port is not None:
         data["chargers"]["twc"] = {"type": "twc", "port": twc_port, "max_a": 32, "stop_method": "fc-b2"}
-        data["loadpoints"]["driveway"] = {"charger": "twc", "mode": "pv", "min_a": 6, "max_a": 16, "priority": -1}
+        data["loadpoints"]["driveway"] = {
+            "charger": "twc",
+            "mode": "pv",
+            "min_a": 6,
+            "max_a": 16,
+            "priority": -1,
+        }
     if ocpp_port is not None:
         data["ocpp"] = {"port": ocpp_port}
         data["chargers"]["ocpp"] = {"type": "ocpp", "charge_point_id": DEMO_CP_ID, "max_a": 16, "phases": 1}
@@ -141,7 +209,9 @@ async def run_demo(
     twc = DemoTwc(clock)  # a simulated Wall Connector on a pty pair, driven by the real TWC master
     config = demo_config(trace, data_dir, twc_port=twc.port, port=port, ocpp_port=0)
     mark = data_dir / DEMO_CLOCK_FILE if data_dir is not None else None
-    wall = demo_wall(clock, after=_read_mark(mark))
+    wall = demo_wall(clock, after=_read_mark(mark))  # first: the day starts at 09:15 now, not after the store
+    if data_dir is not None:
+        close_open_sessions(config, data_dir)
     context = DeviceContext(clock=clock, world=world if world is not None else SimulatedWorld())
     context.world.add(twc)
     app = build_app(config, context=context, data_dir=data_dir, wall=wall)
@@ -175,7 +245,7 @@ async def run_demo(
         web = app.web
         if web is not None:
             await web.started.wait()
-            log.info("dashboard: %s", web.dashboard_url())
+            log.info("dashboard: %s", web.dashboard_url(), extra={SHOW_SECRET: True})
 
     async def ocpp_wallbox() -> None:
         # A simulated OCPP wallbox connecting over a real websocket once the central system listens.

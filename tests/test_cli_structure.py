@@ -58,7 +58,16 @@ def _modules_loaded_by(*argv: str) -> set[str]:
 
 @pytest.mark.parametrize(
     "argv",
-    [["--help"], ["--version"], ["run", "--help"], ["simulate", "--help"], ["twc", "encode", "--help"]],
+    [
+        ["--help"],
+        ["--version"],
+        ["run", "--help"],
+        ["simulate", "--help"],
+        ["twc", "encode", "--help"],
+        ["init", "--help"],
+        ["import", "twcmanager", "--help"],
+        ["service", "install", "--help"],
+    ],
 )
 def test_help_imports_no_heavy_module(argv: list[str]) -> None:
     """``ecotrack --help`` loads typer and the command modules only: no pydantic, no config models, no I/O stacks.
@@ -128,6 +137,12 @@ def test_every_contract_command_is_there() -> None:
         "sessions list",
         "history export",
         "meters read",
+        "init",
+        "import twcmanager",
+        "import ecotrack-seed",
+        "service install",
+        "service uninstall",
+        "service status",
     ):
         assert f"ecotrack {path}" in paths
 

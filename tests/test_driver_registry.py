@@ -112,7 +112,7 @@ def test_own_types_are_unknown_to_the_builtin_registry(tmp_path: Path) -> None:
     meter = by_path["meters.grid"]
     assert meter.line == 3 and "unknown type 'test-steady'" in meter.reason
     assert "replay" in meter.reason and "fronius" in meter.reason  # names the known ones
-    assert "simulated, twc" in by_path["chargers.box"].reason
+    assert "simulated, tesla-vehicle, twc" in by_path["chargers.box"].reason
 
 
 def test_an_unknown_type_in_the_check_lists_the_known_ones(tmp_path: Path) -> None:
@@ -137,7 +137,7 @@ def test_an_unknown_type_in_the_check_lists_the_known_ones(tmp_path: Path) -> No
     )
     assert result.returncode != 0
     assert (
-        f"{path}:3: chargers.car: unknown type 'teleporter' (known: ocpp, prism, prism-ubus, simulated, twc)"
+        f"{path}:3: chargers.car: unknown type 'teleporter' (known: ocpp, prism, prism-ubus, simulated, tesla-vehicle, twc, twc3)"
         in (result.stdout + result.stderr)
     )
 
@@ -158,7 +158,7 @@ def test_registry_add_get_create_copy() -> None:
     with pytest.raises(ValueError, match="already registered"):
         reg.add(spec)
     with pytest.raises(
-        KeyError, match=r"unknown type 'nope' \(known charger types: ocpp, prism, prism-ubus, simulated, twc\)"
+        KeyError, match=r"unknown type 'nope' \(known charger types: ocpp, prism, prism-ubus, simulated, tesla-vehicle, twc, twc3\)"
     ):
         reg.get("charger", "nope")
     with pytest.raises(ValueError, match="Literal"):

@@ -11,6 +11,9 @@ modules — pydantic, the configuration, the engine, the simulator — load insi
 - :mod:`ecotrack.cli.history` — ``sessions list``, ``history export``
 - :mod:`ecotrack.cli.meters` — ``meters read``
 - :mod:`ecotrack.cli.twc` — ``twc decode | encode | sniff``
+- :mod:`ecotrack.cli.service` — ``service install | uninstall | status`` (systemd)
+- :mod:`ecotrack.cli.init` — ``init``, a first configuration from questions or flags
+- :mod:`ecotrack.cli.importer` — ``import twcmanager | ecotrack-seed``
 - :mod:`ecotrack.cli.ocpp` — ``ocpp simulate-cp``
 - :mod:`ecotrack.cli.logs` — :func:`~ecotrack.cli.logs.setup_logging`, shared by the commands
 
@@ -28,11 +31,15 @@ from ecotrack import __version__
 from ecotrack.cli.config import config_app
 from ecotrack.cli.demo import demo_command
 from ecotrack.cli.history import history_app, sessions_app
+from ecotrack.cli.importer import import_app
+from ecotrack.cli.init import init_command
 from ecotrack.cli.meters import meters_app
 from ecotrack.cli.ocpp import ocpp_app
 from ecotrack.cli.run import run_command
+from ecotrack.cli.service import service_app
 from ecotrack.cli.simulate import simulate_command
 from ecotrack.cli.twc import twc_app
+from ecotrack.cli.vehicles import vehicles_app
 
 __all__ = ["app", "main"]
 
@@ -73,11 +80,15 @@ def _root(
 app.command("run")(run_command)
 app.command("demo")(demo_command)
 app.command("simulate")(simulate_command)
+app.command("init")(init_command)
 app.add_typer(config_app, name="config")
 app.add_typer(sessions_app, name="sessions")
 app.add_typer(history_app, name="history")
 app.add_typer(meters_app, name="meters")
 app.add_typer(twc_app, name="twc")
+app.add_typer(service_app, name="service")
+app.add_typer(import_app, name="import")
+app.add_typer(vehicles_app, name="vehicles")
 app.add_typer(ocpp_app, name="ocpp")
 
 

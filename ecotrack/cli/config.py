@@ -31,10 +31,11 @@ def load_or_exit(file: Path, exit_code: int = 2, *, to_stderr: bool = True) -> C
         typer.echo(f"{file}: {n} problem{'s' if n != 1 else ''} found", err=True)
         raise typer.Exit(exit_code) from None
 
+
 config_app = typer.Typer(
     help=(
         "Validate a configuration file or print its JSON Schema.\n\n"
-        "Example: [bold]ecotrack config check examples/demo.yaml[/bold]"
+        "Example:\n  [bold]ecotrack config check examples/demo.yaml[/bold]"
     ),
     rich_markup_mode="rich",
     no_args_is_help=True,
@@ -49,7 +50,8 @@ def config_check(
 
     Environment overrides (ECOTRACK__SECTION__KEY=value) are applied as [bold]ecotrack run[/bold] would. Prints [green]OK: ...[/green] with a summary and exits 0, or one line per problem as FILE:LINE: key.path: reason and exits 1.
 
-    Example: [bold]ecotrack config check examples/demo.yaml[/bold]
+    Example:
+      [bold]ecotrack config check examples/demo.yaml[/bold]
     """
     cfg = load_or_exit(file, 1, to_stderr=False)
     typer.echo(f"OK: {file}: {cfg.summary()}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -36,7 +37,13 @@ def demo_command(
     ] = DEFAULT_SPEED,
     data_dir: Annotated[
         Path | None,
-        typer.Option("--data-dir", help="Directory for everything ecotrack writes."),
+        typer.Option(
+            "--data-dir",
+            help="Directory for everything the demo writes (history database, API token). Default: the "
+            "demo's own directory, [bold]ecotrack-demo[/bold] in your user data directory (on Linux "
+            "in ~/.local/share), never the one [bold]ecotrack run[/bold] uses.",
+            show_default=False,
+        ),
     ] = None,
     trace: Annotated[
         Path | None,
@@ -57,18 +64,28 @@ def demo_command(
         ),
     ] = None,
 ) -> None:
-    """Run a simulated house: a replayed day, a simulated car, the real control engine.
+    """Run a simulated house: a replayed day, two simulated cars, the real control engine.
 
-    The day starts at 09:15 and loops; the car in the garage charges from the solar surplus (pv mode, 6-16 A). The web dashboard shows it live on http://127.0.0.1:PORT/ (the full URL, with the API token, is printed). Stop it with Ctrl-C: the charger is left at 0 A.
+    The day starts at 09:15 and loops. Two loadpoints charge from the solar surplus (pv mode, 6-16 A): [bold]garage[/bold], a simulated 1-phase 32 A charger ([bold]car[/bold]), and [bold]driveway[/bold], a simulated Tesla Wall Connector ([bold]twc[/bold]) driven over a pseudo-terminal by the real RS485 master, with lower priority, so it gets what the garage leaves.
 
-    Example: [bold]ecotrack demo --speed 30[/bold]
+    The web dashboard shows it live on http://127.0.0.1:PORT/ (the full URL, with the API token, is printed). Stop it with Ctrl-C: both chargers are left at 0 A.
+
+    The demo never touches the data of [bold]ecotrack run[/bold]: it keeps its history in its own directory (see --data-dir), and each restart continues on the next simulated day, with the sessions left open by the previous run closed.
+
+    Example:
+      [bold]ecotrack demo --speed 30[/bold]
     """
     from ecotrack.cli.logs import setup_logging
-    from ecotrack.config_load import resolve_data_dir
-    from ecotrack.demo import run_demo
+    from ecotrack.config_load import DataDirError
+    from ecotrack.demo import demo_data_dir, run_demo
 
     setup_logging("INFO")
-    directory = resolve_data_dir(None, data_dir)
+    os.umask(0o077)  # the demo's database and token are private to its user, like the daemon's
+    try:
+        directory = demo_data_dir(data_dir)
+    except DataDirError as e:
+        log.error("%s", e)
+        raise typer.Exit(2) from None
     log.info(
         "demo: %s from 09:15, speed x%g, data directory %s",
         f"trace {trace}" if trace is not None else "modelled cloudy day",

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 if TYPE_CHECKING:
+    from rich.table import Table
+
     from ecotrack.services.store.db import Store
 
 __all__ = ["history_app", "sessions_app"]
@@ -24,7 +26,7 @@ __all__ = ["history_app", "sessions_app"]
 sessions_app = typer.Typer(
     help=(
         "Charging sessions from the history database.\n\n"
-        "Example: [bold]ecotrack sessions list --data-dir ~/.local/share/ecotrack --json[/bold]"
+        "Example:\n  [bold]ecotrack sessions list --data-dir ~/.local/share/ecotrack --json[/bold]"
     ),
     rich_markup_mode="rich",
     no_args_is_help=True,
@@ -32,7 +34,7 @@ sessions_app = typer.Typer(
 history_app = typer.Typer(
     help=(
         "Readings, sessions and events from the history database.\n\n"
-        "Example: [bold]ecotrack history export --csv --from 2024-06-01 > june.csv[/bold]"
+        "Example:\n  [bold]ecotrack history export --csv --from 2024-06-01 > june.csv[/bold]"
     ),
     rich_markup_mode="rich",
     no_args_is_help=True,
@@ -80,7 +82,7 @@ def parse_when(text: str, *, end: bool = False) -> datetime:
 def open_store(config: Path | None, data_dir: Path | None) -> Store:
     """The history database the daemon uses for these options (exit 1 with a message when there is none)."""
     from ecotrack.cli.config import load_or_exit
-    from ecotrack.config_load import resolve_data_dir
+    from ecotrack.config_load import DataDirError, resolve_data_dir
     from ecotrack.services.store.db import Store, database_url
 
     cfg = load_or_exit(config) if config is not None else None
@@ -88,7 +90,11 @@ def open_store(config: Path | None, data_dir: Path | None) -> Store:
     if store_cfg is not None and store_cfg.url and data_dir is None:
         url = store_cfg.url
     else:
-        url = database_url(None, resolve_data_dir(cfg, data_dir))
+        try:
+            url = database_url(None, resolve_data_dir(cfg, data_dir))
+        except DataDirError as e:
+            typer.echo(str(e), err=True)
+            raise typer.Exit(1) from None
         db_file = Path(url.removeprefix("sqlite:///"))
         if not db_file.exists():
             typer.echo(
@@ -138,7 +144,8 @@ def sessions_list(
 
     Each session: id, loadpoint, charger, vehicle, start, end (empty while it runs), energy_kwh, solar_kwh, grid_kwh, solar_share, max_power_kw, meter readings, cost and savings (when a tariff is configured).
 
-    Example: [bold]ecotrack sessions list --data-dir /var/lib/ecotrack --from 2024-06-01 --json[/bold]
+    Example:
+      [bold]ecotrack sessions list --data-dir /var/lib/ecotrack --from 2024-06-01 --json[/bold]
     """
     if as_json and as_csv:
         raise typer.BadParameter("choose one of --json and --csv")
@@ -165,39 +172,68 @@ def sessions_list(
 
 
 def _print_table(rows: list[dict[str, Any]]) -> None:
+    """The sessions as a table that fits the terminal: names, times and figures are never cut.
+
+    A loadpoint name cut to "dri…" is useless when there are two wallboxes, so nothing wraps; an end on
+    the start's day shows only its time. The vehicle column comes last and only when it fits whole
+    (a VIN is 17 characters); otherwise a note says that ``--json`` or ``--csv`` show it.
+    """
     from rich.console import Console
+
+    console = Console()
+    vehicles = any(r["vehicle"] for r in rows)
+    table = _sessions_table(rows, vehicle=vehicles)
+    if vehicles and console.measure(table, options=console.options.update_width(10_000)).maximum > console.width:
+        table = _sessions_table(rows, vehicle=False)
+        table.caption = "vehicles: widen the terminal, or use --json / --csv"
+        table.caption_justify = "left"
+    console.print(table)
+
+
+def _sessions_table(rows: list[dict[str, Any]], *, vehicle: bool) -> Table:
+    from rich import box
     from rich.table import Table
 
-    table = Table(title=f"{len(rows)} charging session{'s' if len(rows) != 1 else ''}", title_justify="left")
-    for col, just in [
-        ("start", "left"),
-        ("end", "left"),
-        ("loadpoint", "left"),
-        ("kWh", "right"),
-        ("solar", "right"),
-        ("grid", "right"),
-        ("cost", "right"),
-        ("vehicle", "left"),
-    ]:
-        table.add_column(col, justify=just, no_wrap=col in {"start", "end"})  # type: ignore[arg-type]
+    def local(v: object) -> datetime | None:
+        return datetime.fromisoformat(str(v)).astimezone() if v else None
 
-    def when(v: object) -> str:
-        return datetime.fromisoformat(str(v)).astimezone().strftime("%Y-%m-%d %H:%M") if v else "(running)"
-
+    table = Table(
+        title=f"{len(rows)} charging session{'s' if len(rows) != 1 else ''}",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        padding=(0, 1),
+        collapse_padding=True,
+    )
+    table.add_column("start", no_wrap=True)
+    table.add_column("end", no_wrap=True)
+    table.add_column("loadpoint", no_wrap=True)
+    for col in ("kWh", "solar", "grid", "cost"):
+        table.add_column(col, justify="right", no_wrap=True)
+    if vehicle:
+        table.add_column("vehicle", no_wrap=True)
     for r in rows:
+        started, ended = local(r["start"]), local(r["end"])
         share = f"{r['solar_share']:.0%}" if r["solar_share"] is not None else "-"
         cost = f"{r['cost']:.2f} {r['currency'] or ''}".strip() if r["cost"] is not None else "-"
-        table.add_row(
-            when(r["start"]),
-            when(r["end"]),
+        if ended is None:
+            end_text = "running"
+        elif started is not None and ended.date() == started.date():
+            end_text = ended.strftime("%H:%M")
+        else:
+            end_text = ended.strftime("%Y-%m-%d %H:%M")
+        cells = [
+            started.strftime("%Y-%m-%d %H:%M") if started is not None else "-",
+            end_text,
             str(r["loadpoint"]),
             f"{r['energy_kwh']:.2f}",
             share,
             f"{r['grid_kwh']:.2f}",
             cost,
-            str(r["vehicle"] or ""),
-        )
-    Console().print(table)
+        ]
+        table.add_row(*cells, *([str(r["vehicle"] or "")] if vehicle else []))
+    return table
 
 
 @history_app.command("export")
@@ -221,7 +257,8 @@ def history_export(
 ) -> None:
     """Export history as CSV: site readings with one power/current column pair per loadpoint, or the 5-minute aggregates, the sessions, or the events.
 
-    Example: [bold]ecotrack history export --csv --from 2024-06-01 --to 2024-06-30 -o june.csv[/bold]
+    Example:
+      [bold]ecotrack history export --csv --from 2024-06-01 --to 2024-06-30 -o june.csv[/bold]
     """
     if not as_csv:
         raise typer.BadParameter("only --csv is supported")

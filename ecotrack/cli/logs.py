@@ -1,5 +1,9 @@
 """Logging set-up for the commands (``run``, ``demo``, ``meters read``).
 
+Every handler redacts secrets (:mod:`ecotrack.logredact`): a token, API key or password in a URL, a
+header or a message never reaches the log, whichever library wrote the line. httpx and httpcore log
+each request's URL at INFO/DEBUG; they are kept at WARNING unless the level asked for is DEBUG.
+
 rich is imported when :func:`setup_logging` runs, not at import, so ``ecotrack --help`` stays fast.
 """
 
@@ -7,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import sys
+
+from ecotrack.logredact import install as install_redaction
 
 __all__ = ["setup_logging"]
 
@@ -31,3 +37,7 @@ def setup_logging(level: str | int = "INFO") -> None:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=level, handlers=[handler], force=True)
+    # A request line per poll is noise at INFO (and carried API keys in URLs before redaction).
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.DEBUG if level <= logging.DEBUG else logging.WARNING)
+    install_redaction()

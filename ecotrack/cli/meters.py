@@ -24,7 +24,7 @@ __all__ = ["MeterResult", "meters_app", "read_all", "read_source"]
 meters_app = typer.Typer(
     help=(
         "Check the energy meters of a configuration.\n\n"
-        "Example: [bold]ecotrack meters read -c examples/fronius.yaml[/bold]"
+        "Example:\n  [bold]ecotrack meters read -c examples/fronius.yaml[/bold]"
     ),
     rich_markup_mode="rich",
     no_args_is_help=True,
@@ -197,7 +197,8 @@ def read_command(
 
     With --json, each line is one meter: source, type, role, ok, grid_w, pv_w, battery_w, battery_soc, voltage_v, voltages_v, currents_a, error. Exits 1 when a meter failed, 2 when the configuration is invalid.
 
-    Example: [bold]ecotrack meters read -c examples/fronius.yaml --json[/bold]
+    Example:
+      [bold]ecotrack meters read -c examples/fronius.yaml --json[/bold]
     """
     from ecotrack.cli.config import load_or_exit
     from ecotrack.cli.logs import setup_logging

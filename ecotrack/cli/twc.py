@@ -22,7 +22,7 @@ twc_app = typer.Typer(
         "Tesla Wall Connector Gen2 (RS485 load sharing) protocol tools.\n\n"
         "[bold]decode[/bold] explains frames copied from a log, [bold]encode[/bold] builds one, "
         "[bold]sniff[/bold] decodes live bus traffic (read only) to check wiring and see the TWCs' IDs.\n\n"
-        "Example: [bold]ecotrack twc decode C0 FC E1 77 77 77 00 00 00 00 00 00 00 00 46 C0[/bold]"
+        "Example:\n  [bold]ecotrack twc decode C0 FC E1 77 77 77 00 00 00 00 00 00 00 00 46 C0[/bold]"
     ),
     rich_markup_mode="rich",
     no_args_is_help=True,
@@ -34,29 +34,54 @@ _HEX_ID = re.compile(r"^(0x)?[0-9A-Fa-f]{1,4}$")
 def parse_frames(words: list[str]) -> list[bytes]:
     """Hex input -> the frames' contents (without delimiters).
 
-    Bytes typed one per argument (``C0 FB E0 ...``) form one input; otherwise each argument is its own
-    input (quote a frame that contains spaces). In an input, every non-empty run between ``C0``
-    delimiters is a frame; an input without any ``C0`` is one unframed payload plus checksum.
+    Bytes typed one per argument (``C0 FB E0 ...``) form one input. An argument with ``C0`` delimiters
+    holds its own frames: every non-empty run between delimiters is one. Arguments without delimiters
+    are frames of their own when they have a frame's length; shorter ones are joined with the
+    arguments after them until the bytes have a frame's length, so a frame split over several
+    arguments (a log line wrapped, ``FDE0022C7777 010C8006400000 0000CF``) is read as one.
     ValueError when the text is not hex.
     """
     if all(len(w) == 2 for w in words):
         words = ["".join(words)]
     frames: list[bytes] = []
+    pending = b""
     for word in words:
-        text = word.replace(" ", "").replace(":", "").replace(",", "")
-        if text.lower().startswith("0x"):
-            text = text[2:]
-        try:
-            raw = bytes.fromhex(text)
-        except ValueError:
-            raise ValueError(f"not hexadecimal bytes: {word!r}") from None
+        raw = _hex(word)
         if 0xC0 in raw:
+            if pending:
+                frames.append(pending)
+                pending = b""
             frames += [part for part in raw.split(b"\xc0") if part]
-        elif raw:
-            frames.append(raw)
+            continue
+        pending += raw
+        if _unescaped_len(pending) >= _SHORTEST_FRAME:
+            frames.append(pending)
+            pending = b""
+    if pending:
+        frames.append(pending)
     if not frames:
         raise ValueError("no bytes given")
     return frames
+
+
+#: Bytes of the shortest frame (payload and checksum, unescaped); a shorter argument is part of one.
+_SHORTEST_FRAME = 14
+
+
+def _hex(word: str) -> bytes:
+    """One argument's bytes: hex digits with optional spaces, colons, commas and a ``0x`` prefix."""
+    text = word.replace(" ", "").replace(":", "").replace(",", "")
+    if text.lower().startswith("0x"):
+        text = text[2:]
+    try:
+        return bytes.fromhex(text)
+    except ValueError:
+        raise ValueError(f"not hexadecimal bytes: {word!r}") from None
+
+
+def _unescaped_len(raw: bytes) -> int:
+    """Length after SLIP unescaping (each ``DB xx`` pair stands for one byte)."""
+    return len(raw) - raw.count(0xDB)
 
 
 @twc_app.command("decode")
@@ -65,7 +90,8 @@ def decode_cmd(
         list[str],
         typer.Argument(
             metavar="HEX...",
-            help="Frame bytes in hex, with or without C0 delimiters and spaces; several frames are fine.",
+            help="Frame bytes in hex, with or without C0 delimiters and spaces; several frames are "
+            "fine, and a frame split over several arguments is joined.",
             show_default=False,
         ),
     ],
@@ -73,11 +99,12 @@ def decode_cmd(
 ) -> None:
     """Decode frames: message type, IDs, protocol, state, amps, kWh, volts, VIN part.
 
-    Exits 1 (after printing the reason for each) if any frame is invalid: bad length, bad checksum or bad escape.
+    Paste frames as a log shows them: bytes with spaces, one hex string per frame, with or without the C0 delimiters. A frame broken over several arguments is joined again. Exits 1 (after printing the reason for each) if any frame is invalid: bad length, bad checksum or bad escape.
 
-    Examples:
+    Examples (a master heartbeat; a slave's answer as JSON; the same answer split over three arguments):
       [bold]ecotrack twc decode C0 FB E0 77 77 02 2C 05 08 98 00 00 00 00 00 00 A1 C0[/bold]
-      [bold]ecotrack twc decode --json FDE0022C77770200000696 00009A[/bold]
+      [bold]ecotrack twc decode --json FDE0022C7777010C80064000000000CF[/bold]
+      [bold]ecotrack twc decode FDE0022C7777 010C8006400000 0000CF[/bold]
     """
     from ecotrack.chargers.twc.codec import FrameError, decode_frame
     from ecotrack.chargers.twc.describe import describe, one_line
@@ -127,7 +154,8 @@ def encode_cmd(
 
     Codes reported to damage a TWC (FC 19, FC 1A, FB E8) cannot be built.
 
-    Example: [bold]ecotrack twc encode heartbeat --master 7777 --slave 022C --amps 22 --protocol 1[/bold]
+    Example:
+      [bold]ecotrack twc encode heartbeat --slave 022C --amps 22 --protocol 1[/bold]
     """
     from ecotrack.chargers.twc.codec import (
         MasterHeartbeat,
@@ -180,7 +208,8 @@ def sniff_cmd(
 
     Use it to check wiring (nothing at all: check A/B polarity and the rotary switch on F), to find the TWCs' IDs for [bold]twc_id[/bold] in the configuration, or to watch a running master. Bad frames are printed as errors and counted; a summary goes to stderr at the end.
 
-    Example: [bold]ecotrack twc sniff /dev/ttyUSB0 --duration 30[/bold]
+    Example:
+      [bold]ecotrack twc sniff /dev/ttyUSB0 --duration 30[/bold]
     """
     from ecotrack.chargers.twc.codec import FrameError
     from ecotrack.chargers.twc.describe import describe, one_line

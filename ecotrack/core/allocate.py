@@ -13,6 +13,13 @@ Rules, in order:
 4. A loadpoint that is not charging is told how much it *could* get if it
    started (what is left after the holders' minimums in its group), so the
    start hysteresis can decide.
+5. A waiting car of a higher group whose minimum the pool could cover keeps
+   that minimum free: waiting cars of lower groups are told what is left after
+   it, so when not every waiting car can charge at its minimum the higher
+   priority one starts and the lower one keeps waiting (instead of starting
+   first and being stopped for a deficit later). Holders of lower groups are
+   not affected (a connected car that never draws must not starve them), and
+   waiting cars of equal priority still all see the same value.
 
 This module knows nothing about time or hysteresis; it maps a pool and a set
 of claims to watts per loadpoint.
@@ -48,6 +55,8 @@ def share(pool_w: float, claims: Sequence[Claim]) -> dict[str, float]:
     """
     result: dict[str, float] = {}
     remaining = pool_w
+    #: Minimums kept free for waiting cars of higher groups (rule 5); only lower waiting cars see it.
+    reserved = 0.0
     ordered = sorted(claims, key=lambda c: -c.priority)
     for _, group_iter in groupby(ordered, key=lambda c: c.priority):
         group = list(group_iter)
@@ -57,13 +66,16 @@ def share(pool_w: float, claims: Sequence[Claim]) -> dict[str, float]:
             base[claim.name] = min(max(remaining, 0.0), claim.min_w)
             remaining -= claim.min_w
         extra = max(remaining, 0.0)
-        for claim in group:
-            if not claim.holds:
-                result[claim.name] = extra
+        waiting = sorted((c for c in group if not c.holds), key=lambda c: (c.since_s, c.name))
+        for claim in waiting:
+            result[claim.name] = max(extra - reserved, 0.0)
         given = _water_fill(extra, [(c.name, max(c.max_w - c.min_w, 0.0)) for c in holders])
         for claim in holders:
             result[claim.name] = base[claim.name] + given.get(claim.name, 0.0)
         remaining -= sum(given.values())
+        for claim in waiting:
+            if claim.min_w > 0.0 and result[claim.name] - claim.min_w >= -1e-9:
+                reserved += claim.min_w
     return result
 
 

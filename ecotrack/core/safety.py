@@ -23,7 +23,8 @@ from ecotrack.core.units import quantize_down
 class Limits:
     """Pre-computed limit structure of a site (built once, used on every step)."""
 
-    #: Loadpoints in cutting order: highest priority first, then by name.
+    #: Loadpoints in cutting order: observe-only ones first (their draw is not ours to cut), then
+    #: highest priority first, then by name.
     order: tuple[LoadpointParams, ...]
     #: Per loadpoint: its own ceiling (loadpoint max and charger max).
     own_max_a: Mapping[str, float]
@@ -59,7 +60,7 @@ def build_limits(site: SiteParams) -> Limits:
         if lp.charger_max_a is not None:
             ceiling = min(ceiling, _limit_value(lp.charger_max_a))
         own[lp.name] = ceiling
-    order = tuple(sorted(site.loadpoints, key=lambda p: (-p.priority, p.name)))
+    order = tuple(sorted(site.loadpoints, key=lambda p: (not p.observe_only, -p.priority, p.name)))
     wiring = None if site.wiring_limit_a is None else _limit_value(site.wiring_limit_a)
     return Limits(order, own, chain, circuit_max, wiring)
 
@@ -87,7 +88,10 @@ def clamp(limits: Limits, desired_a: Mapping[str, float]) -> dict[str, float]:
 
     Missing loadpoints get 0 A. Non-finite or negative requests become 0 A.
     Currents are rounded *down* onto each loadpoint's step, and a loadpoint
-    that cannot have its minimum gets 0 A.
+    that cannot have its minimum gets 0 A. An observe-only loadpoint's value
+    is the draw it may have (not a command): it takes its room first, within
+    the limits but neither rounded nor cut to 0 below its minimum, so the
+    commandable loadpoints sharing a limit with it get only what it leaves.
     """
     used_circuit: dict[str, float] = dict.fromkeys(limits.circuit_max_a, 0.0)
     used_total = 0.0
@@ -102,9 +106,12 @@ def clamp(limits: Limits, desired_a: Mapping[str, float]) -> dict[str, float]:
             room = min(room, limits.circuit_max_a[circuit] - used_circuit[circuit])
         if limits.wiring_limit_a is not None:
             room = min(room, limits.wiring_limit_a - used_total)
-        amps = quantize_down(room, lp.step_a)
-        if amps < lp.min_a:
-            amps = 0.0
+        if lp.observe_only:
+            amps = max(room, 0.0)
+        else:
+            amps = quantize_down(room, lp.step_a)
+            if amps < lp.min_a:
+                amps = 0.0
         result[lp.name] = amps
         if amps > 0.0:
             used_total += amps

@@ -17,5 +17,7 @@ MODULES: tuple[str, ...] = (
     "ecotrack.chargers.simulated_config",
     "ecotrack.chargers.twc.config",
     "ecotrack.chargers.prism.config",
+    "ecotrack.chargers.twc3.config",
+    "ecotrack.vehicles.config",
     "ecotrack.chargers.ocpp.config",
 )

@@ -32,8 +32,8 @@ __all__ = [
     "builtin_registry",
 ]
 
-#: What a driver is: a meter (a source of readings) or a charger.
-DriverKind = Literal["meter", "charger"]
+#: What a driver is: a meter (a source of readings), a charger, or a vehicle (a car's own state).
+DriverKind = Literal["meter", "charger", "vehicle"]
 
 #: ``factory(name, config, context) -> driver``.
 DriverFactory = Callable[[str, Any, "DeviceContext"], Any]
@@ -48,7 +48,7 @@ Problem = tuple[tuple[str | int, ...], str]
 #: working directory).
 DriverCheck = Callable[[Mapping[str, Any], "Path | None"], Iterable[Problem]]
 
-_KINDS: tuple[DriverKind, ...] = ("meter", "charger")
+_KINDS: tuple[DriverKind, ...] = ("meter", "charger", "vehicle")
 
 
 @dataclass(frozen=True, slots=True)

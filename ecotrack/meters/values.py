@@ -17,7 +17,9 @@ from ecotrack.meters.base import MeterReading
 from ecotrack.meters.polling import SourceError
 
 __all__ = [
+    "MAX_POWER_W",
     "ROLES",
+    "bounded",
     "field",
     "json_path",
     "parse_quantity",
@@ -155,6 +157,24 @@ def soc_pct(value: float, what: str) -> float:
     if not -0.5 <= value <= 100.5:
         raise SourceError(f"{what}: state of charge {value:g} % is outside 0..100 %")
     return min(100.0, max(0.0, value))
+
+
+#: The largest power a house meter plausibly reports (W): a large farm or small business connection.
+#: A bigger number is a unit mix-up (mW, Wh counters) or a corrupt answer, not a reading.
+MAX_POWER_W = 500_000.0
+
+
+def bounded(
+    value: float, what: str, *, low: float = -MAX_POWER_W, high: float = MAX_POWER_W, unit: str = "W"
+) -> float:
+    """``value`` when it lies in ``low..high``; :class:`SourceError` (logged by the poll loop) otherwise.
+
+    Vendors' APIs sometimes send counters, milliwatts or a sentinel (65535, -32768) where a power
+    belongs; one such number steering the chargers would be worse than a missed reading.
+    """
+    if not low <= value <= high:
+        raise SourceError(f"{what}: {value:g} {unit} is outside the plausible range {low:g}..{high:g} {unit}")
+    return value
 
 
 def pv_nonnegative(value: float) -> float:

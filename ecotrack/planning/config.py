@@ -88,10 +88,18 @@ class PlanConfig(_Timed):
     soc_pct: float | None = Field(
         None, gt=0, le=100, description="Vehicle state of charge to reach (%), when the vehicle reports it."
     )
-    battery_kwh: float | None = Field(None, gt=0, le=500, description="Usable battery size, for soc_pct (kWh).")
+    battery_kwh: float | None = Field(
+        None,
+        gt=0,
+        le=500,
+        description="Usable battery size, for soc_pct (kWh); null: the capacity_kwh of the loadpoint's vehicle.",
+    )
     by: str = Field(description="Local time HH:MM the target must be reached by, on the selected days.")
     max_power_w: float | None = Field(
-        None, gt=0, le=100_000, description="Charging power planned with; null: the loadpoint's max_a x V x phases."
+        None,
+        gt=0,
+        le=100_000,
+        description="Charging power planned with; null: the loadpoint's max_a x V x phases.",
     )
     enabled: bool = Field(True, description="Switch the plan off without deleting it.")
 
@@ -105,8 +113,6 @@ class PlanConfig(_Timed):
     def _one_target(self) -> PlanConfig:
         if (self.energy_kwh is None) == (self.soc_pct is None):
             raise ValueError("give exactly one of energy_kwh or soc_pct")
-        if self.soc_pct is not None and self.battery_kwh is None:
-            raise ValueError("soc_pct needs battery_kwh (the usable battery size) to know the energy")
         return self
 
 

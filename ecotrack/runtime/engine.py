@@ -45,6 +45,7 @@ from ecotrack.runtime.setup import SiteSetup
 from ecotrack.runtime.snapshot import Snapshot
 from ecotrack.runtime.supervisor import Supervisor
 from ecotrack.runtime.surface import EventListener, ServiceFactory, SessionListener, SnapshotListener
+from ecotrack.vehicles.garage import Garage
 
 __all__ = ["Engine"]
 
@@ -81,8 +82,11 @@ class Engine:
         backoff_initial_s: float = 1.0,
         backoff_max_s: float = 60.0,
         cut_confirm_timeout_s: float = 60.0,
+        garage: Garage | None = None,
     ) -> None:
         self.setup = setup
+        #: The vehicles and which one is on each loadpoint (their facts join the chargers' details).
+        self.garage = garage
         self.clock: Clock = clock if clock is not None else RealClock()
         #: Where services keep their files (database, token); None in tests that need none.
         self.data_dir = data_dir
@@ -100,7 +104,7 @@ class Engine:
                 raise ValueError(f"site: unknown meter {role!r}")
         self.house = House(
             setup,
-            {name: DriverLimits(c.max_a, c.step_a, c.safe_current_a) for name, c in self.chargers.items()},
+            {name: DriverLimits(c.max_a, c.step_a, c.safe_current_a, c.can_control) for name, c in self.chargers.items()},
             wall=self._wall,
             rules=rules,
             cut_confirm_timeout_s=cut_confirm_timeout_s,
@@ -141,6 +145,7 @@ class Engine:
         self._services: dict[str, ServiceFactory] = {}
         self._published_decision: Decision | None = None
         self._published_at_s = -math.inf
+        self._published_commands: tuple[tuple[float | None, float | None, str | None], ...] = ()
 
         for charger in self.chargers.values():
             charger.add_listener(self._on_charger_reading)
@@ -223,7 +228,9 @@ class Engine:
         """The user's ``(min_a, max_a)`` for ``loadpoint``."""
         return self.house.loadpoint(loadpoint).user_range
 
-    def set_current_range(self, loadpoint: str, min_a: float | None = None, max_a: float | None = None) -> None:
+    def set_current_range(
+        self, loadpoint: str, min_a: float | None = None, max_a: float | None = None
+    ) -> None:
         """Set the user's minimum and/or maximum current (A) of a loadpoint.
 
         Only inside the configured range (the configuration is where the wiring's limits live);
@@ -232,7 +239,9 @@ class Engine:
         self.house.set_current_range(loadpoint, min_a, max_a)
         self._changed()
 
-    def charge_now(self, loadpoint: str, amps: float | None = None, until: datetime | None = None) -> ChargeNow:
+    def charge_now(
+        self, loadpoint: str, amps: float | None = None, until: datetime | None = None
+    ) -> ChargeNow:
         """Charge at full power (or ``amps``, within the configured range) until ``until`` or cancelled.
 
         ``until`` must be timezone-aware and in the future. Returns the request in force.
@@ -250,6 +259,23 @@ class Engine:
     def set_energy_limit(self, loadpoint: str, kwh: float | None) -> None:
         """Stop the session's charge once it has taken ``kwh`` (None or 0: no limit)."""
         self.house.set_energy_limit(loadpoint, kwh)
+        self._changed()
+
+    def vehicle_names(self) -> list[str]:
+        """The configured vehicles, sorted (empty without a vehicles: section)."""
+        return sorted(self.garage.vehicles) if self.garage is not None else []
+
+    def choose_vehicle(self, loadpoint: str, vehicle: str | None) -> None:
+        """The user's choice of car on ``loadpoint`` (None: automatic, by VIN then the default).
+
+        KeyError for an unknown loadpoint or vehicle (or when no vehicle is configured).
+        """
+        self.house.loadpoint(loadpoint)
+        if self.garage is None:
+            if vehicle is None:
+                return
+            raise KeyError(f"unknown vehicle {vehicle!r} (no vehicles: section)")
+        self.garage.choose(loadpoint, vehicle)
         self._changed()
 
     def restore_session(self, session: Session) -> None:
@@ -330,7 +356,8 @@ class Engine:
                     for n, s in self.sources.items()
                 ]
                 control_tasks += [
-                    tg.create_task(actuator.run(), name=f"actuate:{lp}") for lp, actuator in self._actuators.items()
+                    tg.create_task(actuator.run(), name=f"actuate:{lp}")
+                    for lp, actuator in self._actuators.items()
                 ]
                 self._deciding = True
                 control_tasks.append(tg.create_task(self._ticker(), name="tick"))
@@ -441,12 +468,18 @@ class Engine:
         self._supervisor.alive("charger", charger)
         driver = self.chargers.get(charger)
         details = _safe_details(driver) if driver is not None else {}
+        lp = self.house.by_charger.get(charger)
+        if self.garage is not None and lp is not None:
+            details = self.garage.details(lp, details)  # the car's SoC goes into the session
         self.house.on_charger_reading(charger, reading, details)
 
     # ------------------------------------------------------------------ stepping
     def _details(self) -> dict[str, dict[str, object]]:
         """Each loadpoint's charger details, asked once per step (rules and snapshot both use them)."""
-        return {lp: _safe_details(self.chargers[charger]) for lp, charger in self.loadpoint_charger.items()}
+        details = {lp: _safe_details(self.chargers[charger]) for lp, charger in self.loadpoint_charger.items()}
+        if self.garage is not None:
+            details = {lp: self.garage.details(lp, facts) for lp, facts in details.items()}
+        return details
 
     def _step(self, now_s: float, *, tick: bool = False) -> None:
         """One house step: wake the actuators, log changes, publish a snapshot.
@@ -454,7 +487,8 @@ class Engine:
         A timer tick that changed no decision publishes only every :data:`QUIET_PUBLISH_S` (ages and
         device health move on, nothing else did): an idle daemon then does not rebuild and fan out a
         snapshot to every service each second. Meter readings, user intents and any new decision publish
-        at once.
+        at once; a command delivered or failed since the last publish (a failsafe cut sent after the step
+        that decided it) publishes at the next tick.
         """
         details = self._details()
         decision = self.house.step(now_s, _soc(details))
@@ -463,6 +497,7 @@ class Engine:
             tick
             and decision is not None
             and decision is self._published_decision
+            and self.house.command_state() == self._published_commands
             and now_s - self._published_at_s < QUIET_PUBLISH_S
         ):
             return
@@ -474,6 +509,7 @@ class Engine:
             snap = self._build_snapshot(now_s, details)
             self.house.watch(snap)
             self._published_decision, self._published_at_s = decision, now_s
+            self._published_commands = self.house.command_state()
             self._publish(snap)
         except Exception:
             log.exception("publishing the step at %.1f s failed", now_s)
@@ -486,7 +522,7 @@ class Engine:
     def _facts(self, lp: str, details: dict[str, object]) -> ChargerFacts:
         charger = self.chargers[self.loadpoint_charger[lp]]
         return ChargerFacts(
-            reading=charger.reading(),
+            reading=self.house.accepted_reports.get(lp),
             error=charger.error,
             running=self._supervisor.running("charger", charger.name),
             details=details,
@@ -520,7 +556,9 @@ class Engine:
             surplus_w=decision.surplus_w if decision is not None else None,
             data_age_s=house.data_age_s(now_s),
             failsafe=house.failsafe(),
-            loadpoints=house.loadpoint_snapshots({lp: self._facts(lp, details[lp]) for lp in self.loadpoint_charger}),
+            loadpoints=house.loadpoint_snapshots(
+                {lp: self._facts(lp, details[lp]) for lp in self.loadpoint_charger}
+            ),
             devices=devices,
             decision=decision,
             grid_voltages_v=_phases(grid_reading.voltages_v) if grid_reading is not None else None,

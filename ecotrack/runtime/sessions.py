@@ -47,6 +47,9 @@ class Session:
     #: The charger's own lifetime meter at the start and end, when it has one (Wh).
     meter_start_wh: float | None = None
     meter_end_wh: float | None = None
+    #: The car's state of charge when the session started and as last seen (%), when a vehicle reports it.
+    soc_start_pct: float | None = None
+    soc_end_pct: float | None = None
 
     @property
     def solar_share(self) -> float | None:
@@ -87,6 +90,7 @@ class SessionTracker:
         battery_w: float | None = None,
         vehicle: str | None = None,
         meter_wh: float | None = None,
+        soc_pct: float | None = None,
     ) -> list[tuple[SessionEvent, Session]]:
         """Account a charger report at clock time ``t_s`` (wall ``now``); returns the session events."""
         events: list[tuple[SessionEvent, Session]] = []
@@ -108,7 +112,12 @@ class SessionTracker:
         self._last_power_w = power_w
         self._last_solar_w = solar_w
         if current is not None and not connected:
-            ended = dataclasses.replace(current, ended=now, meter_end_wh=meter_wh or current.meter_end_wh)
+            ended = dataclasses.replace(
+                current,
+                ended=now,
+                meter_end_wh=meter_wh or current.meter_end_wh,
+                soc_end_pct=soc_pct if soc_pct is not None else current.soc_end_pct,
+            )
             self.session = None
             self._restored = False
             events.append(("end", ended))
@@ -122,6 +131,8 @@ class SessionTracker:
                 vehicle=vehicle,
                 meter_start_wh=meter_wh,
                 meter_end_wh=meter_wh,
+                soc_start_pct=soc_pct,
+                soc_end_pct=soc_pct,
             )
             self.session = current
             self._last_update_s = t_s
@@ -134,6 +145,10 @@ class SessionTracker:
             changed["max_power_w"] = power_w
         if vehicle and vehicle != current.vehicle:
             changed["vehicle"] = vehicle
+        if soc_pct is not None and soc_pct != current.soc_end_pct:
+            changed["soc_end_pct"] = soc_pct
+            if current.soc_start_pct is None:
+                changed["soc_start_pct"] = soc_pct
         if meter_wh is not None:
             changed["meter_end_wh"] = meter_wh
             if current.meter_start_wh is None:

@@ -90,11 +90,15 @@ class EngineSurface(Protocol):
         """The user's ``(min_a, max_a)``."""
         ...
 
-    def set_current_range(self, loadpoint: str, min_a: float | None = None, max_a: float | None = None) -> None:
+    def set_current_range(
+        self, loadpoint: str, min_a: float | None = None, max_a: float | None = None
+    ) -> None:
         """Narrow the loadpoint's current range (ValueError outside the configured one)."""
         ...
 
-    def charge_now(self, loadpoint: str, amps: float | None = None, until: datetime | None = None) -> ChargeNow:
+    def charge_now(
+        self, loadpoint: str, amps: float | None = None, until: datetime | None = None
+    ) -> ChargeNow:
         """Charge at full power (or ``amps``) until ``until`` or cancelled."""
         ...
 
@@ -104,6 +108,14 @@ class EngineSurface(Protocol):
 
     def set_energy_limit(self, loadpoint: str, kwh: float | None) -> None:
         """Stop the session's charge after ``kwh`` (None or 0: no limit)."""
+        ...
+
+    def vehicle_names(self) -> list[str]:
+        """The configured vehicles (for a choice in the dashboard)."""
+        ...
+
+    def choose_vehicle(self, loadpoint: str, vehicle: str | None) -> None:
+        """The user's choice of car on a loadpoint (None: automatic); KeyError for an unknown name."""
         ...
 
     def restore_session(self, session: Session) -> None:

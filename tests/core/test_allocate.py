@@ -153,3 +153,57 @@ def test_share_invariants(pool: float, claims: list[Claim]) -> None:
                 b_open = b.min_w + eps < got[b.name] < b.max_w - eps
                 if a_open and b_open:
                     assert got[a.name] - a.min_w == pytest.approx(got[b.name] - b.min_w, abs=eps)
+
+
+# ------------------------------------------------------- several cars waiting (issue 14: vehicle priority)
+@pytest.mark.parametrize(
+    ("pool", "claims", "expected"),
+    [
+        # Surplus for one minimum: the higher waiting car sees it, the lower one sees what is left.
+        (
+            2000.0,
+            [claim("low", holds=False), claim("high", prio=1, holds=False)],
+            {"high": 2000.0, "low": 620.0},
+        ),
+        # Both fit: both see enough to start.
+        (
+            3000.0,
+            [claim("low", holds=False), claim("high", prio=1, holds=False)],
+            {"high": 3000.0, "low": 1620.0},
+        ),
+        # The higher one cannot start at all: it keeps nothing free, the lower one may have the surplus.
+        (
+            2000.0,
+            [claim("low", holds=False), claim("high", prio=1, lo=4140.0, holds=False)],
+            {"high": 2000.0, "low": 2000.0},
+        ),
+        # Equal priority keeps today's behaviour: every waiting car sees the same.
+        (2000.0, [claim("a", holds=False), claim("b", holds=False)], {"a": 2000.0, "b": 2000.0}),
+        # A lower *charging* car is not pushed into deficit by a higher one that only waits.
+        (2000.0, [claim("low"), claim("high", prio=1, holds=False)], {"high": 2000.0, "low": 2000.0}),
+        # Three levels: each waiting car keeps its minimum free from the ones below it.
+        (
+            3000.0,
+            [claim("c", holds=False), claim("b", prio=1, holds=False), claim("a", prio=2, holds=False)],
+            {"a": 3000.0, "b": 1620.0, "c": 240.0},
+        ),
+    ],
+)
+def test_waiting_cars_by_priority(pool: float, claims: list[Claim], expected: dict[str, float]) -> None:
+    got = share(pool, claims)
+    assert got == pytest.approx(expected)
+
+
+@settings(max_examples=400)
+@given(pool=st.floats(-20000.0, 50000.0), claims=claim_sets())
+def test_a_waiting_car_never_sees_more_than_a_higher_priority_waiting_car(
+    pool: float, claims: list[Claim]
+) -> None:
+    got = share(pool, claims)
+    waiting = [c for c in claims if not c.holds]
+    for lo in waiting:
+        for hi in waiting:
+            if hi.priority > lo.priority:
+                assert got[lo.name] <= got[hi.name] + 1e-6
+                if got[hi.name] >= hi.min_w:  # hi could start: its minimum is kept free from lo
+                    assert got[lo.name] <= max(got[hi.name] - hi.min_w, 0.0) + 1e-6 * (1 + abs(pool))

@@ -460,3 +460,30 @@ def test_a_lagging_charger_report_does_not_flip_between_two_steps() -> None:
     assert reading(4.0, 11.0, 100.0) == 10.0
     # And a cut of more than one step is never held.
     assert reading(6.0, 10.0, 900.0) <= 7.0
+
+
+@pytest.mark.parametrize(
+    ("prio_a", "prio_b", "wait_a", "winner"),
+    [
+        (0, 1, 5.0, "b"),  # b has priority: it starts although a's start timer would finish first
+        (1, 0, 20.0, "a"),  # a has priority: it starts although b's timer would finish first
+        (0, 0, 5.0, "a"),  # equal priority: today's behaviour, the first timer to finish starts
+    ],
+)
+def test_several_waiting_cars_the_higher_priority_starts_and_the_lower_keeps_waiting(
+    prio_a: int, prio_b: int, wait_a: float, winner: str
+) -> None:
+    # 2000 W of surplus: one car at 6 A (1380 W) fits. a's start delay is shorter or longer than b's.
+    fs = FakeSite(
+        site(
+            lp("a", priority=prio_a, enable_delay_s=wait_a),
+            lp("b", priority=prio_b, enable_delay_s=25.0 - wait_a),
+        )
+    )
+    fs.connect(0.0)
+    started: list[str] = []
+    for _, d in fs.run(0.0, 300.0, 2.0, 2_000.0):
+        for name in ("a", "b"):
+            if d.current_of(name) > 0 and name not in started:
+                started.append(name)
+    assert started == [winner]

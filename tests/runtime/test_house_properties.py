@@ -4,7 +4,7 @@ The core's own property test (tests/core/test_properties.py) drives only the con
 :class:`~ecotrack.runtime.house.House` — what the engine runs — through random sequences of: meter readings
 (junk values, stale, future or missing), charger reports (offline, unplugged, stale, junk currents and
 offers), user intents (modes, ranges, charge-now with junk amps and end times, energy limits; refused ones
-must change nothing), a schedule-like rule switching on and off with random amps (NaN, negative, huge), a
+must change nothing; absurd but finite values like 1e308 W), a schedule-like rule switching on and off with random amps (NaN, negative, huge), a
 rule that crashes, driver restarts, and the actuator's side: commands begun (``next_command``), then
 acknowledged or failed, possibly while other steps happen in between (commands in flight).
 
@@ -13,9 +13,15 @@ After every event it checks, with its own bookkeeping and not the house's:
 * every current a charger may be delivering (the last acknowledged, a failed one, or one in flight) is
   within the loadpoint's configured maximum and its charger's maximum, and the sums under every circuit
   and under the wiring limit stay within them — so the cut-before-raise ordering holds across chargers;
+* absurd but finite values never get in: the site's powers stay within the site bound, every charger
+  report the house keeps is within its charger's bounds, and no session holds more energy than the
+  charger's power bound over the time that has passed (``prism/1/w 1e308`` once made 1.5e303 Wh);
 * every command carries out the last decision: it is within the maximum the user, a charge-now or a rule
   allowed at that step, and 0 when nothing allowed charging (mode off and no charge-now or rule); a
-  raise never carries out a decision older than a tick or taken before a later user intent.
+  raise never carries out a decision older than a tick or taken before a later user intent;
+* a read-only charger (Gen3 Wall Connector: ``can_control`` False) is never relied on to cut: after every
+  step, the commandable loadpoints under each circuit and the wiring limit get only the room left after
+  what the read-only ones may draw (their maximum unless they report, fresh and online, no car).
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ecotrack.core.bounds import MAX_SITE_POWER_W
 from ecotrack.core.model import (
     ChargerReading,
     CircuitParams,
@@ -39,9 +46,10 @@ from ecotrack.core.site import MeterRoles
 from ecotrack.runtime.house import DriverLimits, House
 from ecotrack.runtime.rules import ChargeNowRule, EnergyLimitRule, ManualRule, Rule, RuleContext, RuleOutcome
 from ecotrack.runtime.setup import SiteSetup
+from ecotrack.vehicles.charger import amps_for
 
 EPS = 1e-6
-JUNK = [math.nan, math.inf, -math.inf, 1e12, -1e12, -5.0]
+JUNK = [math.nan, math.inf, -math.inf, 1e12, -1e12, -5.0, 1e308, -1e308, 1e30]
 amps = st.one_of(st.floats(0.0, 40.0), st.sampled_from(JUNK), st.floats())
 watts = st.one_of(st.floats(-20_000.0, 20_000.0), st.sampled_from([*JUNK, 0.0]), st.none())
 volts = st.none() | st.sampled_from([230.0, 240.0, 0.0, 50.0, 10_000.0, math.nan])
@@ -111,7 +119,9 @@ def worlds(draw: st.DrawFn) -> World:
             )
         )
         drivers[f"ch{i}"] = DriverLimits(
-            max_a=draw(st.sampled_from([32.0, 16.0, 10.0, 80.0])), step_a=draw(st.sampled_from([1.0, 0.1]))
+            max_a=draw(st.sampled_from([32.0, 16.0, 10.0, 80.0])),
+            step_a=draw(st.sampled_from([1.0, 0.1])),
+            can_control=draw(st.sampled_from([True, True, True, False])),
         )
     site = SiteParams(
         loadpoints=tuple(loadpoints),
@@ -213,8 +223,20 @@ class Restart:
 
 
 Event = (
-    Advance | Meter | Report | SetMode | SetRange | ChargeNowEv | Cancel | EnergyLimit | Switch | Crash
-    | Step | Begin | Finish | Restart
+    Advance
+    | Meter
+    | Report
+    | SetMode
+    | SetRange
+    | ChargeNowEv
+    | Cancel
+    | EnergyLimit
+    | Switch
+    | Crash
+    | Step
+    | Begin
+    | Finish
+    | Restart
 )
 
 idx = st.integers(0, 3)
@@ -288,6 +310,68 @@ class Model:
             total = sum(self.possible.values())
             assert total <= max(site.wiring_limit_a, 0.0) + EPS, (total, site.wiring_limit_a, self.possible)
 
+    def read_only(self, name: str) -> bool:
+        return not self.world.drivers[f"ch{name[2:]}"].can_control
+
+    def may_draw(self, name: str, report: ChargerReading | None, now: float) -> float:
+        """What a read-only charger may draw, from the test's own view of its last report.
+
+        At most its own maximum and what its circuits and the wiring allow (a configuration whose
+        circuit is below the charger's maximum is wrong however ecotrack counts).
+        """
+        site = self.world.site
+        by_name = {c.name: c for c in site.circuits}
+        cap = self.static_cap(name)
+        for c in chain_of(site, self.params[name].circuit):
+            cap = min(cap, max(by_name[c].max_a, 0.0))
+        if site.wiring_limit_a is not None:
+            cap = min(cap, max(site.wiring_limit_a, 0.0))
+        if report is None or not report.online or report.connected:
+            return cap
+        if not now - report.t_s <= self.world.site.max_charger_age_s:
+            return cap
+        actual = report.actual_a
+        return min(actual, cap) if math.isfinite(actual) and actual > 0.0 else 0.0
+
+    def reserved_below(
+        self, node: str | None, read_only: list[str], reports: dict[str, ChargerReading | None], now: float
+    ) -> float:
+        """What the read-only loadpoints under ``node`` (a circuit; None: the whole site) may draw together.
+
+        Each draws at most :meth:`may_draw`; a circuit below ``node`` passes at most its own limit upwards
+        (its breaker holds the rest), so the room a group keeps is the sum over its child circuits, each
+        capped at that circuit's limit.
+        """
+        site = self.world.site
+        by_name = {c.name: c for c in site.circuits}
+        total = 0.0
+        children: dict[str, list[str]] = {}
+        for n in read_only:
+            chain = chain_of(site, self.params[n].circuit)
+            below = chain[: chain.index(node)] if node is not None and node in chain else chain
+            if not below:  # directly on ``node``
+                total += self.may_draw(n, reports[n], now)
+            else:
+                children.setdefault(below[-1], []).append(n)
+        for child, names in children.items():
+            total += min(max(by_name[child].max_a, 0.0), self.reserved_below(child, names, reports, now))
+        return total
+
+    def check_read_only_room(self, decided: dict[str, float], reports: dict[str, ChargerReading | None], now: float) -> None:
+        """Commandable loadpoints get only the room the read-only ones leave under every shared limit."""
+        site = self.world.site
+        groups: list[tuple[str, float, list[str]]] = [
+            (c.name, max(c.max_a, 0.0), [n for n in self.names if c.name in chain_of(site, self.params[n].circuit)])
+            for c in site.circuits
+        ]
+        if site.wiring_limit_a is not None:
+            groups.append(("wiring", max(site.wiring_limit_a, 0.0), list(self.names)))
+        for label, limit, members in groups:
+            node = None if label == "wiring" else label
+            reserved = self.reserved_below(node, [n for n in members if self.read_only(n)], reports, now)
+            commanded = sum(decided[n] for n in members if not self.read_only(n))
+            assert commanded <= max(limit - reserved, 0.0) + EPS, (label, limit, reserved, commanded, decided)
+
     def recompute(self, name: str) -> None:
         flight = self.in_flight[name]
         self.possible[name] = max(self.acked[name], flight if flight is not None else 0.0)
@@ -334,12 +418,16 @@ def run(world: World, events_: list[Event]) -> None:
     model = Model(world, names)
     #: Per loadpoint, the most any claim allowed at the last step (a command carries out that decision).
     caps: dict[str, float] = dict.fromkeys(names, 0.0)
+    #: The last report each charger gave, as the test sent it (None: none yet, or its driver was lost).
+    reports: dict[str, ChargerReading | None] = dict.fromkeys(names, None)
     for ev in events_:
         if isinstance(ev, Advance):
             now += ev.dt_s
         elif isinstance(ev, Meter):
             t = now - ev.age_s if math.isfinite(ev.age_s) else ev.age_s
-            house.on_meter_reading("grid", MeterReading(t_s=t, grid_w=ev.grid_w, pv_w=ev.pv_w, voltage_v=ev.voltage_v))
+            house.on_meter_reading(
+                "grid", MeterReading(t_s=t, grid_w=ev.grid_w, pv_w=ev.pv_w, voltage_v=ev.voltage_v)
+            )
         elif isinstance(ev, Report):
             name = names[ev.index % len(names)]
             reading = ChargerReading(
@@ -352,6 +440,7 @@ def run(world: World, events_: list[Event]) -> None:
                 online=ev.online,
             )
             house.on_charger_reading(f"ch{name[2:]}", reading, {})
+            reports[name] = reading
         elif isinstance(ev, SetMode):
             house.set_mode(names[ev.index % len(names)], ev.mode)
         elif isinstance(ev, SetRange):
@@ -396,6 +485,7 @@ def run(world: World, events_: list[Event]) -> None:
                 caps[name] = allowed_max(house, switch, name, wall())
             for lpd in decision.loadpoints:
                 assert math.isfinite(lpd.current_a) and lpd.current_a >= 0.0
+            model.check_read_only_room({lpd.name: lpd.current_a for lpd in decision.loadpoints}, reports, now)
         elif isinstance(ev, Begin):
             name = names[ev.index % len(names)]
             if model.in_flight[name] is not None:
@@ -404,10 +494,16 @@ def run(world: World, events_: list[Event]) -> None:
             if amps_ is None:
                 continue
             assert math.isfinite(amps_) and amps_ >= 0.0
-            limit = caps[name]
+            limit = math.inf if model.read_only(name) else caps[name]  # read-only: its possible draw
             assert amps_ <= min(limit, model.static_cap(name)) + EPS or amps_ == 0.0, (
-                name, amps_, limit, model.static_cap(name),
+                name,
+                amps_,
+                limit,
+                model.static_cap(name),
             )
+            # the same command carried out by a car (type tesla-vehicle): whole amps, never more
+            car_a = amps_for(amps_, world.drivers[f"ch{name[2:]}"].max_a)
+            assert car_a <= amps_ + EPS and car_a <= model.static_cap(name) + EPS, (name, amps_, car_a)
             model.in_flight[name] = amps_
             model.recompute(name)
         elif isinstance(ev, Finish):
@@ -428,12 +524,34 @@ def run(world: World, events_: list[Event]) -> None:
             name = names[ev.index % len(names)]
             house.charger_lost(f"ch{name[2:]}", now)
             house.resend(name)
+            reports[name] = None
         model.check_sums()
+        check_bounded(house, now)
+
+
+def check_bounded(house: House, now: float) -> None:
+    """Nothing implausible reached the site reading, the kept charger reports or a session's energy."""
+    site = house.site
+    if site is not None:
+        for value in (site.grid_w, site.pv_w, site.battery_w):
+            assert value is None or not math.isfinite(value) or abs(value) <= MAX_SITE_POWER_W, site
+    for name, lp in house.loadpoints.items():
+        bounds = house.charger_bounds[name]
+        report = house.charger_readings.get(name)
+        if report is not None:
+            assert abs(report.actual_a) <= bounds.current_a, report
+            assert report.power_w is None or abs(report.power_w) <= bounds.power_w, report
+        session = lp.tracker.session
+        if session is not None:
+            # reports may be up to 100 s old: the energy spans at most now + 100 s
+            assert session.energy_wh <= bounds.power_w * (max(now, 0.0) + 100.0) / 3600.0 + EPS, session
 
 
 @settings(max_examples=5_000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(world=worlds(), events_=st.lists(events, min_size=1, max_size=40))
-def test_no_command_exceeds_a_limit_in_force_on_the_whole_decision_path(world: World, events_: list[Event]) -> None:
+def test_no_command_exceeds_a_limit_in_force_on_the_whole_decision_path(
+    world: World, events_: list[Event]
+) -> None:
     run(world, [*events_, Step()])
 
 
@@ -453,7 +571,11 @@ def test_busy_sites_keep_shared_limits_while_commands_are_in_flight(world: World
             evs.append(Meter(0.0, rng.uniform(-15_000.0, 3_000.0), None, 230.0))
         elif r < 0.45:
             i = rng.randrange(4)
-            evs.append(Report(i, 0.0, True, True, rng.uniform(0.0, 32.0), None, rng.choice([None, rng.uniform(0, 32)])))
+            evs.append(
+                Report(
+                    i, 0.0, True, True, rng.uniform(0.0, 32.0), None, rng.choice([None, rng.uniform(0, 32)])
+                )
+            )
         elif r < 0.55:
             evs.append(Advance(rng.choice([1.0, 2.0, 10.0, 70.0])))
         elif r < 0.65:

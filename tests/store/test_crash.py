@@ -1,7 +1,9 @@
-"""Crash safety: ``ecotrack demo`` killed with SIGKILL mid-session, then restarted on the same data directory.
+"""Crash safety: ``ecotrack demo`` killed with SIGKILL mid-session, then the daemon (``ecotrack run``, with
+the demo's garage loadpoint) restarted on the same data directory.
 
 Promise: no finished session is lost, the open session keeps the energy measured before the crash (at most
-one flush interval old) and continues after the restart under the same id.
+one flush interval old) and, in the daemon, continues after the restart under the same id. (A restarted
+*demo* closes it instead, because it starts a new simulated day: see tests/test_demo.py.)
 """
 
 from __future__ import annotations
@@ -28,6 +30,32 @@ def demo(data_dir: Path, log: Path, *extra: str) -> subprocess.Popen[bytes]:
             stdout=subprocess.DEVNULL,
             stderr=fh,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+
+
+#: The demo's garage (charger ``car``) as a daemon configuration, in ``now`` mode so that it charges at
+#: once on the real-time clock.
+GARAGE = """\
+site: {grid_meter: grid, pv_meters: [grid], voltage_v: 230, phases: 1}
+meters: {grid: {type: replay, interval_s: 1, start_time: "09:15", loop: true}}
+chargers: {car: {type: simulated, max_a: 32, phases: 1, car_max_a: 32, report_interval_s: 1}}
+loadpoints: {garage: {charger: car, mode: now, min_a: 6, max_a: 16}}
+http: {enabled: false}
+store: {flush_interval_s: 0.5}
+"""
+
+
+def daemon(data_dir: Path, log: Path) -> subprocess.Popen[bytes]:
+    """``ecotrack run`` with :data:`GARAGE` on ``data_dir``, its log in a file."""
+    config = data_dir / "garage.yaml"
+    config.write_text(GARAGE)
+    with log.open("wb") as fh:
+        return subprocess.Popen(
+            [sys.executable, "-m", "ecotrack", "run", "-c", str(config), "--data-dir", str(data_dir)],
+            cwd=REPO,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "200"},
         )
 
 
@@ -89,16 +117,18 @@ def test_kill_9_loses_no_finished_session_and_resumes_the_open_one(tmp_path: Pat
     if open_id in before:  # what was already written stays written
         assert energy_at_kill >= before[open_id][1]
 
-    # Restart without unplugging: the car is still connected, so the open session continues.
-    proc = demo(tmp_path, second_log, "--duration", "4")
+    # Restart without unplugging: the car is still connected, so the daemon continues the open session.
+    proc = daemon(tmp_path, second_log)
     try:
+        wait_for(lambda: f"resuming session {open_id[:8]}" in second_log.read_text(), 30, proc, second_log)
+        wait_for(lambda: sessions(db)[open_id][1] > energy_at_kill, 30, proc, second_log)
+        proc.send_signal(signal.SIGTERM)
         proc.wait(30)
     finally:
         if proc.poll() is None:
             proc.kill()
     err = second_log.read_text()
     assert proc.returncode == 0, err[-3000:]
-    assert f"resuming session {open_id[:8]}" in err
     final = sessions(db)
     for sid, value in finished_before.items():
         assert final[sid] == value

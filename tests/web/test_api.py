@@ -118,6 +118,28 @@ async def test_sessions_as_json_and_csv(site: Site) -> None:
     assert csv_alias.text.splitlines()[0] == lines[0]
 
 
+def test_the_open_session_in_the_list_has_the_figures_of_the_snapshot() -> None:
+    """The engine tells the session log of a running session only every few seconds; the list takes a
+    running session's figures from the same snapshot as the cards (``/api/state``)."""
+    from types import SimpleNamespace
+
+    from ecotrack.runtime.sessions import Session
+    from ecotrack.services.web.api import _live_sessions
+    from ecotrack.services.web.history import SessionLog
+
+    t0 = datetime(2024, 6, 21, 8, 0, tzinfo=UTC)
+    done = Session("done", "garage", "car", t0 - timedelta(hours=3), t0 - timedelta(hours=1), energy_wh=9000.0)
+    logged = Session("run", "garage", "car", t0, energy_wh=100.0)
+    fresh = Session("run", "garage", "car", t0, energy_wh=190.0, solar_wh=25.0)
+    other = Session("new", "driveway", "twc", t0 + timedelta(minutes=5), energy_wh=3.0)
+    log = SessionLog()
+    for kind, session in (("start", done), ("end", done), ("start", logged)):
+        log.on_session(kind, session)
+    snapshot = SimpleNamespace(loadpoints=[SimpleNamespace(session=fresh), SimpleNamespace(session=other)])
+    ctx: Any = SimpleNamespace(engine=SimpleNamespace(snapshot=lambda: snapshot), sessions=log)
+    assert _live_sessions(ctx) == [other, fresh, done]
+
+
 async def test_healthz_ok_then_down_when_the_engine_stops(tmp_path: Path) -> None:
     async with running_site(tmp_path) as site:
         await until(lambda: site.engine.snapshot().loadpoint("garage").charger_online, what="charger online")
@@ -174,10 +196,14 @@ async def test_metrics_in_prometheus_text_format(site: Site) -> None:
 async def test_dashboard_docs_and_openapi_are_served_locally(site: Site) -> None:
     async with site.client(remote=True) as c:  # the page itself is open: it asks for the token
         index = await c.get("/")
-        docs = await c.get("/docs")
         bundle = await c.get("/docs-assets/swagger-ui-bundle.js")
-        openapi = (await c.get("/openapi.json")).json()
         favicon = await c.get("/favicon.svg")
+        # The API's description follows the read rules like the API (open to this machine by default).
+        assert (await c.get("/docs")).status_code == 401
+        assert (await c.get("/openapi.json")).status_code == 401
+    async with site.client() as c:
+        docs = await c.get("/docs")
+        openapi = (await c.get("/openapi.json")).json()
     assert index.status_code == 200 and "text/html" in index.headers["content-type"]
     assert "<title>ecotrack</title>" in index.text
     assert docs.status_code == 200 and "/docs-assets/swagger-ui-bundle.js" in docs.text

@@ -127,10 +127,14 @@ async def test_loads_without_console_errors_and_values_change_live(tmp_path: Pat
 
 async def test_mode_button_changes_the_mode_through_the_api(tmp_path: Path) -> None:
     async with dashboard(tmp_path) as (site, url), browser() as b:
+        sockets: list[str] = []
+        b.page.on("websocket", lambda ws: sockets.append(ws.url))
         await b.page.goto(f"{url}#token={TOKEN}")
         card = b.page.locator('[data-testid="lp-garage"]')
         await card.locator('button[data-mode="pv"][aria-pressed="true"]').wait_for(timeout=10_000)
         assert await b.page.evaluate("location.hash") == ""  # the token left the address bar
+        # The live socket carries the token in a header (a subprotocol), never in its URL (logged).
+        assert sockets and not any("token" in u or TOKEN in u for u in sockets), sockets
         await card.locator('button[data-mode="off"]').click()
         await card.locator('button[data-mode="off"][aria-pressed="true"]').wait_for(timeout=5_000)
         assert site.engine.user_mode_of("garage") == Mode.OFF

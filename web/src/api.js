@@ -5,6 +5,12 @@
 // the daemon's own machine; writes always need it, so a 401/403 on a write opens the dialog.
 
 const KEY = "ecotrack.token";
+const WS_PROTOCOL = "ecotrack";
+const WS_TOKEN_PREFIX = "ecotrack.token.";
+
+function hex(text) {
+  return Array.from(new TextEncoder().encode(text), (b) => b.toString(16).padStart(2, "0")).join("");
+}
 
 export function takeTokenFromUrl() {
   const m = /(?:^#|&)token=([^&]+)/.exec(location.hash);
@@ -73,10 +79,12 @@ export function connectState(onState, onStatus) {
   const open = () => {
     const url = new URL("ws", location.href);
     url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
+    // The token travels in the handshake's Sec-WebSocket-Protocol header (hex: header-safe), never in the
+    // URL, which servers and proxies write to their logs.
     const token = getToken();
-    if (token) url.searchParams.set("token", token);
+    const protocols = token ? [WS_PROTOCOL, WS_TOKEN_PREFIX + hex(token)] : [WS_PROTOCOL];
     onStatus("connecting");
-    ws = new WebSocket(url);
+    ws = new WebSocket(url, protocols);
     ws.onopen = () => {
       delay = 1000;
     };

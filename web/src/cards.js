@@ -3,6 +3,7 @@
 // loadpoint id and then updated in place, so a control the user is touching is not replaced under
 // their finger by the next live update.
 import { fmtA, fmtAge, fmtClock, fmtKwh, fmtPct, fmtW } from "./format.js";
+import { plainReason } from "./reasons.js";
 
 const MODES = [
   ["off", "Off"],
@@ -28,7 +29,33 @@ function h(tag, attrs = {}, ...children) {
   return e;
 }
 
+/** The car's line and SoC bar: name, state of charge, its limit, range (hidden without a vehicle). */
+function fillVehicle(c, v, names) {
+  c.vehicle.hidden = !v && names.length === 0;
+  c.vehicleSelect.hidden = names.length < 2 && !(v && v.chosen);
+  const key = names.join("\u0000");
+  if (key !== c.vehicleChoices) {
+    c.vehicleChoices = key;
+    c.vehicleSelect.replaceChildren(h("option", { value: "" }, "automatic"), ...names.map((n) => h("option", { value: n }, n)));
+  }
+  if (document.activeElement !== c.vehicleSelect) c.vehicleSelect.value = v && v.chosen ? v.name : "";
+  if (!v) {
+    c.vehicleText.textContent = "No car";
+    c.socBar.style.width = "0%";
+    return;
+  }
+  const parts = [v.name];
+  parts.push(v.soc_pct === null ? "SoC unknown" : `${Math.round(v.soc_pct)} %`);
+  if (v.charge_limit_pct !== null) parts.push(`limit ${Math.round(v.charge_limit_pct)} %`);
+  if (v.range_km !== null) parts.push(`${Math.round(v.range_km)} km`);
+  if (v.at_home === false) parts.push("away");
+  c.vehicleText.textContent = parts.join(" · ");
+  const soc = v.soc_pct === null ? 0 : Math.max(0, Math.min(100, v.soc_pct));
+  c.socBar.style.width = `${soc}%`;
+}
+
 function carState(lp) {
+  if (lp.status === "fault") return ["fault", "Fault"];
   if (!lp.charger_online) return ["offline", "Charger offline"];
   if (!lp.connected) return ["idle", "No car"];
   if (lp.charging) return ["charging", "Charging"];
@@ -73,7 +100,26 @@ export class LoadpointCards {
     c.current = h("div", { class: "muted", "data-testid": "lp-current" });
     c.session = h("div", { "data-testid": "lp-session" });
     c.solarBar = h("div", { class: "bar-fill" });
-    c.reason = h("p", { class: "muted small", "data-testid": "lp-reason" });
+    c.vehicleText = h("div", { class: "muted small", "data-testid": "lp-vehicle" });
+    c.socBar = h("div", { class: "bar-fill soc", "data-testid": "lp-soc-bar" });
+    c.vehicleSelect = h("select", { "aria-label": "Car on this loadpoint", "data-testid": "lp-vehicle-choice" });
+    c.vehicleSelect.addEventListener("change", () => this.actions.setVehicle(id, c.vehicleSelect.value));
+    c.vehicleChoices = "";
+    c.vehicle = h(
+      "div",
+      { class: "vehicle", hidden: "" },
+      h("div", { class: "row" }, c.vehicleText, c.vehicleSelect),
+      h("div", { class: "bar", title: "The car's state of charge" }, c.socBar),
+    );
+    c.reason = h("p", { class: "reason", "data-testid": "lp-reason" });
+    c.reasonRaw = h("code", { "data-testid": "lp-reason-raw" });
+    c.reasonDetails = h(
+      "details",
+      { class: "muted small reason-details" },
+      h("summary", {}, "Details"),
+      h("span", {}, "The engine's reason: "),
+      c.reasonRaw,
+    );
     c.error = h("p", { class: "error small", "data-testid": "lp-error", hidden: "" });
     c.modeButtons = new Map();
     const modes = h("div", { class: "modes", role: "group", "aria-label": "Mode" });
@@ -120,7 +166,9 @@ export class LoadpointCards {
       h("header", { class: "card-head" }, c.title, c.pill),
       h("div", { class: "figures" }, h("div", {}, c.power, c.current), c.session),
       h("div", { class: "bar", title: "Solar share of this session" }, c.solarBar),
+      c.vehicle,
       c.reason,
+      c.reasonDetails,
       c.error,
       modes,
       h("div", { class: "row" }, h("label", { class: "grow" }, "Max current ", c.maxLabel, c.maxInput)),
@@ -142,8 +190,11 @@ export class LoadpointCards {
     const s = lp.session;
     c.session.textContent = s ? `Session ${fmtKwh(s.energy_wh)}, ${fmtPct(s.solar_share)} solar` : "No session";
     c.solarBar.style.width = `${s && s.solar_share !== null ? Math.round(s.solar_share * 100) : 0}%`;
-    const rule = lp.active_rule && lp.active_rule !== "manual" ? ` [${lp.active_rule}]` : "";
-    c.reason.textContent = `${lp.reason}${rule}`;
+    fillVehicle(c, lp.vehicle, state?.vehicles || []);
+    const why = plainReason(lp);
+    c.reason.textContent = why.text;
+    c.reasonRaw.textContent = why.raw;
+    c.reasonDetails.title = why.raw;
     const err = lp.charger_error || (!lp.charger_online ? "The charger does not answer; it is held at its safe current." : "");
     c.error.hidden = !err;
     c.error.textContent = err ? `Charger: ${err}` : "";

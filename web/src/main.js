@@ -3,10 +3,10 @@
 import "./style.css";
 import { ApiError, api, connectState, getToken, setToken, takeTokenFromUrl } from "./api.js";
 import { LoadpointCards } from "./cards.js";
-import { HistoryChart } from "./chart.js";
+import { HistoryChart, describeHistory } from "./chart.js";
 import { FlowView } from "./flow.js";
 import { fmtAge, fmtClock } from "./format.js";
-import { renderSessions } from "./sessions.js";
+import { SessionsTable } from "./sessions.js";
 
 const $ = (id) => document.getElementById(id);
 /** No message for this long (ms) and the page says the connection is lost. */
@@ -21,12 +21,14 @@ let sessionsKey = "";
 takeTokenFromUrl();
 const flow = new FlowView($("flow"));
 const chart = new HistoryChart($("chart"));
+const sessionsTable = new SessionsTable($("sessions"));
 const cards = new LoadpointCards($("loadpoints"), {
   setMode: (id, mode) => control(id, "mode", { mode }),
   setMax: (id, amps) => control(id, "current", { max_a: amps }),
   chargeNow: (id, seconds) => control(id, "charge-now", seconds ? { duration_s: seconds } : {}),
   cancelChargeNow: (id) => control(id, "charge-now", undefined, "DELETE"),
   setEnergyLimit: (id, kwh) => control(id, "energy-limit", { kwh }),
+  setVehicle: (id, name) => control(id, "vehicle", { vehicle: name || null }),
 });
 
 // ------------------------------------------------------------------------------ controls and token
@@ -88,8 +90,10 @@ function toast(text, error = false) {
 function render(state) {
   lastState = state;
   lastMessageAt = Date.now();
+  $("first-run").hidden = !state.first_run || location.hash === "#help";
   flow.update(state);
   cards.update(state);
+  sessionsTable.follow(state);
   $("clock").textContent = fmtClock(state.time);
   const key = state.loadpoints.map((lp) => (lp.session ? lp.session.id : "-")).join(",");
   if (key !== sessionsKey) {
@@ -98,6 +102,22 @@ function render(state) {
   }
   renderBanner();
 }
+
+// ------------------------------------------------------------------------------ views (#help)
+
+function showView() {
+  const help = location.hash === "#help";
+  $("help").hidden = !help;
+  $("dashboard").hidden = help;
+  $("first-run").hidden = help || !(lastState && lastState.first_run);
+  for (const [tab, on] of [["tab-help", help], ["tab-dashboard", !help]]) {
+    if (on) $(tab).setAttribute("aria-current", "page");
+    else $(tab).removeAttribute("aria-current");
+  }
+  if (!help) chart.resize();
+}
+window.addEventListener("hashchange", showView);
+showView();
 
 function renderBanner() {
   const problems = [];
@@ -140,9 +160,7 @@ async function refreshHistory() {
   try {
     const h = await api("api/history");
     chart.update(h);
-    $("chart-note").textContent = h.t.length
-      ? `${h.t.length} points, one per ${Math.round(h.step_s)} s (kept in memory since ecotrack started).`
-      : "Collecting data…";
+    $("chart-note").textContent = describeHistory(h, chart.gaps);
   } catch (e) {
     $("chart-note").textContent = `History not available: ${e.message}`;
   }
@@ -150,7 +168,7 @@ async function refreshHistory() {
 
 async function refreshSessions() {
   try {
-    renderSessions($("sessions"), await api("api/sessions"));
+    sessionsTable.render(await api("api/sessions"), lastState);
   } catch {
     /* shown as "No sessions yet" */
   }

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from ecotrack.config_base import ConfigModel
 from ecotrack.devices.registry import DriverSpec, Problem
@@ -26,9 +27,26 @@ class TwcChargerConfig(ConfigModel):
     type: Literal["twc"] = Field(description="Charger type.")
     port: str = Field(
         description="Serial port of the USB-RS485 adapter, e.g. /dev/serial/by-id/usb-FTDI_...-port0 "
-        "(a by-id path survives replugging). Chargers with the same port share the bus.",
+        "(a by-id path survives replugging), or socket://host:port for a serial-to-Ethernet converter in "
+        "raw TCP mode (9600 8N1 set on the converter). Chargers with the same port share the bus.",
         min_length=1,
     )
+
+    @field_validator("port")
+    @classmethod
+    def _check_port(cls, v: str) -> str:
+        if "://" not in v:
+            return v
+        parts = urlsplit(v)
+        if parts.scheme != "socket":
+            raise ValueError(f"only socket://host:port URLs are supported, got {parts.scheme}://")
+        try:
+            port = parts.port
+        except ValueError:
+            port = None
+        if not parts.hostname or port is None or not 1 <= port <= 65535 or parts.path not in ("", "/"):
+            raise ValueError(f"expected socket://host:port with a port 1-65535, got {v!r}")
+        return v
     twc_id: str | None = Field(
         None,
         pattern=_HEX_ID,
@@ -51,12 +69,13 @@ class TwcChargerConfig(ConfigModel):
     voltage_v: float = Field(
         230.0, ge=100, le=480, description="Voltage per phase used until the TWC reports its own (V)."
     )
-    stop_method: Literal["fc-b2", "withhold-heartbeat", "none"] = Field(
+    stop_method: Literal["fc-b2", "withhold-heartbeat", "none", "vehicle"] = Field(
         "withhold-heartbeat",
         description="How to stop a protocol-2 TWC, which ignores 0 A: 'withhold-heartbeat' (default: stop "
         "sending heartbeats for withhold_s so the TWC falls back to its own safe state; no command that "
         "could fault the car), 'fc-b2' (send the stop command; the car may fault unless DIP switch 2 is "
-        "down) or 'none' (it keeps charging at 6 A until the car stops).",
+        "down), 'vehicle' (the loadpoint's car is told charge_stop/charge_start; needs a vehicle that can "
+        "be commanded) or 'none' (it keeps charging at 6 A until the car stops).",
     )
     withhold_s: float = Field(
         60.0, ge=15, le=600, description="How long heartbeats are withheld to stop (s)."

@@ -4,17 +4,30 @@
 or raises :class:`PortLost` when the adapter disappears (USB unplugged, pty closed); ``write`` sends a
 whole frame. Everything above it works on bytes and a clock, which is what lets tests swap the
 port for a pty pair and the benchmark for memory.
+
+``socket://host:port`` reaches TWCs behind a serial-to-Ethernet converter in raw TCP mode
+(pyserial-asyncio-fast opens it as an asyncio TCP connection behind the same stream interface). A TCP
+link can die silently (converter powered off, Wi-Fi gone), so it gets keepalives and a user timeout:
+unacknowledged frames make the link fail within about 20 s, and the bus reopens it as it does a
+replugged USB adapter.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from typing import Protocol
 
 __all__ = ["Link", "PortLost", "SerialLink", "open_serial"]
 
 BAUDRATE = 9600
+#: Longest wait for a TCP converter to accept the connection (s).
+CONNECT_TIMEOUT_S = 10.0
+#: A TCP link whose sent frames stay unacknowledged this long fails (ms), so does one silent for
+#: KEEPIDLE + KEEPINTVL * KEEPCNT seconds.
+TCP_USER_TIMEOUT_MS = 20_000
+TCP_KEEPALIVE = {"TCP_KEEPIDLE": 10, "TCP_KEEPINTVL": 5, "TCP_KEEPCNT": 3}
 
 
 class PortLost(ConnectionError):
@@ -78,18 +91,38 @@ class SerialLink:
 
 
 async def open_serial(port: str) -> SerialLink:
-    """Open ``port`` at 9600 8N1; OSError (with the port's name) when it cannot be opened."""
+    """Open ``port`` (a device or ``socket://host:port``) at 9600 8N1; OSError naming it when that fails."""
     import serial
     import serial_asyncio_fast
 
     try:
-        reader, writer = await serial_asyncio_fast.open_serial_connection(
-            url=port,
-            baudrate=BAUDRATE,
-            bytesize=serial.EIGHTBITS,
-            parity=serial.PARITY_NONE,
-            stopbits=serial.STOPBITS_ONE,
-        )
-    except serial.SerialException as e:
+        async with asyncio.timeout(CONNECT_TIMEOUT_S):
+            reader, writer = await serial_asyncio_fast.open_serial_connection(
+                url=port,
+                baudrate=BAUDRATE,
+                bytesize=serial.EIGHTBITS,
+                parity=serial.PARITY_NONE,
+                stopbits=serial.STOPBITS_ONE,
+            )
+    except TimeoutError:
+        raise OSError(f"cannot open {port}: no connection within {CONNECT_TIMEOUT_S:g} s") from None
+    except (serial.SerialException, OSError, ValueError) as e:
         raise OSError(f"cannot open {port}: {e}") from e
+    if port.startswith("socket://"):
+        _tune_tcp(writer.get_extra_info("socket"))
     return SerialLink(port, reader, writer)
+
+
+def _tune_tcp(sock: object) -> None:
+    """Frames go out at once, and a dead TCP peer is noticed in seconds (Linux options where present)."""
+    setsockopt = getattr(sock, "setsockopt", None)
+    if setsockopt is None:
+        return
+    with contextlib.suppress(OSError):
+        setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        for name, value in TCP_KEEPALIVE.items():
+            if hasattr(socket, name):
+                setsockopt(socket.IPPROTO_TCP, getattr(socket, name), value)
+        if hasattr(socket, "TCP_USER_TIMEOUT"):
+            setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, TCP_USER_TIMEOUT_MS)

@@ -10,6 +10,7 @@ query string, which may carry an API key).
 from __future__ import annotations
 
 import json
+import logging
 import re
 from typing import Any
 
@@ -18,9 +19,33 @@ import httpx
 from ecotrack.clock import Clock
 from ecotrack.meters.polling import PollingSource, PollSettings, SourceError
 
-__all__ = ["HttpSource"]
+__all__ = ["HttpSource", "QueryRedactor"]
 
 _TITLE_RE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+
+
+class QueryRedactor(logging.Filter):
+    """Drops the query string from the URLs httpx logs ("HTTP Request: GET <url> ...") at INFO.
+
+    Some vendors take their key only as a query parameter (SolarEdge ``api_key``, Efergy ``token``);
+    httpx would print it in every request line. The filter rewrites the record's URL argument, so the
+    line stays useful (method, host, path, status) without the secret.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and record.args:
+            record.args = tuple(
+                arg.copy_with(query=None) if isinstance(arg, httpx.URL) and arg.query else arg
+                for arg in record.args
+            )
+        return True
+
+
+def _redact_httpx_queries() -> None:
+    """Attach one :class:`QueryRedactor` to httpx's logger (idempotent)."""
+    logger = logging.getLogger("httpx")
+    if not any(isinstance(f, QueryRedactor) for f in logger.filters):
+        logger.addFilter(QueryRedactor())
 
 
 class HttpSource(PollingSource):
@@ -56,6 +81,7 @@ class HttpSource(PollingSource):
     def client(self) -> httpx.AsyncClient:
         """The shared client (created on first use)."""
         if self._client is None:
+            _redact_httpx_queries()
             self._client = httpx.AsyncClient(
                 base_url=self.base_url,
                 auth=self._auth,

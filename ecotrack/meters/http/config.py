@@ -15,14 +15,20 @@ from ecotrack.meters.config import MappedValue, PollConfig, RolesMixin
 
 __all__ = [
     "DRIVERS",
+    "EfergyConfig",
+    "EmonCmsConfig",
+    "EmonFeed",
     "EnphaseConfig",
     "FroniusConfig",
+    "GrowattConfig",
     "HomeAssistantConfig",
     "HttpMeterConfig",
     "IotaWattConfig",
     "OpenHabConfig",
+    "P1MonitorConfig",
     "PowerwallConfig",
     "SmartMeConfig",
+    "SmartPiConfig",
     "SolarEdgeCloudConfig",
     "SolarLogConfig",
     "TedConfig",
@@ -223,6 +229,82 @@ class UrlConfig(PollConfig, RolesMixin):
     battery_soc: UrlValue | None = Field(None, description="Battery state of charge (%).")
 
 
+class EmonFeed(MappedValue):
+    """One Emoncms feed (its values are W unless ``scale`` says otherwise; a SoC feed is %)."""
+
+    feed: int = Field(ge=1, le=10_000_000, description="Feed id (Feeds page of Emoncms).")
+
+
+class EmonCmsConfig(HttpConfig, RolesMixin):
+    """Emoncms (OpenEnergyMonitor, emonPi or emoncms.org): the latest value of one feed per role."""
+
+    type: Literal["emoncms"] = Field(description="Meter type.")
+    apikey: SecretStr | None = Field(
+        None,
+        description="Read API key (My Account); sent as an Authorization header, never in the URL. Null for public feeds.",
+    )
+    grid: EmonFeed | None = Field(None, description="Feed with the grid power (+ import).")
+    pv: EmonFeed | None = Field(None, description="Feed with the PV power.")
+    battery: EmonFeed | None = Field(None, description="Feed with the battery power (+ discharge).")
+    battery_soc: EmonFeed | None = Field(None, description="Feed with the battery's state of charge (%).")
+    interval_s: float = Field(10.0, gt=0, le=86_400, description="Seconds between two readings.")
+
+
+class EfergyConfig(HttpConfig):
+    """Efergy Engage hub (cloud): the instant power of the account's sensors (getInstant)."""
+
+    type: Literal["efergy"] = Field(description="Meter type.")
+    url: str = Field("https://engage.efergy.com", description="API base URL.")
+    token: SecretStr = Field(description="App token (Engage web app: Settings, App tokens).")
+    role: Literal["grid", "pv"] = Field(
+        "grid",
+        description="What the clamp measures: the grid connection (import only: a clamp sees no direction) or PV.",
+    )
+    interval_s: float = Field(
+        30.0, ge=10, le=86_400, description="Seconds between readings; the hub uploads every 10 s or so."
+    )
+    max_age_s: float = Field(
+        120.0, gt=0, le=86_400, description="A reading the hub uploaded longer ago than this is refused."
+    )
+
+
+class GrowattConfig(HttpConfig):
+    """Growatt ShineServer (cloud): PV of a plant; grid, battery power and SoC of a MIX/SPH storage inverter."""
+
+    type: Literal["growatt"] = Field(description="Meter type.")
+    url: str = Field("https://server.growatt.com", description="ShineServer base URL.")
+    username: str = Field(min_length=1, description="ShineServer / ShinePhone user name.")
+    password: SecretStr = Field(description="ShineServer password.")
+    plant_id: str | None = Field(
+        None, pattern=r"^[0-9]+$", description="Plant id; null: the account's first plant."
+    )
+    mix_sn: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9]+$",
+        description="Serial of a MIX/SPH storage inverter: read grid, battery and SoC from it; null: PV only.",
+    )
+    interval_s: float = Field(
+        60.0, ge=30, le=86_400, description="Seconds between readings; the cloud updates every 5 minutes."
+    )
+
+
+class P1MonitorConfig(HttpConfig):
+    """P1-monitor (ztatz.nl) on a Raspberry Pi at the smart meter: grid power and per-phase values."""
+
+    type: Literal["p1monitor"] = Field(description="Meter type.")
+    phases: bool = Field(
+        True, description="Also read /api/v1/phase (voltages and signed currents per phase)."
+    )
+
+
+class SmartPiConfig(HttpConfig):
+    """SmartPi (enerserve) current-clamp meter: per-phase power, current and voltage at the grid connection."""
+
+    type: Literal["smartpi"] = Field(description="Meter type.")
+    username: str | None = Field(None, description="User name, when the API asks for basic auth.")
+    password: SecretStr | None = Field(None, description="Password for basic auth.")
+
+
 #: Every HTTP meter config.
 HttpMeterConfig = (
     FroniusConfig
@@ -237,6 +319,11 @@ HttpMeterConfig = (
     | IotaWattConfig
     | VolkszaehlerConfig
     | UrlConfig
+    | EmonCmsConfig
+    | EfergyConfig
+    | GrowattConfig
+    | P1MonitorConfig
+    | SmartPiConfig
 )
 
 #: The drivers of this package (see :mod:`ecotrack.devices.registry`); they load httpx, pymodbus or
@@ -275,4 +362,11 @@ DRIVERS: tuple[DriverSpec, ...] = (
         "ecotrack.meters.http.volkszaehler:VolkszaehlerSource.from_config",
     ),
     DriverSpec("meter", "url", UrlConfig, "ecotrack.meters.http.url:UrlSource.from_config"),
+    DriverSpec("meter", "emoncms", EmonCmsConfig, "ecotrack.meters.http.emoncms:EmonCmsSource.from_config"),
+    DriverSpec("meter", "efergy", EfergyConfig, "ecotrack.meters.http.efergy:EfergySource.from_config"),
+    DriverSpec("meter", "growatt", GrowattConfig, "ecotrack.meters.http.growatt:GrowattSource.from_config"),
+    DriverSpec(
+        "meter", "p1monitor", P1MonitorConfig, "ecotrack.meters.http.p1monitor:P1MonitorSource.from_config"
+    ),
+    DriverSpec("meter", "smartpi", SmartPiConfig, "ecotrack.meters.http.smartpi:SmartPiSource.from_config"),
 )

@@ -9,7 +9,14 @@ from pydantic import Field, model_validator
 from ecotrack.devices.registry import DriverSpec
 from ecotrack.meters.config import PollConfig
 
-__all__ = ["DRIVERS", "KostalConfig", "ModbusMeterConfig", "SolarEdgeModbusConfig", "SunSpecConfig"]
+__all__ = [
+    "DRIVERS",
+    "KostalConfig",
+    "ModbusMeterConfig",
+    "SolarEdgeModbusConfig",
+    "SunSpecConfig",
+    "VictronConfig",
+]
 
 
 class ModbusConfig(PollConfig):
@@ -69,8 +76,18 @@ class SolarEdgeModbusConfig(SunSpecConfig):
     )
 
 
+class VictronConfig(ModbusConfig):
+    """Victron GX device (Cerbo GX, Venus GX, CCGX) over Modbus TCP: the system service (unit 100)."""
+
+    type: Literal["victron"] = Field(description="Meter type.")
+    unit_id: int = Field(100, ge=0, le=255, description="Modbus unit id of com.victronenergy.system (100).")
+    battery: bool = Field(
+        True, description="Read the battery's power and state of charge (a battery is attached)."
+    )
+
+
 #: Every Modbus meter config.
-ModbusMeterConfig = KostalConfig | SunSpecConfig | SolarEdgeModbusConfig
+ModbusMeterConfig = KostalConfig | SunSpecConfig | SolarEdgeModbusConfig | VictronConfig
 
 #: The drivers of this package (see :mod:`ecotrack.devices.registry`); they load httpx, pymodbus or
 #: pyserial only when built.
@@ -83,4 +100,5 @@ DRIVERS: tuple[DriverSpec, ...] = (
         SolarEdgeModbusConfig,
         "ecotrack.meters.modbus.solaredge:SolarEdgeModbusSource.from_config",
     ),
+    DriverSpec("meter", "victron", VictronConfig, "ecotrack.meters.modbus.victron:VictronSource.from_config"),
 )

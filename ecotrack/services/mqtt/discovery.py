@@ -41,10 +41,12 @@ def discovery_messages(
     loadpoints: dict[str, tuple[float, float, float]],
     *,
     battery: bool = False,
+    vehicles: frozenset[str] = frozenset(),
 ) -> dict[str, str]:
     """Config topic → JSON payload for the site and each loadpoint.
 
-    ``loadpoints`` maps a name to its configured ``(min_a, max_a, step_a)`` (the number entities' range).
+    ``loadpoints`` maps a name to its configured ``(min_a, max_a, step_a)`` (the number entities' range);
+    ``vehicles`` names the loadpoints with a car (they get a state-of-charge sensor).
     """
     ha = config.homeassistant
     prefix = config.topic_prefix
@@ -64,7 +66,13 @@ def discovery_messages(
     out: dict[str, str] = {}
 
     def add(component: str, object_id: str, device: dict[str, Any], entity: dict[str, Any]) -> None:
-        payload = {**entity, **common, "unique_id": f"{node}_{object_id}", "object_id": f"{node}_{object_id}", "device": device}
+        payload = {
+            **entity,
+            **common,
+            "unique_id": f"{node}_{object_id}",
+            "object_id": f"{node}_{object_id}",
+            "device": device,
+        }
         out[f"{ha.prefix}/{component}/{node}/{object_id}/config"] = json.dumps(payload, sort_keys=True)
 
     def power(name: str, topic: str) -> dict[str, Any]:
@@ -142,6 +150,19 @@ def discovery_messages(
                 "state_class": "total_increasing",
             },
         )
+        if name in vehicles:
+            add(
+                "sensor",
+                f"{oid}_vehicle_soc_pct",
+                device,
+                {
+                    "name": "Vehicle state of charge",
+                    "state_topic": f"{base}/vehicle_soc_pct",
+                    "device_class": "battery",
+                    "unit_of_measurement": "%",
+                    "state_class": "measurement",
+                },
+            )
         add("sensor", f"{oid}_status", device, {"name": "State", "state_topic": f"{base}/status", "icon": "mdi:ev-station"})
         add("sensor", f"{oid}_active_rule", device, {"name": "Active rule", "state_topic": f"{base}/active_rule"})
         add(

@@ -72,6 +72,7 @@ class MqttService:
             config,
             {lp.name: (lp.min_a, lp.max_a, lp.step_a) for lp in engine.site_params.loadpoints},
             battery=engine.setup.meters.battery_meter is not None,
+            vehicles=frozenset(lp.name for lp in engine.snapshot().loadpoints if "vehicle" in lp.details),
         )
         #: Discovery config topics removed as stale on the last connect.
         self.removed: list[str] = []
@@ -181,7 +182,12 @@ class MqttService:
     async def _seed_publish(self, now: float, periodic: bool) -> None:
         compat = self.config.ecotrack_compat
         snap = self._snapshot
-        if compat is None or compat.status_prefix is None or snap is None or self.codec.seed_loadpoint is None:
+        if (
+            compat is None
+            or compat.status_prefix is None
+            or snap is None
+            or self.codec.seed_loadpoint is None
+        ):
             return
         try:
             lp = snap.loadpoint(self.codec.seed_loadpoint)

@@ -97,7 +97,26 @@ def loadpoint_values(lp: LoadpointSnapshot) -> dict[str, Value]:
         "session_energy_wh": session.energy_wh if session is not None else 0.0,
         "session_solar_wh": session.solar_wh if session is not None else 0.0,
     }
+    values.update(_vehicle_values(lp.details))
     return {base + key: value for key, value in values.items()}
+
+
+def _vehicle_values(details: dict[str, object]) -> dict[str, Value]:
+    """The car's values (``vehicle``, ``vehicle_soc_pct``, ...) when a vehicle is on the loadpoint."""
+    name = details.get("vehicle")
+    if not isinstance(name, str):
+        return {}
+    out: dict[str, Value] = {"vehicle": name}
+    for key, topic in (
+        ("soc_pct", "vehicle_soc_pct"),
+        ("charge_limit_pct", "vehicle_charge_limit_pct"),
+        ("range_km", "vehicle_range_km"),
+        ("vehicle_plugged_in", "vehicle_plugged_in"),
+        ("vehicle_at_home", "vehicle_at_home"),
+    ):
+        value = details.get(key)
+        out[topic] = value if isinstance(value, int | float | bool) else None
+    return out
 
 
 def _charge_now_json(request: object) -> str:
@@ -128,7 +147,12 @@ class Throttle:
         cfg = self.config
         if key in cfg.deadbands:
             return cfg.deadbands[key]
-        for suffix, band in (("_wh", cfg.deadband_wh), ("_w", cfg.deadband_w), ("_a", cfg.deadband_a), ("_v", cfg.deadband_v)):
+        for suffix, band in (
+            ("_wh", cfg.deadband_wh),
+            ("_w", cfg.deadband_w),
+            ("_a", cfg.deadband_a),
+            ("_v", cfg.deadband_v),
+        ):
             if key.endswith(suffix):
                 return band
         return 0.0

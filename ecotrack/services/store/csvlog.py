@@ -17,6 +17,7 @@ Times are local time, as TWCManager writes them. Rows are collected in memory an
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from datetime import datetime
 from pathlib import Path
@@ -99,10 +100,12 @@ class CsvLog:
         with self._lock:
             pending, self._pending = self._pending, {f: [] for f in FILES}
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
+            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
             for file, rows in pending.items():
                 if rows:
-                    with (self.directory / file).open("a", encoding="utf-8") as fh:
+                    # Private to this user like the database (the umask of a daemon may be looser).
+                    fd = os.open(self.directory / file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+                    with os.fdopen(fd, "a", encoding="utf-8") as fh:
                         fh.write("".join(r + "\n" for r in rows))
                     rows.clear()
         except OSError as e:

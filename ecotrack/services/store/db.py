@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import math
+import os
+import stat
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -40,6 +42,8 @@ _SESSION_FIELDS = (
     "max_power_w",
     "meter_start_wh",
     "meter_end_wh",
+    "soc_start_pct",
+    "soc_end_pct",
     "cost",
     "savings",
     "currency",
@@ -88,6 +92,36 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+#: What SQLite keeps beside the database file (WAL mode, and the rollback journal of older files).
+SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+def make_private(db: Path) -> None:
+    """Create ``db`` (and its directory) readable by this user only, and narrow an existing one to 0600.
+
+    SQLite creates the ``-wal``/``-shm``/``-journal`` files with the database file's permissions, so
+    a database file created here with 0600 keeps its companions private too; companions left by an
+    older version are narrowed as well. An empty file is what SQLite takes for a new database.
+    """
+    db.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(db, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        info = os.fstat(fd)
+        if info.st_uid == os.getuid() and stat.S_IMODE(info.st_mode) & 0o077:
+            log.warning("%s was readable by other users; setting it to 0600", db)
+            os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+    for suffix in SQLITE_SIDE_FILES:
+        side = db.with_name(db.name + suffix)
+        try:
+            info = side.lstat()
+        except FileNotFoundError:
+            continue
+        if stat.S_ISREG(info.st_mode) and info.st_uid == os.getuid() and stat.S_IMODE(info.st_mode) & 0o077:
+            side.chmod(0o600)
+
+
 class Store:
     """One database. ``Store(url)`` connects and migrates the schema to the latest version."""
 
@@ -96,7 +130,7 @@ class Store:
         kwargs: dict[str, Any] = {"future": True}
         if self.url.get_backend_name() == "sqlite":
             if self.url.database and self.url.database != ":memory:":
-                Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
+                make_private(Path(self.url.database))
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 5}
         else:  # a server that does not answer must not hang the start for minutes
             kwargs["pool_pre_ping"] = True
@@ -159,7 +193,12 @@ class Store:
                 conn.execute(
                     t.events.insert(),
                     [
-                        {"time": e.time, "kind": e.kind[:40], "loadpoint": e.loadpoint, "message": e.message[:1000]}
+                        {
+                            "time": e.time,
+                            "kind": e.kind[:40],
+                            "loadpoint": e.loadpoint,
+                            "message": e.message[:1000],
+                        }
                         for e in batch.events
                     ],
                 )
@@ -301,7 +340,9 @@ class Store:
         lp_n = self._rollup_loadpoints(cutoff)
         raw_before = min(now - raw_retention, cutoff)
         with self.engine.begin() as conn:
-            deleted = conn.execute(t.site_readings.delete().where(t.site_readings.c.time < raw_before)).rowcount
+            deleted = conn.execute(
+                t.site_readings.delete().where(t.site_readings.c.time < raw_before)
+            ).rowcount
             deleted += conn.execute(
                 t.loadpoint_readings.delete().where(t.loadpoint_readings.c.time < raw_before)
             ).rowcount
@@ -315,7 +356,9 @@ class Store:
                     t.loadpoint_readings_5m.delete().where(t.loadpoint_readings_5m.c.bucket < before)
                 ).rowcount
             if events_retention is not None:
-                ev_deleted = conn.execute(t.events.delete().where(t.events.c.time < now - events_retention)).rowcount
+                ev_deleted = conn.execute(
+                    t.events.delete().where(t.events.c.time < now - events_retention)
+                ).rowcount
         return RollupResult(site_n, lp_n, deleted, agg_deleted, ev_deleted)
 
     def _rollup_site(self, cutoff: datetime) -> int:
@@ -380,7 +423,9 @@ class Store:
         return written
 
 
-def _between(q: sa.Select[Any], col: sa.ColumnElement[Any], start: datetime | None, end: datetime | None) -> sa.Select[Any]:
+def _between(
+    q: sa.Select[Any], col: sa.ColumnElement[Any], start: datetime | None, end: datetime | None
+) -> sa.Select[Any]:
     if start is not None:
         q = q.where(col >= start)
     if end is not None:
@@ -416,9 +461,10 @@ def _session(m: Any) -> SessionRecord:
         max_power_w=m["max_power_w"],
         meter_start_wh=m["meter_start_wh"],
         meter_end_wh=m["meter_end_wh"],
+        soc_start_pct=m["soc_start_pct"],
+        soc_end_pct=m["soc_end_pct"],
         cost=m["cost"],
         savings=m["savings"],
         currency=m["currency"],
         updated=when(m["updated"]),
     )
-

@@ -127,9 +127,16 @@ def _v2(conn: sa.Connection) -> None:
     md.create_all(conn)
 
 
+def _v3(conn: sa.Connection) -> None:
+    """The car's state of charge at the start and end of each session (NULL for older sessions)."""
+    _add_column(conn, "sessions", sa.Column("soc_start_pct", sa.Float))
+    _add_column(conn, "sessions", sa.Column("soc_end_pct", sa.Float))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "readings, sessions, events", _v1),
     Migration(2, "session cost and savings; 5-minute aggregates", _v2),
+    Migration(3, "session state of charge at start and end", _v3),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -60,6 +60,9 @@ class SessionRecord:
     vehicle: str | None = None
     meter_start_wh: float | None = None
     meter_end_wh: float | None = None
+    #: The car's state of charge at the start and end (%), when a vehicle reported it.
+    soc_start_pct: float | None = None
+    soc_end_pct: float | None = None
     #: What the energy cost: grid part at the import price plus solar part at the feed-in price.
     cost: float | None = None
     #: What the solar part saved compared with buying it (import price minus feed-in price).
@@ -92,6 +95,8 @@ class SessionRecord:
             vehicle=session.vehicle,
             meter_start_wh=session.meter_start_wh,
             meter_end_wh=session.meter_end_wh,
+            soc_start_pct=session.soc_start_pct,
+            soc_end_pct=session.soc_end_pct,
             cost=cost,
             savings=savings,
             currency=currency,
@@ -113,6 +118,8 @@ class SessionRecord:
             vehicle=self.vehicle,
             meter_start_wh=self.meter_start_wh,
             meter_end_wh=self.meter_end_wh,
+            soc_start_pct=self.soc_start_pct,
+            soc_end_pct=self.soc_end_pct,
         )
 
     def as_json(self) -> dict[str, object]:
@@ -131,6 +138,8 @@ class SessionRecord:
             "max_power_kw": round(self.max_power_w / 1000, 3),
             "meter_start_kwh": _kwh(self.meter_start_wh),
             "meter_end_kwh": _kwh(self.meter_end_wh),
+            "soc_start_pct": self.soc_start_pct,
+            "soc_end_pct": self.soc_end_pct,
             "cost": round(self.cost, 4) if self.cost is not None else None,
             "savings": round(self.savings, 4) if self.savings is not None else None,
             "currency": self.currency,

@@ -107,6 +107,8 @@ sessions = sa.Table(
     sa.Column("max_power_w", sa.Float, nullable=False),
     sa.Column("meter_start_wh", sa.Float),
     sa.Column("meter_end_wh", sa.Float),
+    sa.Column("soc_start_pct", sa.Float),
+    sa.Column("soc_end_pct", sa.Float),
     sa.Column("updated", UTCDateTime),
     # version 2
     sa.Column("cost", sa.Float),

@@ -26,7 +26,9 @@ class PostgresUnavailable(RuntimeError):
 
 def find_pg_bin() -> Path:
     """The directory holding ``initdb`` and ``pg_ctl`` (newest Debian version first, then PATH)."""
-    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name), reverse=True)
+    candidates = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name), reverse=True
+    )
     for c in candidates:
         if (Path(c) / "initdb").exists():
             return Path(c)
@@ -68,16 +70,27 @@ class PostgresServer:
             shutil.chown(self.dir, "postgres", "postgres")
         try:
             self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", self.user, "--no-sync", "-E", "UTF8")
-            opts = (
-                f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
-                "-c synchronous_commit=off -c full_page_writes=off"
-            )
-            self._run("pg_ctl", "-D", str(self.data), "-o", opts, "-l", str(self.dir / "log"), "-w", "start")
+            self._pg_ctl_start()
         except subprocess.CalledProcessError as e:
             log = (self.dir / "log").read_text(errors="replace") if (self.dir / "log").exists() else ""
             self.cleanup()
             raise RuntimeError(f"starting PostgreSQL failed: {e.stderr or e.stdout}\n{log}") from e
         return self
+
+    def _pg_ctl_start(self) -> None:
+        opts = (
+            f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off"
+        )
+        self._run("pg_ctl", "-D", str(self.data), "-o", opts, "-l", str(self.dir / "log"), "-w", "start")
+
+    def crash(self) -> None:
+        """Stop the server the hard way (``-m immediate``, like a power cut) and keep its data."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop", timeout=30)
+
+    def restart(self) -> None:
+        """Start the cluster again after :meth:`crash`, on the same port."""
+        self._pg_ctl_start()
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+psycopg://{self.user}@127.0.0.1:{self.port}/{database}"

@@ -10,6 +10,8 @@ Modules, one job each:
 * :mod:`.hub` and :mod:`.ws` — the rate-limited WebSocket push;
 * :mod:`.history` — in-memory chart buffer and session log (served when no history store is given);
 * :mod:`.source` — what the app reads of the history store (a protocol; :mod:`.stored` reads through it);
+* :mod:`.guard` — token before body, bounded bodies in bounded time (ASGI middleware in front of it all);
+  :mod:`.slowclient` — uvicorn's protocol with a deadline for request headers;
 * :mod:`.metrics` — Prometheus text; :mod:`.app` — the app factory; :mod:`.server` — uvicorn as an
   engine service (:func:`attach_http`, given the ``http:`` section, the engine's surface, the data
   directory for the token and, optionally, the history store).

@@ -18,9 +18,9 @@ import csv
 import io
 import logging
 from datetime import timedelta
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import AwareDatetime
@@ -38,9 +38,13 @@ from ecotrack.services.web.schemas import (
     SessionsResponse,
     SessionState,
     StateResponse,
+    VehicleBody,
 )
 from ecotrack.services.web.state import build_state, record_state, session_state
 from ecotrack.services.web.stored import merge_sessions, read_history, read_sessions
+
+if TYPE_CHECKING:
+    from ecotrack.runtime.sessions import Session
 
 __all__ = ["router"]
 
@@ -144,6 +148,17 @@ async def set_energy_limit(loadpoint: str, body: EnergyLimitBody, ctx: Write) ->
     return _loadpoint_state(ctx, loadpoint)
 
 
+@router.post("/api/loadpoints/{loadpoint}/vehicle", response_model=LoadpointState, tags=["loadpoints"])
+async def choose_vehicle(loadpoint: str, body: VehicleBody, ctx: Write) -> LoadpointState:
+    """Say which configured car is on the loadpoint (its SoC then drives plans); ``null``: automatic."""
+    ctx.check_loadpoint(loadpoint)
+    try:
+        ctx.engine.choose_vehicle(loadpoint, body.vehicle)
+    except KeyError as e:
+        raise _invalid("vehicle", str(e.args[0]), body.vehicle) from None
+    return _loadpoint_state(ctx, loadpoint)
+
+
 @router.get("/api/history", response_model=HistoryResponse, tags=["history"])
 async def get_history(
     ctx: Read,
@@ -209,7 +224,7 @@ async def get_sessions_csv(ctx: Read) -> Response:
 async def _sessions(ctx: WebContext) -> tuple[Literal["memory", "store"], list[SessionState]]:
     """The sessions from the store (in a worker thread), or from the memory log without one."""
     store = ctx.stored.store if ctx.stored is not None else None
-    live = ctx.sessions.sessions()
+    live = _live_sessions(ctx)
     if store is not None:
         try:
             stored = await asyncio.to_thread(read_sessions, store)
@@ -220,6 +235,19 @@ async def _sessions(ctx: WebContext) -> tuple[Literal["memory", "store"], list[S
         else:
             return "store", [record_state(r) for r in merge_sessions(stored, live)]
     return "memory", [session_state(s) for s in live]
+
+
+def _live_sessions(ctx: WebContext) -> list[Session]:
+    """The memory log's sessions, the open ones with the figures of the current snapshot.
+
+    The log hears of a running session only every few seconds (the engine's ``update`` events); the
+    loadpoint cards show the snapshot's figures. Taking the open sessions from the same snapshot keeps
+    the sessions list and the cards in step (one source of truth for a running session).
+    """
+    current = {lp.session.id: lp.session for lp in ctx.engine.snapshot().loadpoints if lp.session is not None}
+    logged = ctx.sessions.sessions()
+    merged = [current.pop(s.id, s) if s.ended is None else s for s in logged]
+    return sorted(current.values(), key=lambda s: s.started, reverse=True) + merged
 
 
 def _sessions_csv(sessions: list[SessionState]) -> Response:
@@ -267,12 +295,15 @@ def _sessions_csv(sessions: list[SessionState]) -> Response:
     )
 
 
-@router.get("/healthz", response_model=HealthResponse, tags=["health"])
+@router.get("/healthz", response_model=HealthResponse, response_model_exclude_none=True, tags=["health"])
 async def healthz(request: Request) -> JSONResponse:
-    """Liveness and health, open to everyone: 200 ``ok`` or ``degraded`` (with the problems), 503 ``down``.
+    """Liveness and health: 200 ``ok`` or ``degraded``, 503 ``down``; the problems only to readers.
 
     ``down`` means the engine has not published a state for a while (it is stuck or stopped);
-    ``degraded`` means it runs but data is stale, the failsafe is on, or a device is offline.
+    ``degraded`` means it runs but data is stale, the failsafe is on, a device is offline, or a service
+    (the history store, MQTT, ...) is failing. Anyone (a load balancer, a container health check) gets
+    the status word; the list of problems and the data age, which describe the house, only a client
+    that may read (``http.open_reads``, or the token).
     """
     ctx = context_of(request)
     engine = ctx.engine
@@ -289,12 +320,20 @@ async def healthz(request: Request) -> JSONResponse:
         problems.append("failsafe active")
     problems += [f"charger {c.id} offline" for c in state.chargers if not c.online]
     problems += [f"meter {m.id} offline" for m in state.meters if not m.online]
+    problems += [f"service {s.id}: {s.error or 'offline'}" for s in state.services if not s.online or s.error]
+    if ctx.stored is not None and ctx.stored.store is None and not any(s.id == "store" for s in state.services):
+        problems.append("service store: the history database is not open")
     verdict: Literal["ok", "degraded", "down"] = (
         "down" if behind > limit else "degraded" if problems else "ok"
     )
-    body = HealthResponse(status=verdict, problems=problems, data_age_s=state.site.data_age_s)
+    try:
+        ctx.auth.check(request, write=False)
+    except HTTPException:
+        body = HealthResponse(status=verdict)
+    else:
+        body = HealthResponse(status=verdict, problems=problems, data_age_s=state.site.data_age_s)
     return JSONResponse(
-        body.model_dump(mode="json"),
+        body.model_dump(mode="json", exclude_none=True),
         status_code=status.HTTP_503_SERVICE_UNAVAILABLE if verdict == "down" else status.HTTP_200_OK,
     )
 

@@ -4,7 +4,9 @@
 the WebSocket (:mod:`.ws`) and the static dashboard (``static/``, built from ``web/`` by
 ``make web`` and committed, so an installed package needs no npm). It subscribes the hub, the chart
 buffer and the session log to the engine. OpenAPI is at ``/openapi.json``, its browsable form at
-``/docs`` (served from local files; nothing is loaded from the internet).
+``/docs`` (served from local files; nothing is loaded from the internet); both follow the read rules
+(``http.open_reads``) like the API they describe. In front of it all sits :class:`.guard.RequestGuard`
+(token before body, bounded bodies).
 """
 
 from __future__ import annotations
@@ -14,19 +16,19 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
-from starlette.middleware.base import RequestResponseEndpoint
 
 from ecotrack import __version__
 from ecotrack.services.web import api, twc, ws
 from ecotrack.services.web.auth import AuthPolicy
 from ecotrack.services.web.config import HttpConfig
-from ecotrack.services.web.context import WebContext
+from ecotrack.services.web.context import WebContext, require_read
+from ecotrack.services.web.guard import RequestGuard
 from ecotrack.services.web.history import HistoryBuffer, SessionLog
 from ecotrack.services.web.hub import StateHub
 
@@ -79,19 +81,17 @@ def create_app(
         "`Authorization: Bearer TOKEN`; reads are open to this machine by default.",
         docs_url=None,
         redoc_url=None,
+        openapi_url=None,
     )
     app.state.web = ctx
-
-    @app.middleware("http")
-    async def count(request: Request, call_next: RequestResponseEndpoint) -> Response:
-        response = await call_next(request)
-        ctx.requests[f"{response.status_code // 100}xx"] += 1
-        return response
+    app.add_middleware(RequestGuard, context=ctx, body_timeout_s=settings.request_timeout_s)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        # FastAPI's own handler echoes the input, and a NaN or Infinity in it made that answer fail (500).
-        return JSONResponse({"detail": _finite_json(jsonable_encoder(exc.errors()))}, status_code=422)
+        # FastAPI's own handler echoes the whole input (a 100 MB body came back whole), and a NaN or
+        # Infinity in it made that answer fail (500): each error keeps at most a short, finite input.
+        errors = [_bounded_input(e) for e in exc.errors()]
+        return JSONResponse({"detail": _finite_json(jsonable_encoder(errors))}, status_code=422)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -104,8 +104,12 @@ def create_app(
 
     docs = STATIC_DIR / "docs"
 
-    @app.get("/docs", include_in_schema=False)
-    def swagger() -> HTMLResponse:
+    @app.get("/openapi.json", include_in_schema=False, dependencies=[Depends(require_read)])
+    async def openapi() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False, dependencies=[Depends(require_read)])
+    async def swagger() -> HTMLResponse:
         return get_swagger_ui_html(
             openapi_url="/openapi.json",
             title="ecotrack API",
@@ -126,6 +130,25 @@ def create_app(
             return HTMLResponse(_NOT_BUILT.format(path=STATIC_DIR), status_code=503)
 
     return app
+
+
+#: Longest input (as JSON text) a 422 repeats back.
+MAX_ECHO_CHARS = 200
+
+
+def _bounded_input(error: Any) -> Any:
+    """A validation error whose ``input`` is dropped when long (the field and message say enough)."""
+    if not isinstance(error, dict) or "input" not in error:
+        return error
+    value = error["input"]
+    if isinstance(value, str | int | float | bool) or value is None:
+        short = len(str(value)) <= MAX_ECHO_CHARS
+    else:
+        try:
+            short = len(repr(value)) <= MAX_ECHO_CHARS
+        except Exception:
+            short = False
+    return error if short else {k: v for k, v in error.items() if k != "input"}
 
 
 def _finite_json(value: Any) -> Any:

@@ -7,11 +7,14 @@ Rules (``http.open_reads``):
 * reads (GET, the WebSocket, ``/metrics``) need it too unless the client is allowed to read openly
   (a token that is sent must be right, even on an open read: a stale token is reported, not ignored):
   ``localhost`` (default) lets loopback clients read, ``everyone`` lets anyone, ``nobody`` no one;
-* the static dashboard and ``/healthz`` are always open: they carry no data, and the page must load
-  before the user can enter a token.
+* the static dashboard is always open: it carries no data, and the page must load before the user can
+  enter a token; ``/healthz`` answers everyone with its status word, and its problems only to readers;
+* ``/openapi.json`` and ``/docs`` are reads like the API they describe.
 
-A browser cannot put headers on a WebSocket, so ``/ws`` also accepts the token as ``?token=``.
-Tokens are compared in constant time. The token never appears in logs or error messages.
+A browser cannot put an Authorization header on a WebSocket: the dashboard offers the token as a
+subprotocol (``Sec-WebSocket-Protocol: ecotrack, ecotrack.token.<hex of the token>``), a header no
+server or proxy logs; ``?token=`` is still accepted for scripts (the log redacts it). Tokens are
+compared in constant time. The token never appears in logs or error messages.
 """
 
 from __future__ import annotations
@@ -25,7 +28,12 @@ from urllib.parse import urlsplit
 from fastapi import HTTPException, status
 from starlette.requests import HTTPConnection
 
-__all__ = ["AuthPolicy", "is_loopback"]
+__all__ = ["WS_PROTOCOL", "WS_TOKEN_PREFIX", "AuthPolicy", "is_loopback"]
+
+#: The WebSocket subprotocol of ``/ws``; the server selects it when a client offers it.
+WS_PROTOCOL = "ecotrack"
+#: A second subprotocol a client may offer to carry its token: this prefix and the token's UTF-8 in hex.
+WS_TOKEN_PREFIX = "ecotrack.token."
 
 
 def is_loopback(host: str | None) -> bool:
@@ -61,12 +69,22 @@ class AuthPolicy:
     open_reads: Literal["localhost", "everyone", "nobody"] = "localhost"
 
     def presented(self, conn: HTTPConnection) -> str | None:
-        """The token the client sent (Authorization header, else ``?token=`` for WebSockets), or None."""
+        """The token the client sent, or None.
+
+        The Authorization header; for WebSockets also the ``ecotrack.token.<hex>`` subprotocol (what the
+        dashboard sends) or ``?token=``.
+        """
         header = conn.headers.get("authorization")
         if header is not None:
             scheme, _, value = header.partition(" ")
             return value.strip() if scheme.lower() == "bearer" else ""
         if conn.scope.get("type") == "websocket":
+            for offered in conn.scope.get("subprotocols", []):
+                if offered.startswith(WS_TOKEN_PREFIX):
+                    try:
+                        return bytes.fromhex(offered.removeprefix(WS_TOKEN_PREFIX)).decode()
+                    except ValueError:  # not hex, or not UTF-8: a token that cannot be right
+                        return ""
             return conn.query_params.get("token")
         return None
 

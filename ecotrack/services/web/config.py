@@ -34,7 +34,7 @@ class HttpConfig(ConfigModel):
         pattern=r"^[A-Za-z0-9._~+/=-]+$",
         description="Bearer token every request that changes something must carry "
         "(Authorization: Bearer TOKEN). Null: one is generated on first run, stored in the data "
-        "directory as http-token (mode 0600) and printed once.",
+        "directory as http-token (mode 0600); the log names the file, never the token.",
     )
     open_reads: Literal["localhost", "everyone", "nobody"] = Field(
         "localhost",
@@ -54,6 +54,19 @@ class HttpConfig(ConfigModel):
         description="Chart samples kept in memory (one per history_step_s; 1440 x 60 s = 24 h).",
     )
     history_step_s: float = Field(60.0, ge=1, le=3600, description="Seconds of engine time per chart sample.")
+    request_timeout_s: float = Field(
+        5.0,
+        ge=0.5,
+        le=120,
+        description="A client must send a request's headers, and then its body, within this many seconds "
+        "each, or the connection is closed (slow or stalled clients cannot hold connections).",
+    )
+    max_connections: int = Field(
+        100,
+        ge=4,
+        le=10_000,
+        description="Connections served at once (WebSockets included); beyond it requests get 503.",
+    )
 
     @field_validator("host")
     @classmethod

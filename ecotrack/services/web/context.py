@@ -42,7 +42,8 @@ class WebContext:
         if loadpoint not in self.engine.loadpoint_charger:
             known = ", ".join(sorted(self.engine.loadpoint_charger)) or "none"
             raise HTTPException(
-                status.HTTP_404_NOT_FOUND, detail=f"unknown loadpoint {loadpoint!r} (known: {known})"
+                status.HTTP_404_NOT_FOUND,
+                detail=f"unknown loadpoint {loadpoint[:64]!r}{'...' if len(loadpoint) > 64 else ''} (known: {known})",
             )
 
 

@@ -109,6 +109,17 @@ def render_metrics(state: StateResponse, extra: dict[str, tuple[str, str, float]
         [(la, lp.charger_online) for la, lp in zip(lab, lps, strict=True)],
     )
     w.gauge(
+        "ecotrack_loadpoint_fault",
+        "1 while the loadpoint is in fault (its charger kept drawing current after 0 A).",
+        [(la, lp.status == "fault") for la, lp in zip(lab, lps, strict=True)],
+    )
+    w.gauge(
+        "ecotrack_loadpoint_stop_escalations_total",
+        "Times the charger's stop method was run because 0 A did not stop it.",
+        [(la, lp.stop_escalations) for la, lp in zip(lab, lps, strict=True)],
+        kind="counter",
+    )
+    w.gauge(
         "ecotrack_loadpoint_mode",
         "1 for the mode in force, 0 for the others.",
         [({"loadpoint": lp.id, "mode": m.value}, lp.mode == m) for lp in lps for m in Mode],
@@ -122,6 +133,14 @@ def render_metrics(state: StateResponse, extra: dict[str, tuple[str, str, float]
         "ecotrack_loadpoint_session_solar_watthours",
         "Solar part of the current session's energy.",
         [(la, lp.session.solar_wh if lp.session else None) for la, lp in zip(lab, lps, strict=True)],
+    )
+    cars = [(lp.vehicle, {"loadpoint": lp.id, "vehicle": lp.vehicle.name}) for lp in lps if lp.vehicle is not None]
+    w.gauge("ecotrack_vehicle_soc_percent", "State of charge of the car on a loadpoint.", [(la, v.soc_pct) for v, la in cars])
+    w.gauge(
+        "ecotrack_vehicle_api_requests_total",
+        "Requests made to a billed vehicle API (Tesla Fleet API).",
+        [(la, v.api_requests) for v, la in cars],
+        kind="counter",
     )
     w.gauge(
         "ecotrack_device_online",

@@ -1,15 +1,17 @@
 """Request and response bodies of the REST API (pydantic, so ``/docs`` describes them and bad bodies get 422).
 
 Request models are strict about unknown keys (a typo such as ``{"mdoe": "pv"}`` is an error naming the
-field, not a silent no-op) and reject NaN and infinity. Units are in the field names, as everywhere.
+field, not a silent no-op), about types (``{"kwh": true}`` or ``{"min_a": "7"}`` is a 422, not 1 kWh or
+7 A: a number must be a JSON number, and an integer may stand for a float but a boolean never does), and
+reject NaN, infinity and values outside a plausible range. Units are in the field names, as everywhere.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, Strict, model_validator
 
 from ecotrack.core.model import Mode
 
@@ -33,6 +35,25 @@ __all__ = [
 ]
 
 
+#: A JSON number (int or float), never a string or a boolean.
+Number = Annotated[float, Strict()]
+#: A JSON integer, never a string, a boolean or a float.
+Integer = Annotated[int, Strict()]
+
+
+def _iso_text(value: object) -> object:
+    """Only text may become a time (a bare number would be read as Unix seconds, a bool as 1970)."""
+    if value is not None and not isinstance(value, str):
+        raise ValueError("must be an ISO 8601 time with a time zone, as a string")
+    return value
+
+
+#: An ISO 8601 time with a time zone, given as a string.
+IsoTime = Annotated[AwareDatetime, BeforeValidator(_iso_text)]
+#: The largest current any request may name (A); the loadpoint's configured limits are checked after.
+MAX_REQUEST_A = 200.0
+
+
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
@@ -46,8 +67,8 @@ class ModeBody(_Body):
 class CurrentBody(_Body):
     """``POST /api/loadpoints/{id}/current``: the user's current range, within the configured limits."""
 
-    min_a: float | None = Field(None, gt=0, le=1000, description="Lowest current to charge with (A).")
-    max_a: float | None = Field(None, gt=0, le=1000, description="Highest current to charge with (A).")
+    min_a: Number | None = Field(None, gt=0, le=MAX_REQUEST_A, description="Lowest current to charge with (A).")
+    max_a: Number | None = Field(None, gt=0, le=MAX_REQUEST_A, description="Highest current to charge with (A).")
 
     @model_validator(mode="after")
     def _one_given(self) -> CurrentBody:
@@ -59,12 +80,14 @@ class CurrentBody(_Body):
 class ChargeNowBody(_Body):
     """``POST /api/loadpoints/{id}/charge-now``: charge at full speed for a while, whatever the sun does."""
 
-    amps: float | None = Field(None, gt=0, le=1000, description="Current (A); null: the loadpoint's maximum.")
-    until: AwareDatetime | None = Field(
+    amps: Number | None = Field(
+        None, gt=0, le=MAX_REQUEST_A, description="Current (A); null: the loadpoint's maximum."
+    )
+    until: IsoTime | None = Field(
         None,
         description="When to stop (ISO 8601 with a time zone); null with no duration_s: until cancelled.",
     )
-    duration_s: float | None = Field(
+    duration_s: Number | None = Field(
         None, gt=0, le=7 * 86400, description="Alternative to until: for this many seconds from now."
     )
 
@@ -78,8 +101,16 @@ class ChargeNowBody(_Body):
 class EnergyLimitBody(_Body):
     """``POST /api/loadpoints/{id}/energy-limit``: stop the session after this much energy."""
 
-    kwh: float | None = Field(
+    kwh: Number | None = Field(
         description="Session energy limit (kWh); null removes the limit.", ge=0, le=1000
+    )
+
+
+class VehicleBody(_Body):
+    """``POST /api/loadpoints/{id}/vehicle``: which car is on the loadpoint."""
+
+    vehicle: str | None = Field(
+        max_length=100, description="Name of a configured vehicle; null: automatic (the TWC's VIN, else the default)."
     )
 
 
@@ -88,8 +119,8 @@ class TwcChargeNowBody(BaseModel):
 
     model_config = ConfigDict(allow_inf_nan=False)
 
-    chargeNowRate: int = Field(gt=0, le=1000, description="Amps.")
-    chargeNowDuration: int = Field(gt=0, le=7 * 86400, description="Seconds.")
+    chargeNowRate: Integer = Field(gt=0, le=int(MAX_REQUEST_A), description="Amps.")
+    chargeNowDuration: Integer = Field(gt=0, le=7 * 86400, description="Seconds.")
 
 
 # ------------------------------------------------------------------------------------------ responses
@@ -152,6 +183,26 @@ class SessionState(BaseModel):
     currency: str | None = None
 
 
+class VehicleInfo(BaseModel):
+    """The car on a loadpoint, as its source (TeslaMate, the Fleet API, ...) last reported it."""
+
+    name: str
+    soc_pct: float | None = None
+    charge_limit_pct: float | None = None
+    min_soc_pct: float | None = None
+    plugged_in: bool | None = None
+    charging: bool | None = None
+    at_home: bool | None = None
+    range_km: float | None = None
+    capacity_kwh: float | None = None
+    #: When the source last reported a valid value (ISO 8601), None before the first.
+    updated_at: str | None = None
+    #: Requests made to a billed vehicle API (Tesla Fleet API) so far; None for other sources.
+    api_requests: int | None = None
+    #: True when a user chose this car (POST .../vehicle), False when automatic (TWC VIN or the default).
+    chosen: bool = False
+
+
 class LoadpointState(BaseModel):
     """One charger with its car."""
 
@@ -184,6 +235,11 @@ class LoadpointState(BaseModel):
     energy_limit_wh: float | None
     charge_now: ChargeNowState | None
     session: SessionState | None
+    #: The car on the loadpoint (``vehicles:`` section), None without one.
+    vehicle: VehicleInfo | None = None
+    #: Times the charger's stop method was run because it kept drawing current after 0 A
+    #: (``status`` is ``fault`` while it still does).
+    stop_escalations: int = 0
 
 
 class ChargerState(BaseModel):
@@ -227,14 +283,19 @@ class StateResponse(BaseModel):
     chargers: list[ChargerState]
     meters: list[MeterState]
     services: list[ServiceState]
+    #: The configured vehicles (``vehicles:``), for choosing the car on a loadpoint.
+    vehicles: list[str] = []
+    #: True while no loadpoint is configured (a fresh install): the dashboard then shows what to do next
+    #: (``ecotrack init``, ``ecotrack import twcmanager``) instead of empty cards.
+    first_run: bool = False
 
 
 class HealthResponse(BaseModel):
-    """``GET /healthz``."""
+    """``GET /healthz``: the status for everyone; the problems and data age only for clients that may read."""
 
     status: Literal["ok", "degraded", "down"]
-    problems: list[str]
-    data_age_s: float | None
+    problems: list[str] | None = None
+    data_age_s: float | None = None
 
 
 class HistoryResponse(BaseModel):

@@ -5,7 +5,9 @@ here the engine owns the loop and the signals (it must leave the chargers safe b
 stops). So :class:`HttpService` binds the socket itself (a port in use is an ``OSError`` naming the
 address, which the engine's supervisor logs and retries with backoff, instead of uvicorn's
 ``sys.exit``), runs uvicorn's server on that socket with signal capture disabled and uvicorn's logging
-configuration left alone, and on cancellation closes the WebSockets and shuts the server down
+configuration left alone (its loggers propagate to ours, whose handlers redact secrets such as a
+``?token=`` in a logged URL: :mod:`ecotrack.logredact`), with bounds on slow clients (headers and body
+within ``request_timeout_s``, at most ``max_connections``, small WebSocket messages), and on cancellation closes the WebSockets and shuts the server down
 gracefully (bounded by ``shutdown_timeout_s``).
 """
 
@@ -22,9 +24,11 @@ from typing import TYPE_CHECKING
 import uvicorn
 from fastapi import FastAPI
 
+from ecotrack.logredact import install as install_redaction
 from ecotrack.services.web.app import create_app
 from ecotrack.services.web.config import HttpConfig
 from ecotrack.services.web.context import WebContext
+from ecotrack.services.web.slowclient import header_timeout_protocol
 from ecotrack.services.web.token import TokenSource, load_or_create_token
 
 if TYPE_CHECKING:
@@ -34,6 +38,7 @@ if TYPE_CHECKING:
 __all__ = ["HttpService", "announce_token", "attach_http", "bind_socket"]
 
 log = logging.getLogger(__name__)
+
 
 class _Server(uvicorn.Server):
     """uvicorn's server without its signal handlers (the engine handles SIGINT/SIGTERM), ticking once a second.
@@ -117,12 +122,19 @@ class HttpService:
         """Serve until cancelled (then shut down gracefully); raises OSError when the port is taken."""
         sock = bind_socket(self.settings.host, self.settings.port)
         self.port = sock.getsockname()[1]
+        install_redaction()  # also when the service runs without the commands' logging set-up
+        limits = self.settings
         config = uvicorn.Config(
             self.app,
             lifespan="off",
             log_config=None,
             access_log=False,
+            http=header_timeout_protocol(limits.request_timeout_s),
+            limit_concurrency=limits.max_connections,
+            timeout_keep_alive=5,
+            h11_max_incomplete_event_size=16 * 1024,
             ws="websockets-sansio",
+            ws_max_size=64 * 1024,
             ws_ping_interval=20.0,
             timeout_graceful_shutdown=max(1, round(self.shutdown_timeout_s)),
         )
@@ -167,12 +179,13 @@ def attach_http(
 
 
 def announce_token(source: TokenSource) -> None:
-    """Say where the token is; print it only on the run that generated it."""
+    """Say where the token is (never the token itself: a daemon's log is kept, in journald or a file)."""
     if source.origin == "generated":
         log.warning(
-            "generated the API token (shown only this once; it is stored in %s, mode 0600): %s",
+            "generated the API token into %s (mode 0600): read it from there (cat %s) for scripts and the "
+            "dashboard's token dialog",
             source.path,
-            source.token,
+            source.path,
         )
     elif source.origin == "file":
         log.info("API token: see %s", source.path)

@@ -19,6 +19,7 @@ from ecotrack.services.web.schemas import (
     SessionState,
     SiteState,
     StateResponse,
+    VehicleInfo,
 )
 
 if TYPE_CHECKING:
@@ -103,6 +104,40 @@ def _loadpoint(lp: LoadpointSnapshot) -> LoadpointState:
         energy_limit_wh=lp.energy_limit_wh,
         charge_now=ChargeNowState(amps=cn.amps, until=cn.until) if cn is not None else None,
         session=session_state(lp.session) if lp.session is not None else None,
+        stop_escalations=lp.escalations,
+        vehicle=vehicle_info(lp.details),
+    )
+
+
+def vehicle_info(details: dict[str, object]) -> VehicleInfo | None:
+    """The car's facts the engine merged into a loadpoint's details (None when no car is named)."""
+    name = details.get("vehicle")
+    if not isinstance(name, str):
+        return None
+
+    def number(key: str) -> float | None:
+        v = details.get(key)
+        return float(v) if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) else None
+
+    def flag(key: str) -> bool | None:
+        v = details.get(key)
+        return v if isinstance(v, bool) else None
+
+    updated = details.get("vehicle_updated_at")
+    requests = details.get("vehicle_api_requests")
+    return VehicleInfo(
+        name=name,
+        soc_pct=number("soc_pct"),
+        charge_limit_pct=number("charge_limit_pct"),
+        min_soc_pct=number("min_soc_pct"),
+        plugged_in=flag("vehicle_plugged_in"),
+        charging=flag("vehicle_charging"),
+        at_home=flag("vehicle_at_home"),
+        range_km=number("range_km"),
+        capacity_kwh=number("capacity_kwh"),
+        updated_at=updated if isinstance(updated, str) else None,
+        api_requests=requests if isinstance(requests, int) and not isinstance(requests, bool) else None,
+        chosen=details.get("vehicle_chosen") is True,
     )
 
 
@@ -167,6 +202,8 @@ def build_state(engine: EngineSurface, snap: Snapshot) -> StateResponse:
         chargers=chargers,
         meters=meters,
         services=services,
+        vehicles=list(getattr(engine, "vehicle_names", list)()),
+        first_run=not engine.loadpoint_charger,
     )
 
 

@@ -1,13 +1,16 @@
 """The API's bearer token: taken from the configuration, or generated once into the data directory.
 
 A generated token is written to ``<data_dir>/http-token`` with mode 0600 (created exclusively, so two
-processes starting at once cannot both write one) and reported once, on the run that created it; later
-runs read it back and only name the file. A file that is unreadable, empty or not a token is an error
+processes starting at once cannot both write one, and never through a symlink) and reported once, on
+the run that created it; later runs read it back and only name the file. The file is opened with
+``O_NOFOLLOW`` and its mode narrowed through that open descriptor, so a symlink planted in its place
+cannot redirect the chmod (or the read) to another file. A file that is unreadable, empty or not a token is an error
 that names the file, rather than a silently replaced secret that would lock out every script.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import re
@@ -44,12 +47,16 @@ def load_or_create_token(configured: str | None, data_dir: Path) -> TokenSource:
     if configured is not None:
         return TokenSource(configured, "config", None)
     path = data_dir / TOKEN_FILE
-    if not path.exists():
+    if not os.path.lexists(path):
         token = secrets.token_urlsafe(32)
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            # O_EXCL: fails on any existing name, a symlink included (it is not followed).
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         except FileExistsError:  # another process won the race: use its token
             return _read(path)
+        except OSError as e:
+            raise TokenError(f"cannot store the API token in {path}: {e.strerror or e}") from e
+        os.fchmod(fd, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(token + "\n")
         return TokenSource(token, "generated", path)
@@ -58,13 +65,26 @@ def load_or_create_token(configured: str | None, data_dir: Path) -> TokenSource:
 
 def _read(path: Path) -> TokenSource:
     try:
-        mode = stat.S_IMODE(path.stat().st_mode)
-        if mode & 0o077:
-            log.warning("%s was readable by others (mode %o); setting it to 0600", path, mode)
-            path.chmod(0o600)
-        token = path.read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as e:
-        raise TokenError(f"cannot read the API token from {path}: {e}") from e
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise TokenError(
+                f"{path} is a symbolic link; the API token file must be a plain file (delete the link to have "
+                "a new token generated)"
+            ) from None
+        raise TokenError(f"cannot read the API token from {path}: {e.strerror or e}") from None
+    with os.fdopen(fd, "rb") as f:
+        try:
+            info = os.fstat(f.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise TokenError(f"{path} is not a regular file; it cannot hold the API token")
+            mode = stat.S_IMODE(info.st_mode)
+            if mode & 0o077:
+                log.warning("%s was readable by others (mode %o); setting it to 0600", path, mode)
+                os.fchmod(f.fileno(), 0o600)
+            token = f.read(4096).decode("utf-8").strip()
+        except (OSError, UnicodeDecodeError) as e:
+            raise TokenError(f"cannot read the API token from {path}: {e}") from e
     if not _TOKEN_RE.match(token):
         raise TokenError(
             f"{path} does not hold a usable API token (16-256 characters of A-Z a-z 0-9 . _ ~ + / = -); "

@@ -1,7 +1,8 @@
 """``/ws``: the state pushed to the browser on every change, rate-limited by the :class:`StateHub`.
 
 Messages are JSON ``{"type": "state", "data": <GET /api/state>}``. The server ignores what the client
-sends (it only reads to notice a disconnect at once). Authentication follows the read rules; a refused
+sends (it only reads to notice a disconnect at once). Authentication follows the read rules (the token
+as the ``ecotrack.token.<hex>`` subprotocol, a bearer header or ``?token=``: :mod:`.auth`); a refused
 client gets the handshake closed with 1008 (policy violation) and the reason.
 """
 
@@ -14,6 +15,7 @@ import logging
 from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect
 from starlette.websockets import WebSocketState
 
+from ecotrack.services.web.auth import WS_PROTOCOL
 from ecotrack.services.web.context import context_of
 
 __all__ = ["router"]
@@ -32,7 +34,8 @@ async def state_socket(ws: WebSocket) -> None:
         ctx.auth_failures += 1
         await ws.close(code=1008, reason=str(e.detail))
         return
-    await ws.accept()
+    # A browser that offered subprotocols (the dashboard: "ecotrack" and its token) needs one selected.
+    await ws.accept(subprotocol=WS_PROTOCOL if WS_PROTOCOL in ws.scope.get("subprotocols", []) else None)
 
     async def drain() -> None:
         with contextlib.suppress(WebSocketDisconnect):

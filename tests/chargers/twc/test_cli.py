@@ -122,3 +122,16 @@ def test_sniff_decodes_live_traffic_from_a_pty() -> None:
 def test_sniff_missing_port_is_a_clear_error() -> None:
     result = runner.invoke(app, ["twc", "sniff", "/dev/does-not-exist-twc", "--duration", "1"])
     assert result.exit_code == 2 and "cannot open /dev/does-not-exist-twc" in result.stderr
+
+
+def test_a_frame_split_over_arguments_is_joined_and_whole_frames_stay_apart() -> None:
+    from ecotrack.cli.twc import parse_frames
+
+    whole = bytes.fromhex("FDE0022C7777010C80064000000000CF")
+    assert parse_frames(["FDE0022C7777", "010C8006400000", "0000CF"]) == [whole]
+    assert parse_frames(["FDE0022C77770200000696", "00009A"]) == [bytes.fromhex("FDE0022C7777020000069600009A")]
+    assert parse_frames([whole.hex(), whole.hex()]) == [whole, whole]
+    assert parse_frames(["FDE0022C", "C0" + whole.hex() + "C0"]) == [bytes.fromhex("FDE0022C"), whole]
+    result = runner.invoke(app, ["twc", "decode", "--json", "FDE0022C77770200000696", "00009A"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["slave_id"] == "022C"

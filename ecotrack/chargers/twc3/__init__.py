@@ -1,0 +1,1 @@
+"""Tesla Wall Connector Gen3: read over its local HTTP API (it accepts no commands there)."""

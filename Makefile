@@ -12,6 +12,7 @@ demo: $(VENV)/.stamp-sim
 
 test: $(VENV)/.stamp-dev
 	scripts/ensure-debian-packages
+	cd tests/ocpp/node && npm ci --no-audit --no-fund  # the independent OCPP charge point (ocpp-rpc)
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/mypy --strict ecotrack
 	$(BIN)/lint-imports

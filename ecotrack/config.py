@@ -47,6 +47,7 @@ from ecotrack.services.mqtt.config import MqttConfig
 from ecotrack.services.store.config import StoreConfig
 from ecotrack.services.web.config import HttpConfig
 from ecotrack.tariffs.config import TariffConfig
+from ecotrack.transport.ocpp.config import OcppConfig
 
 __all__ = [
     "CircuitConfig",
@@ -304,6 +305,9 @@ class Config(ConfigModel):
     control: ControlConfig = Field(default_factory=ControlConfig, description="Control tuning.")
     mqtt: MqttConfig | None = Field(
         None, description="MQTT broker: MQTT meters and the Prism, control topics, status, Home Assistant."
+    )
+    ocpp: OcppConfig | None = Field(
+        None, description="OCPP 1.6J central system the 'type: ocpp' wallboxes connect to (host, port, passwords)."
     )
     store: StoreConfig = Field(default_factory=StoreConfig, description="History database (issue 6).")
     tariff: TariffConfig | None = Field(None, description="Electricity prices for cost and plans.")
@@ -597,6 +601,8 @@ def cross_check(data: Any, registry: DriverRegistry | None = None) -> Iterator[t
             "it could never charge",
         )
 
+    yield from _ocpp_fallback(data, loadpoints, chargers, circuits, parents)
+
     reported: set[str] = set()
     for start in parents:
         seen: list[str] = []
@@ -608,6 +614,50 @@ def cross_check(data: Any, registry: DriverRegistry | None = None) -> Iterator[t
             reported.update(seen)
             cycle = " -> ".join([*seen, start])
             yield ("circuits", start, "parent"), f"circuits form a cycle: {cycle}"
+
+
+def _ocpp_fallback(
+    data: Mapping[str, Any],
+    loadpoints: Mapping[Any, Any],
+    chargers: Mapping[Any, Any],
+    circuits: Mapping[Any, Any],
+    parents: Mapping[str, str],
+) -> Iterator[tuple[_Path, str]]:
+    """OCPP wallboxes fall back to ``ocpp.fallback_a`` each when ecotrack dies: their sum under a circuit
+    (or the wiring limit) must fit it, since nothing limits them then."""
+    ocpp = data.get("ocpp")
+    if not isinstance(ocpp, Mapping):
+        return
+    fallback = ocpp.get("fallback_a", 6.0)
+    if not _is_number(fallback) or fallback <= 0:
+        return
+    totals: dict[_Path, tuple[float, float]] = {}
+    site = data.get("site") if isinstance(data.get("site"), Mapping) else {}
+    assert isinstance(site, Mapping)
+    for lp in loadpoints.values():
+        charger = chargers.get(lp.get("charger")) if isinstance(lp, Mapping) else None
+        if not isinstance(charger, Mapping) or charger.get("type") != "ocpp":
+            continue
+        charger_max = charger.get("max_a", 16.0)
+        amps = min(float(fallback), float(charger_max)) if _is_number(charger_max) else float(fallback)
+        limits: list[tuple[_Path, object]] = [(("site", "wiring_limit_a"), site.get("wiring_limit_a"))]
+        circuit = lp.get("circuit")
+        visited: set[str] = set()
+        while isinstance(circuit, str) and circuit not in visited and isinstance(circuits.get(circuit), Mapping):
+            visited.add(circuit)
+            limits.append((("circuits", circuit, "max_a"), circuits[circuit].get("max_a")))
+            circuit = parents.get(circuit)
+        for path, max_a in limits:
+            if _is_number(max_a):
+                total, _ = totals.get(path, (0.0, 0.0))
+                totals[path] = (total + amps, cast(float, max_a))
+    for path, (total, max_a) in totals.items():
+        if total > max_a:
+            yield (
+                ("ocpp", "fallback_a"),
+                f"{fallback:g} A per OCPP wallbox adds up to {total:g} A under {'.'.join(map(str, path))} "
+                f"({max_a:g} A); it is what they draw when ecotrack is gone: lower fallback_a",
+            )
 
 
 def _charger_max_a(charger: object, registry: DriverRegistry | None) -> float | None:
@@ -647,7 +697,7 @@ def driver_checks(
     """
     if not isinstance(data, Mapping):
         return
-    transports = {"mqtt"} if data.get("mqtt") is not None else set()
+    transports = {name for name in ("mqtt", "ocpp") if data.get(name) is not None}
     sections: tuple[tuple[str, DriverKind], ...] = (
         ("meters", "meter"),
         ("chargers", "charger"),
@@ -668,7 +718,8 @@ def driver_checks(
                 yield (
                     (section, name, "type"),
                     f"{kind} type {type_!r} talks {', '.join(missing)}, but the configuration has no "
-                    f"{', '.join(t + ':' for t in missing)} section (broker host, port)",
+                    f"{', '.join(t + ':' for t in missing)} section"
+                    + (" (broker host, port)" if "mqtt" in missing else " (ocpp: {} listens on port 8887)"),
                 )
             try:
                 by_type.setdefault(type_, {})[str(name)] = spec.config.model_validate(entry)

@@ -17,7 +17,8 @@ test: $(VENV)/.stamp-dev
 	$(BIN)/mypy --strict ecotrack
 	$(BIN)/lint-imports
 	$(BIN)/python scripts/import_cycles.py --quiet
-	$(BIN)/pytest $(ARGS)
+	# One worker per CPU (at most 4); a file's tests stay on one worker (module fixtures, ports, brokers).
+	$(BIN)/pytest -n auto --maxprocesses 4 --dist loadfile $(ARGS)
 
 lint: $(VENV)/.stamp-dev
 	$(BIN)/ruff check $(LINT_PATHS)

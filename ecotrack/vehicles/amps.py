@@ -6,7 +6,7 @@ measures). Both turn the engine's decided amps into the same commands, kept here
 
 * whole amps within 1..``max_a`` (never above 32 A, the car's own range), rounded down, never up;
   below 1 A (or junk) the car is told ``charge_stop``; charging again needs ``charge_start``;
-* the same amps are not sent twice;
+* the same amps are not sent twice while charging (they are sent again before every start);
 * raises (start, more amps) spend a :class:`~ecotrack.vehicles.control.CommandBudget`
   (``max_commands_per_hour``); cuts always go; a held-back raise leaves the car at its lower current;
 * what the car may still be drawing: a car takes tens of seconds to follow, so every command it was
@@ -64,6 +64,8 @@ class CarAmps:
         self.previous_a = 0
         #: Whether the car was told to charge (charge_start) and not told to stop since.
         self.started = False
+        #: Clock time of the last charge_stop sent, or None.
+        self.stopped_at_s: float | None = None
         #: (clock time, amps the car may have been drawing until then) for each change of command.
         self._replaced: deque[tuple[float, float]] = deque(maxlen=64)
 
@@ -101,9 +103,9 @@ class CarAmps:
                     self.budget.per_hour,
                 )
                 return
-            if target != self.sent_a:
-                await self.control.set_charging_amps(target)
-                self._record(target, now, drawing_a)
+            # sent again before a start: the car keeps its own setting, which someone may have changed
+            await self.control.set_charging_amps(target)
+            self._record(target, now, drawing_a)
             if not self.started:
                 await self.control.charge_start()
                 self._note(now, drawing_a)
@@ -112,6 +114,7 @@ class CarAmps:
     async def stop(self, *, drawing_a: float | None = None) -> None:
         """``charge_stop``, whatever ecotrack believes the car is doing (a cut: never held back)."""
         await self.control.charge_stop()
+        self.stopped_at_s = self.clock.now()
         if self.started:
             self._note(self.clock.now(), drawing_a)
         self.started = False

@@ -79,7 +79,6 @@ class Gen3CarCharger(Charger):
         self.escalations = 0
         #: The last current the engine asked for (None before the first command).
         self.wanted_a: float | None = None
-        self._stop_sent_s: float | None = None
         inner.add_listener(self._on_inner)
 
     # the engine reads and sets ``error`` on the driver it was given: the Gen3's failure, or the fault
@@ -135,8 +134,6 @@ class Gen3CarCharger(Charger):
         if self.fault is not None and target > 0:
             raise CommandError(f"{self.fault} (no new charge before it is unplugged or the retry time)")
         await self.car.apply(amps, drawing_a=drawing, charging=charging)
-        if target == 0:
-            self._stop_sent_s = self.clock.now()
 
     async def stop_charging(self) -> None:
         """The stop method (the engine's escalation, a car ignoring its amps): ``charge_stop`` through the car."""
@@ -145,7 +142,6 @@ class Gen3CarCharger(Charger):
             raise CommandError(f"{away}; cannot stop the car on the Wall Connector")
         measured = self._measured()
         await self.car.stop(drawing_a=measured.actual_a if measured is not None else None)
-        self._stop_sent_s = self.clock.now()
 
     # ------------------------------------------------------------------ watching the car follow
     async def check(self) -> None:
@@ -191,7 +187,7 @@ class Gen3CarCharger(Charger):
             await self._try_stop("ignores set_charging_amps")
 
     def _stop_due(self, now: float, window: float) -> bool:
-        return self._stop_sent_s is None or now - self._stop_sent_s >= window
+        return self.car.stopped_at_s is None or now - self.car.stopped_at_s >= window
 
     async def _try_stop(self, why: str) -> None:
         try:

@@ -210,15 +210,21 @@ class Gen3CarCharger(Charger):
 
     # ------------------------------------------------------------------ running
     async def run(self) -> None:
-        """The Wall Connector's polling, and a check of the car every poll, until cancelled."""
-        async with asyncio.TaskGroup() as group:
-            group.create_task(self.inner.run())
-            group.create_task(self._watch())
+        """The Wall Connector's polling (its failure is this driver's), and a check of the car every poll."""
+        watch = asyncio.create_task(self._watch())
+        try:
+            await self.inner.run()
+        finally:
+            watch.cancel()
+            await asyncio.gather(watch, return_exceptions=True)
 
     async def _watch(self) -> None:
         while True:
             await self.clock.sleep(self.config.poll_s)
-            await self.check()
+            try:
+                await self.check()
+            except Exception:  # a bug here must not stop the Wall Connector's polling
+                log.exception("charger %s: checking the car failed; carrying on", self.name)
 
     def details(self) -> dict[str, object]:
         """The Gen3's details, and the car that controls it."""

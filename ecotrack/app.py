@@ -257,6 +257,10 @@ def build_app(
     vehicles = build_vehicles(config, context, registry, data_dir)  # before the chargers: a car may be one
     meters, drivers = build_drivers(config, context, registry)
     garage = build_garage(config, vehicles)
+    if any(getattr(c, "control_vehicle", None) is not None for c in config.chargers.values()):
+        from ecotrack.vehicles.gen3 import wrap_car_control
+
+        drivers = wrap_car_control(drivers, dict(config.chargers), vehicles, context.clock)
     if any(getattr(c, "stop_method", None) == "vehicle" for c in config.chargers.values()):
         from ecotrack.vehicles.stop import wrap_stop_method
 

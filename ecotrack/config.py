@@ -48,6 +48,7 @@ from ecotrack.services.store.config import StoreConfig
 from ecotrack.services.web.config import HttpConfig
 from ecotrack.tariffs.config import TariffConfig
 from ecotrack.transport.ocpp.config import OcppConfig
+from ecotrack.vehicles.config import cannot_be_commanded
 
 __all__ = [
     "CircuitConfig",
@@ -524,6 +525,10 @@ def cross_check(data: Any, registry: DriverRegistry | None = None) -> Iterator[t
             and (err := known("vehicle", section("vehicles"), charger.get("vehicle")))
         ):
             yield ("chargers", c_name, "vehicle"), err
+        if isinstance(charger, Mapping) and isinstance(car := charger.get("control_vehicle"), str):
+            err = known("vehicle", section("vehicles"), car) or cannot_be_commanded(car, section("vehicles").get(car))
+            if err:
+                yield ("chargers", c_name, "control_vehicle"), err
 
     used_by: dict[str, str] = {}
     for lp_name, lp in loadpoints.items():

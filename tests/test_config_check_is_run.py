@@ -78,6 +78,24 @@ BROKEN: dict[str, tuple[str, str, str]] = {
         "mqtt.ecotrack_compat.loadpoint",
         "required when there is more than one loadpoint",
     ),
+    "a gen3 controlled through an unknown vehicle": (
+        _SITE
+        + _REPLAY
+        + "vehicles:\n  car: {type: simulated}\n"
+        + "chargers:\n  gen3: {type: twc3, url: http://127.0.0.1:9, control_vehicle: van}\n"
+        + "loadpoints:\n  garage: {charger: gen3}\n",
+        "chargers.gen3.control_vehicle",
+        "unknown vehicle 'van'",
+    ),
+    "a gen3 controlled through a vehicle that cannot be commanded": (
+        _SITE
+        + _REPLAY
+        + "mqtt: {host: localhost}\nvehicles:\n  car: {type: teslamate}\n"
+        + "chargers:\n  gen3: {type: twc3, url: http://127.0.0.1:9, control_vehicle: car}\n"
+        + "loadpoints:\n  garage: {charger: gen3}\n",
+        "chargers.gen3.control_vehicle",
+        "cannot be commanded",
+    ),
     "twcmanager_compat names an unknown loadpoint": (
         _SITE + _REPLAY + _SIM + "mqtt: {host: localhost, twcmanager_compat: {loadpoints: [garage, nope]}}\n",
         "mqtt.twcmanager_compat.loadpoints.1",

@@ -6,6 +6,7 @@ the configuration's ``vehicles:`` union is built from the specs below.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
@@ -28,6 +29,7 @@ __all__ = [
     "TeslaVehicleChargerConfig",
     "TeslaVehicleConfig",
     "VehicleValueConfig",
+    "cannot_be_commanded",
 ]
 
 
@@ -271,6 +273,23 @@ class TeslaVehicleConfig(_VehicleBase):
     def api_url(self) -> str:
         """The base URL requests go to."""
         return (self.base_url or TESLA_REGIONS[self.region]).rstrip("/")
+
+
+def cannot_be_commanded(name: str, raw: object) -> str | None:
+    """Why the vehicle entry ``raw`` (its configuration as written) cannot be commanded, or None when it can.
+
+    Commands come from the Fleet API (``type: tesla`` unless ``commands: false``), from ``control:``
+    (tesla-ble) or from the simulated car.
+    """
+    if not isinstance(raw, Mapping):
+        return None  # field validation reports it
+    kind = raw.get("type")
+    if raw.get("control") is not None or kind == "simulated" or (kind == "tesla" and raw.get("commands", True)):
+        return None
+    return (
+        f"vehicle {name!r} cannot be commanded (type {kind}); use type: tesla, "
+        "or add control: {type: tesla-ble, key_file: ...} to it"
+    )
 
 
 def _is_entity(v: str) -> bool:

@@ -4,14 +4,33 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from ecotrack.cli import app
 from tests.mqtt.broker import Broker, Recorder
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "teslamate.yaml"
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """The command sets logging up (``basicConfig(force=True)``): put pytest's handlers back afterwards, or
+    later tests' ``caplog`` sees nothing."""
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    libraries = {name: logging.getLogger(name).level for name in ("httpx", "httpcore")}
+    try:
+        yield
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)
+        for name, lib_level in libraries.items():
+            logging.getLogger(name).setLevel(lib_level)
 
 
 async def _retain(port: int, values: dict[str, str]) -> None:

@@ -1,7 +1,8 @@
 """The Gen3 Wall Connector as a read-only charger: polls /api/1/vitals (and /api/1/lifetime).
 
 The Gen3's local API has no way to set a current or to stop a charge (TWCManager controls a Gen3
-through the car's API instead). So :attr:`can_control` is False: :meth:`set_current` only
+through the car's API instead; so does ecotrack with ``control_vehicle``, by wrapping this driver in
+:mod:`ecotrack.vehicles.gen3`). On its own, :attr:`can_control` is False: :meth:`set_current` only
 remembers what ecotrack would have liked, and the loadpoint *observes*: sessions, power and energy
 are recorded, the car's power counts as house load, and on shared circuits the core keeps the
 charger's maximum free while a car is connected (see ``LoadpointParams.observe_only``).

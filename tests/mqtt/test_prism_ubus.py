@@ -131,7 +131,7 @@ async def test_polls_and_commands_through_ubus(fake_ubus: Path) -> None:
             ["set_mode", '{"port":1,"mode":2}'],
         ]
         write(fake_ubus, behaviour="garbage")
-        await until(lambda: not readings[-1].online, timeout=5, what="offline on garbage")
+        await until(lambda: not readings[-1].online, what="offline on garbage")
         write(fake_ubus, behaviour="fail")
         with pytest.raises(UbusError, match="Not found"):
             await charger.set_current(10.0)

@@ -77,9 +77,22 @@ def sl(twc_id: int, protocol: int, unit: float = 32.0) -> SimulatedSlave:
 
 
 def config(
-    port: Path, lps: dict[str, float], wiring: float | None, twc: dict[str, Any] | None = None
+    port: Path,
+    lps: dict[str, float],
+    wiring: float | None,
+    twc: dict[str, Any] | None = None,
+    slaves: list[SimulatedSlave] | None = None,
 ) -> Config:
-    chargers = {f"twc_{n}": {"type": "twc", "port": str(port), "max_a": 32, **(twc or {})} for n in lps}
+    """Loadpoint ``n`` (a, b, ...) on charger ``twc_n``, pinned to ``slaves[i]`` when given.
+
+    Unpinned chargers take TWCs in the order they link, and that order is up to timing (on a loaded
+    machine the second TWC's link-ready can be read first): tests that expect a current at a given TWC pin.
+    """
+    ids = [f"{s.twc_id:04X}" for s in slaves] if slaves else [None] * len(lps)
+    chargers = {
+        f"twc_{n}": {"type": "twc", "port": str(port), "max_a": 32, "twc_id": i, **(twc or {})}
+        for n, i in zip(lps, ids, strict=True)
+    }
     return parse_config(
         {
             "site": {"grid_meter": "grid", "wiring_limit_a": wiring},
@@ -114,7 +127,7 @@ async def test_engine_drives_slaves_over_a_pty(
 ) -> None:
     ln = line([sl(*k) for k in kinds])
     wants = dict(zip(["a", "b", "c"][: len(kinds)], [16.0, 13.0, 10.0], strict=False))
-    cfg = config(ln.link, wants, wiring=40, twc={"bus_max_a": 40, "stop_method": "fc-b2"})
+    cfg = config(ln.link, wants, wiring=40, twc={"bus_max_a": 40, "stop_method": "fc-b2"}, slaves=ln.slaves)
     engine = build_engine(cfg, clock=ln.clock, services=False)
     run = asyncio.create_task(engine.run())
     try:
@@ -198,7 +211,9 @@ async def test_garbage_and_bad_checksums_are_counted_and_ignored(line: Callable[
 
 async def test_silent_slave_dropped_and_relinked(line: Callable[..., Line]) -> None:
     ln = line([sl(0x1111, 1, 80.0), sl(0x2222, 2)])
-    engine = build_engine(config(ln.link, {"a": 10, "b": 8}, wiring=None), clock=ln.clock, services=False)
+    engine = build_engine(
+        config(ln.link, {"a": 10, "b": 8}, wiring=None, slaves=ln.slaves), clock=ln.clock, services=False
+    )
     run = asyncio.create_task(engine.run())
     try:
         await until(lambda: [s.limit_a for s in ln.slaves] == [10, 8])

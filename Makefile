@@ -12,11 +12,13 @@ demo: $(VENV)/.stamp-sim
 
 test: $(VENV)/.stamp-dev
 	scripts/ensure-debian-packages
+	cd tests/ocpp/node && npm ci --no-audit --no-fund  # the independent OCPP charge point (ocpp-rpc)
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/mypy --strict ecotrack
 	$(BIN)/lint-imports
 	$(BIN)/python scripts/import_cycles.py --quiet
-	$(BIN)/pytest $(ARGS)
+	# One worker per CPU (at most 4); a file's tests stay on one worker (module fixtures, ports, brokers).
+	$(BIN)/pytest -n auto --maxprocesses 4 --dist loadfile $(ARGS)
 
 lint: $(VENV)/.stamp-dev
 	$(BIN)/ruff check $(LINT_PATHS)

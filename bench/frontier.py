@@ -46,18 +46,19 @@ if str(REPO_ROOT) not in sys.path:  # benchmark this checkout, installed or not
 
 from bench import report  # noqa: E402
 from ecotrack.core.model import LoadpointParams  # noqa: E402
+from ecotrack.core.profiles import PROFILES as CORE_PROFILES  # noqa: E402
 from ecotrack.sim import inputs  # noqa: E402
 from ecotrack.sim.bounds import Dip, FrontierPoint, clairvoyant_frontier, find_dips, min_grid_for_stops  # noqa: E402
 from ecotrack.sim.jobs import Job, run_jobs  # noqa: E402
 from ecotrack.sim.runner import SimResult  # noqa: E402
-from ecotrack.sim.strategies import STRATEGIES, SimSettings, with_tuning  # noqa: E402
+from ecotrack.sim.strategies import OWN_STRATEGIES, STRATEGIES, SimSettings, with_tuning  # noqa: E402
 from ecotrack.world.trace import Trace  # noqa: E402
 
 BEGIN = "<!-- frontier:begin -->"
 END = "<!-- frontier:end -->"
 HEADING = "## Start/grid frontier"
 OURS = "default"
-BASELINES = tuple(s for s in STRATEGIES if s != OURS)
+BASELINES = tuple(s for s in STRATEGIES if s not in OWN_STRATEGIES)
 
 #: The shipped stop budget, read from the code rather than repeated here.
 SHIPPED_BUDGET_WH = LoadpointParams(name="shipped").disable_energy_wh
@@ -91,7 +92,7 @@ class RunSpec:
     kind: str  # "baseline", "sweep" or "profile"
     settings: SimSettings
     budget_wh: float | None = None
-    changes: dict[str, float] = field(default_factory=dict)
+    changes: dict[str, float | None] = field(default_factory=dict)
     #: ``default`` exactly as shipped (the settings the bench started from).
     shipped: bool = False
 
@@ -122,6 +123,9 @@ def plan(base: SimSettings | None = None) -> list[RunSpec]:
     for name, changes in PROFILES.items():
         settings = with_tuning(base, **changes)
         specs.append(RunSpec(f"default {name}", OURS, "profile", settings, None, dict(changes)))
+    for name in OWN_STRATEGIES:
+        if name != OURS:  # the shipped profiles (ecotrack.core.profiles) other than balanced, the default
+            specs.append(RunSpec(f"profile {name}", name, "profile", base, None, dict(CORE_PROFILES[name])))
     return specs
 
 
@@ -312,6 +316,7 @@ def run_rows(bench: FrontierBench) -> tuple[Row, list[Row]]:
         "starts",
         "capture",
         "frontier grid kWh at these starts",
+        "above frontier kWh",
         "beats on all three",
     ]
     rows: list[Row] = []
@@ -319,7 +324,10 @@ def run_rows(bench: FrontierBench) -> tuple[Row, list[Row]]:
         if p.spec.kind == "baseline":
             settings, beaten = "its own rules", "—"
         else:
-            settings = ", ".join(f"{k}={v:g}" for k, v in p.spec.changes.items()) or "shipped"
+            settings = (
+                ", ".join(f"{k}={'none' if v is None else format(v, 'g')}" for k, v in p.spec.changes.items())
+                or "shipped"
+            )
             won = [b.label for b in bench.baselines if not failing(p, b)]
             beaten = ", ".join(won) or "none"
         label = f"**{p.label}**" if p.spec.shipped else p.label
@@ -333,6 +341,7 @@ def run_rows(bench: FrontierBench) -> tuple[Row, list[Row]]:
                 str(p.starts),
                 f"{p.capture:.1%}",
                 f"{bench.frontier.min_grid_kwh(p.starts):.3f}",
+                f"{p.grid_kwh - bench.frontier.min_grid_kwh(p.starts):.3f}",
                 beaten,
             ]
         )
@@ -357,8 +366,9 @@ def anchor_lines(bench: FrontierBench) -> list[str]:
         lines.append(
             f"- The first starts are counted from the traces, not anchored on `default` at 0 Wh: that run made "
             f"{zero.starts} starts, i.e. {measured:+d} beyond its {len(f.dips)} dips, because its start delay "
-            "skips short sunny stretches (merging the dips around them) and with them their solar; anchoring "
-            "on it would shift the frontier below what a controller taking every stretch can reach."
+            "skips short sunny stretches (merging the dips around them) and with them their solar, and its solar "
+            "credit rides shallow dips even without a grid budget; anchoring on it would shift the frontier "
+            "below what a controller taking every stretch can reach."
             + (
                 f" {', '.join(p.label for p in twc)}, which starts whenever there is surplus, made exactly "
                 f"{f.all_stopped_starts}."

@@ -41,7 +41,9 @@ BEGIN, END = "<!-- mqtt-latency:begin -->", "<!-- mqtt-latency:end -->"
 
 def _broker_module():  # type: ignore[no-untyped-def]
     """tests/mqtt/broker.py (the mosquitto helper the tests use), loaded by path."""
-    spec = importlib.util.spec_from_file_location("mqtt_broker_helper", REPO_ROOT / "tests" / "mqtt" / "broker.py")
+    spec = importlib.util.spec_from_file_location(
+        "mqtt_broker_helper", REPO_ROOT / "tests" / "mqtt" / "broker.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -69,7 +71,14 @@ async def measure(port: int, messages: int) -> list[float]:
 
     arrived: asyncio.Queue[float] = asyncio.Queue()
     async with aiomqtt.Client("127.0.0.1", port, identifier="bench-prism") as prism:
-        for key, value in {"state": "3", "mode": "2", "amp": "0", "volt": "236.0", "w": "0", "pilot": "6.0"}.items():
+        for key, value in {
+            "state": "3",
+            "mode": "2",
+            "amp": "0",
+            "volt": "236.0",
+            "w": "0",
+            "pilot": "6.0",
+        }.items():
             await prism.publish(f"prism/1/{key}", value, retain=True)
         await prism.subscribe("prism/1/command/set_current_limit")
 
@@ -114,7 +123,15 @@ def main() -> None:
     parser.add_argument("--write", type=Path, help="Rewrite the mqtt-latency section of this markdown file.")
     args = parser.parse_args()
     broker_mod = _broker_module()
-    header = ["mosquitto set_tcp_nodelay", "messages timed", "median ms", "p90 ms", "p99 ms", "max ms", "goal p99 < 20 ms"]
+    header = [
+        "mosquitto set_tcp_nodelay",
+        "messages timed",
+        "median ms",
+        "p90 ms",
+        "p99 ms",
+        "max ms",
+        "goal p99 < 20 ms",
+    ]
     rows = []
     started = time.perf_counter()
     for nodelay in (True, False):
@@ -144,7 +161,9 @@ def main() -> None:
             ]
         )
     wall = time.perf_counter() - started
-    report.print_table("meter message → Prism command (loopback mosquitto)", header, rows, lambda i, h: i == 0)
+    report.print_table(
+        "meter message → Prism command (loopback mosquitto)", header, rows, lambda i, h: i == 0
+    )
     if args.write:
         command = "python bench/mqtt_latency.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
         body = (

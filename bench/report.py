@@ -37,9 +37,7 @@ def print_table(title: str, header: Row, rows: Sequence[Row], is_left: Callable[
 
 def machine_line() -> str:
     """Platform, architecture, CPU count and Python version, for the record of a benchmark run."""
-    return (
-        f"{platform.platform()}, {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
-    )
+    return f"{platform.platform()}, {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
 
 
 def write_section(doc: Path, body: str, *, begin: str, end: str, heading: str) -> None:

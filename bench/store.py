@@ -46,7 +46,9 @@ TICK_S = 0.010
 
 
 def rows(n: int, offset: int = 0) -> Batch:
-    site = [SiteRow(T0 + timedelta(seconds=offset + i), -1500.0, 3000.0, 200.0, 55.0, 1500.0) for i in range(n)]
+    site = [
+        SiteRow(T0 + timedelta(seconds=offset + i), -1500.0, 3000.0, 200.0, 55.0, 1500.0) for i in range(n)
+    ]
     lps = [LoadpointRow(T0 + timedelta(seconds=offset + i), "garage", 3680.0, 16.0, 16.0) for i in range(n)]
     return Batch(site, lps, {}, [])
 
@@ -135,7 +137,9 @@ def latency_case(name: str, store: Store | None, seconds: float, load: bool) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--seconds", type=float, default=5.0, help="Duration of each measurement (default 5 s).")
     ap.add_argument("--no-postgres", action="store_true", help="Skip PostgreSQL.")
     ap.add_argument("--write", type=Path, help="Write the results into this markdown file's store section.")
@@ -158,13 +162,22 @@ def main(argv: list[str] | None = None) -> int:
             many = throughput(store, 1000, args.seconds)
             store.close()
             tp_rows.append([name, f"{one:,.0f}", f"{many:,.0f}"])
-            print(f"{name}: {one:,.0f} readings/s one per transaction, {many:,.0f} readings/s in batches", flush=True)
+            print(
+                f"{name}: {one:,.0f} readings/s one per transaction, {many:,.0f} readings/s in batches",
+                flush=True,
+            )
         lat_rows = [latency_case("no store", None, args.seconds, load=False)]
-        lat_rows.append(latency_case("SQLite (WAL), the engine's own load", Store(urls["SQLite (WAL)"]), args.seconds, load=False))
+        lat_rows.append(
+            latency_case(
+                "SQLite (WAL), the engine's own load", Store(urls["SQLite (WAL)"]), args.seconds, load=False
+            )
+        )
         for name, url in urls.items():
             lat_rows.append(latency_case(f"{name}, busy", Store(url), args.seconds, load=True))
         lat_rows.append(
-            latency_case("database hanging 1 s per write", HangingStore(urls["SQLite (WAL)"]), args.seconds, load=False)
+            latency_case(
+                "database hanging 1 s per write", HangingStore(urls["SQLite (WAL)"]), args.seconds, load=False
+            )
         )
     finally:
         if pg is not None:

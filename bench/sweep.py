@@ -49,9 +49,13 @@ def _run(params: dict[str, Any]) -> tuple[dict[str, Any], float, float, int, flo
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("grid", help="JSON object: field name -> list of values")
-    parser.add_argument("--folder", type=Path, default=None, help="default: ../shared/data/traces or modelled days")
+    parser.add_argument(
+        "--folder", type=Path, default=None, help="default: ../shared/data/traces or modelled days"
+    )
     args = parser.parse_args(argv)
     spec: dict[str, list[Any]] = json.loads(args.grid)
     print(f"input: {find_inputs(args.folder, REPO_ROOT)[1]}", file=sys.stderr)

@@ -20,11 +20,13 @@ created under a "Tracking benchmark" heading when missing; everything outside th
 from __future__ import annotations
 
 import argparse
+import itertools
+import math
 import shlex
 import sys
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -34,15 +36,18 @@ if str(REPO_ROOT) not in sys.path:  # benchmark this checkout, installed or not
 
 from bench import report  # noqa: E402
 from ecotrack.sim import inputs  # noqa: E402
+from ecotrack.sim.bounds import DayDips, day_dips, pooled_frontier_grid_kwh  # noqa: E402
 from ecotrack.sim.jobs import Job, run_jobs  # noqa: E402
 from ecotrack.sim.runner import SimResult  # noqa: E402
-from ecotrack.sim.strategies import STRATEGIES, SimSettings  # noqa: E402
+from ecotrack.sim.strategies import OWN_STRATEGIES, STRATEGIES, SimSettings, with_tuning  # noqa: E402
 from ecotrack.world.trace import Trace  # noqa: E402
 
 BEGIN = "<!-- tracking:begin -->"
 END = "<!-- tracking:end -->"
 HEADING = "## Tracking benchmark"
 OURS = "default"
+#: The peers' strategies that charge from PV only (each must be beaten by one shipped profile).
+PV_ONLY_BASELINES = ("evcc-default", "seed-twcmanager")
 
 # --------------------------------------------------------------------------------------------- inputs
 
@@ -141,6 +146,7 @@ def trace_rows(results: Sequence[SimResult], strategies: Sequence[str]) -> tuple
         "starts",
         "capture",
         "over A",
+        "above frontier kWh",
         f"{OURS} beats it",
     ]
     rows: list[Row] = []
@@ -152,7 +158,7 @@ def trace_rows(results: Sequence[SimResult], strategies: Sequence[str]) -> tuple
             if r is None:
                 continue
             share = r.ev_grid_kwh / r.ev_kwh if r.ev_kwh > 0 else 0.0
-            beat = "—" if s == OURS or ours is None else verdict(beats(ours, r))
+            beat = "—" if s in OWN_STRATEGIES or ours is None else verdict(beats(ours, r))
             rows.append(
                 [
                     trace,
@@ -163,13 +169,23 @@ def trace_rows(results: Sequence[SimResult], strategies: Sequence[str]) -> tuple
                     str(r.starts),
                     f"{r.capture_ratio:.1%}",
                     f"{r.max_over_limit_a:g}",
+                    f"{r.frontier_excess_kwh:.3f}",
                     beat,
                 ]
             )
     return header, rows
 
 
-def totals_rows(results: Sequence[SimResult], strategies: Sequence[str]) -> tuple[Row, list[Row]]:
+def frontier_kwh(days: Sequence[DayDips], results: Sequence[SimResult], strategy: str) -> float:
+    """The clairvoyant frontier, pooled over the traces ``strategy`` ran, at its total starts."""
+    rs = [r for r in results if r.strategy == strategy]
+    ran = {r.trace for r in rs}
+    return pooled_frontier_grid_kwh([d for d in days if d.name in ran], sum(r.starts for r in rs))
+
+
+def totals_rows(
+    results: Sequence[SimResult], strategies: Sequence[str], days: Sequence[DayDips] = ()
+) -> tuple[Row, list[Row]]:
     """Header and rows of the totals table (one row per strategy)."""
     header = [
         "strategy",
@@ -180,6 +196,8 @@ def totals_rows(results: Sequence[SimResult], strategies: Sequence[str]) -> tupl
         "starts/day",
         "capture",
         "over A",
+        "frontier grid kWh",
+        "above frontier kWh",
         f"{OURS} beats it",
         "traces beaten",
     ]
@@ -189,7 +207,8 @@ def totals_rows(results: Sequence[SimResult], strategies: Sequence[str]) -> tupl
     traces = list(dict.fromkeys(r.trace for r in results))
     rows: list[Row] = []
     for s, t in ts.items():
-        if s == OURS or ours is None:
+        frontier = frontier_kwh(days, results, s)
+        if s in OWN_STRATEGIES or ours is None:
             beat, count = "—", "—"
         else:
             beat = verdict(beats(ours, t))
@@ -209,6 +228,8 @@ def totals_rows(results: Sequence[SimResult], strategies: Sequence[str]) -> tupl
                 f"{t.starts_per_day:.2f}",
                 f"{t.capture_ratio:.1%}",
                 f"{t.max_over_limit_a:g}",
+                f"{frontier:.3f}",
+                f"{t.ev_grid_kwh - frontier:.3f}",
                 beat,
                 count,
             ]
@@ -228,6 +249,178 @@ def print_table(title: str, header: Row, rows: list[Row]) -> None:
     report.print_table(title, header, rows, _left)
 
 
+# --------------------------------------------------------------------------- leave-one-day-out check
+
+#: The settings ``default`` shipped with before the stop budget learnt about solar (issue 15): the
+#: reference a candidate's solar must not fall below.
+PREVIOUS_DEFAULT: dict[str, float | None] = {
+    "disable_energy_wh": 30.0,
+    "disable_solar_credit": 0.0,
+    "enable_energy_wh": None,
+}
+#: The candidates the leave-one-day-out check chooses from (every combination).
+LOO_GRID: dict[str, tuple[float, ...]] = {
+    "disable_energy_wh": (0.0, 1.0, 2.0),
+    "disable_solar_credit": (0.25, 0.3, 0.35),
+    "enable_energy_wh": (2.0, 4.0),
+}
+
+
+def loo_candidates() -> list[dict[str, float | None]]:
+    """Every combination of :data:`LOO_GRID`, plus :data:`PREVIOUS_DEFAULT`."""
+    keys = list(LOO_GRID)
+    combos: list[dict[str, float | None]] = [
+        dict(zip(keys, values, strict=True)) for values in itertools.product(*LOO_GRID.values())
+    ]
+    if PREVIOUS_DEFAULT not in combos:
+        combos.append(dict(PREVIOUS_DEFAULT))
+    return combos
+
+
+@dataclass(frozen=True)
+class LooFold:
+    """One held-out day: the settings chosen on the other days and their figures on the held-out one."""
+
+    day: str
+    chosen: dict[str, float | None]
+    train_excess_kwh: float
+    result: SimResult
+
+
+@dataclass(frozen=True)
+class Loo:
+    """The leave-one-day-out check: one fold per day, and the choice made on all days."""
+
+    folds: list[LooFold]
+    chosen_all: dict[str, float | None]
+    candidates: int
+    wall_s: float
+
+
+def choose(
+    candidates: Sequence[dict[str, float | None]],
+    runs: Sequence[Sequence[SimResult]],
+    reference: Sequence[SimResult],
+    days: Sequence[DayDips],
+    train: set[str],
+) -> tuple[dict[str, float | None], float]:
+    """The candidate with the least grid energy above the pooled frontier on the ``train`` days, among those
+    with no less solar than ``reference`` on those days and no current above a limit."""
+    ref_solar = round(sum(r.ev_solar_kwh for r in reference if r.trace in train), _KWH_DIGITS)
+    train_days = [d for d in days if d.name in train]
+    best: tuple[float, int] | None = None
+    for i, rs in enumerate(runs):
+        sub = [r for r in rs if r.trace in train]
+        if round(sum(r.ev_solar_kwh for r in sub), _KWH_DIGITS) < ref_solar:
+            continue
+        if any(r.max_over_limit_a > 0 for r in sub):
+            continue
+        excess = sum(r.ev_grid_kwh for r in sub) - pooled_frontier_grid_kwh(
+            train_days, sum(r.starts for r in sub)
+        )
+        if best is None or excess < best[0] - 1e-9:
+            best = (excess, i)
+    if best is None:  # nothing keeps the solar: fall back to the reference
+        i = next(j for j, c in enumerate(candidates) if c == PREVIOUS_DEFAULT)
+        return dict(candidates[i]), math.nan
+    return dict(candidates[best[1]]), best[0]
+
+
+def run_loo(
+    traces: Sequence[Trace],
+    settings: SimSettings,
+    days: Sequence[DayDips],
+    *,
+    workers: int | None,
+    progress: bool,
+) -> Loo:
+    """Run every candidate over every trace, then choose on 7 days and measure on the 8th, for each day."""
+    candidates = loo_candidates()
+    jobs = [Job(t, OURS, with_tuning(settings, **c)) for c in candidates for t in traces]
+    t0 = time.perf_counter()
+    outcomes = run_jobs(jobs, progress=progress, description="leave-one-day-out", workers=workers)
+    wall = time.perf_counter() - t0
+    n = len(traces)
+    runs = [[o.result for o in outcomes[i * n : (i + 1) * n]] for i in range(len(candidates))]
+    reference = runs[candidates.index(PREVIOUS_DEFAULT)]
+    names = [t.name for t in traces]
+    folds = []
+    for day in names:
+        chosen, excess = choose(candidates, runs, reference, days, set(names) - {day})
+        held = next(r for r in runs[candidates.index(chosen)] if r.trace == day)
+        folds.append(LooFold(day, chosen, excess, held))
+    chosen_all, _ = choose(candidates, runs, reference, days, set(names))
+    return Loo(folds, chosen_all, len(candidates), wall)
+
+
+def _params(c: Mapping[str, float | None]) -> str:
+    return ", ".join(f"{k}={'none' if v is None else format(v, 'g')}" for k, v in c.items())
+
+
+def loo_lines(loo: Loo, days: Sequence[DayDips]) -> list[str]:
+    """The leave-one-day-out section: per fold and the totals over the held-out days."""
+    header = [
+        "held-out day",
+        "chosen on the other days",
+        "solar kWh",
+        "grid kWh",
+        "starts",
+        "above frontier kWh",
+    ]
+    rows = [
+        [
+            f.day,
+            _params(f.chosen),
+            f"{f.result.ev_solar_kwh:.2f}",
+            f"{f.result.ev_grid_kwh:.3f}",
+            str(f.result.starts),
+            f"{f.result.frontier_excess_kwh:.3f}",
+        ]
+        for f in loo.folds
+    ]
+    held = [f.result for f in loo.folds]
+    solar = sum(r.ev_solar_kwh for r in held)
+    grid = sum(r.ev_grid_kwh for r in held)
+    starts = sum(r.starts for r in held)
+    frontier = pooled_frontier_grid_kwh(days, starts)
+    rows.append(
+        ["**all held-out days**", "", f"{solar:.2f}", f"{grid:.3f}", str(starts), f"{grid - frontier:.3f}"]
+    )
+    grid_desc = ", ".join(f"`{k}` {' / '.join(f'{v:g}' for v in vs)}" for k, vs in LOO_GRID.items())
+    return [
+        f"Each day in turn is held out; among {loo.candidates} candidate settings ({grid_desc}, every "
+        f"combination, and the previous default {_params(PREVIOUS_DEFAULT)}) the one with the least grid energy "
+        "above the pooled frontier on the other days, with no less solar there than the previous default, is "
+        "run on the held-out day. The held-out figures are what the choice gets on a day it has never seen. "
+        f"Chosen on all days: {_params(loo.chosen_all)}. ({loo.wall_s:.0f} s.)",
+        "",
+        report.markdown_table(header, rows, lambda i, h: i < 2),
+        "",
+        f"- Over the held-out days: solar **{solar:.2f} kWh**, grid **{grid:.3f} kWh**, **{starts}** starts; "
+        f"the frontier pooled over them needs {frontier:.3f} kWh at {starts} starts, so **{grid - frontier:.3f} "
+        "kWh** above it (the *above frontier* column per day uses each day's own frontier, which is never below "
+        "the pooled one).",
+    ]
+
+
+def profile_lines(results: Sequence[SimResult], strategies: Sequence[str]) -> list[str]:
+    """For each PV-only baseline, which shipped profiles beat it on all three figures (totals)."""
+    own = [s for s in OWN_STRATEGIES if s in strategies]
+    lines = []
+    for base in (b for b in PV_ONLY_BASELINES if b in strategies):
+        bt = totals(results, base)
+        verdicts = {s: beats(totals(results, s), bt) for s in own}
+        winners = [s for s, f in verdicts.items() if not f]
+        others = "; ".join(f"`{s}` {verdict(f)}" for s, f in verdicts.items() if f)
+        lines.append(
+            f"- {base}: beaten on all three figures by "
+            + (", ".join(f"`{w}`" for w in winners) if winners else "**no shipped profile**")
+            + (f" (not: {others})" if others else "")
+            + "."
+        )
+    return lines
+
+
 # ------------------------------------------------------------------------------------------- report
 
 
@@ -241,6 +434,8 @@ class Bench:
     wall_s: float
     source: str
     settings: SimSettings
+    days: list[DayDips] = field(default_factory=list)
+    loo: Loo | None = None
 
 
 def summary_lines(bench: Bench) -> list[str]:
@@ -248,7 +443,7 @@ def summary_lines(bench: Bench) -> list[str]:
     results, strategies = bench.results, bench.strategies
     if OURS not in strategies:
         return []
-    baselines = [s for s in strategies if s != OURS]
+    baselines = [s for s in strategies if s not in OWN_STRATEGIES]
     by_key = {(r.trace, r.strategy): r for r in results}
     traces = list(dict.fromkeys(r.trace for r in results))
     all_won = sum(1 for tr in traces if all(not beats(by_key[tr, OURS], by_key[tr, b]) for b in baselines))
@@ -289,7 +484,7 @@ def section_markdown(bench: Bench, command: str) -> str:
     per_day = per_day_seconds(bench)
     machine = report.machine_line()
     th, trows = trace_rows(bench.results, bench.strategies)
-    sh, srows = totals_rows(bench.results, bench.strategies)
+    sh, srows = totals_rows(bench.results, bench.strategies, bench.days)
     parts = [
         "Generated by `bench/tracking.py`; do not edit by hand between the markers.",
         "",
@@ -302,7 +497,8 @@ def section_markdown(bench: Bench, command: str) -> str:
         f"- Input: {bench.source}",
         f"- Site: {lp.phases} phase(s) at {bench.settings.voltage_v:g} V, loadpoint {lp.min_a:g}–{lp.max_a:g} A "
         f"in steps of {lp.step_a:g} A, car max {bench.settings.car.max_a:g} A, meter every "
-        f"{bench.settings.meter_interval_s:g} s, residual {bench.settings.residual_w:g} W.",
+        f"{bench.settings.meter_interval_s:g} s, charger reports {bench.settings.report_lag_s:g} s older than "
+        f"the meter, residual {bench.settings.residual_w:g} W.",
         f"- Wall time: {bench.wall_s:.1f} s for {len(bench.results)} runs ({days:g} simulated days); "
         "simulation time per simulated day: "
         + ", ".join(f"{s} {sec:.2f} s" for s, sec in per_day.items())
@@ -313,18 +509,45 @@ def section_markdown(bench: Bench, command: str) -> str:
         "same charger limits (whole-amp steps) could have put in the car (above 100 % means charging at "
         "min through dips, paid for in grid energy), *over A* = worst current above a limit (must be 0). "
         f'"{OURS} beats it" = more solar **and** less grid **and** no more starts than that baseline; '
-        "otherwise the failing figures.",
+        "otherwise the failing figures. *frontier grid kWh* = the least grid energy a clairvoyant controller "
+        "that takes every sunny stretch needs with no more starts than the run (`ecotrack/sim/bounds.py`, dips "
+        "pooled over the traces; see the frontier section); *above frontier* = grid − frontier. "
+        f"`{OURS}` is the `balanced` profile; `no-grid` and `fewer-starts` are the other shipped profiles "
+        "(loadpoint key `profile`).",
         "",
         *summary_lines(bench),
+        "",
+        "How `balanced` gets close to the frontier: nobody knows how long a dip below the car's minimum will "
+        "last, so holding the minimum through it is a bet (ski rental). The old default bet 30 Wh of grid "
+        "energy on every dip and lost it on each long one before stopping anyway. `balanced` bets very little "
+        "grid energy (`disable_energy_wh`) but lets the bet grow with the solar the car still takes while "
+        "holding (`disable_solar_credit`, `ecotrack/core/hold.py`): a shallow dip (thin cloud, small load) is "
+        "mostly solar and is held, a deep one is given up within seconds. The solar those quick stops would "
+        "cost comes back on the restart: when the returning surplus is strong it starts as soon as the "
+        "surplus above the minimum has added up to `enable_energy_wh`, instead of after the full "
+        "`enable_delay_s`, which still keeps weak, short sunny flashes from starting the car.",
         "",
         "### Totals",
         "",
         markdown_table(sh, srows),
         "",
+        "### Profiles against the PV-only baselines",
+        "",
+        "*Beaten* = more solar **and** less grid **and** no more starts per day, totals over the traces.",
+        "",
+        *profile_lines(bench.results, bench.strategies),
+        "",
         "### Per trace",
         "",
         markdown_table(th, trows),
     ]
+    if bench.loo is not None:
+        parts[-4:-4] = [
+            "### Leave-one-day-out check of `balanced`",
+            "",
+            *loo_lines(bench.loo, bench.days),
+            "",
+        ]
     return "\n".join(parts)
 
 
@@ -345,8 +568,9 @@ def run_bench(
     workers: int | None = None,
     progress: bool = True,
     source: str = "",
+    loo: bool = False,
 ) -> Bench:
-    """Run every strategy over every trace."""
+    """Run every strategy over every trace (and the leave-one-day-out check when ``loo``)."""
     names = list(strategies or STRATEGIES)
     if plot_dir is not None:
         plot_dir.mkdir(parents=True, exist_ok=True)
@@ -358,6 +582,12 @@ def run_bench(
     t0 = time.perf_counter()
     outcomes = run_jobs(jobs, progress=progress, description="tracking bench", workers=workers)
     wall = time.perf_counter() - t0
+    lp = settings.loadpoint
+    min_w = lp.min_a * lp.phases * settings.voltage_v
+    days = []
+    for t in traces:
+        pv, load = t.per_second()
+        days.append(day_dips(t.name, pv - load, min_w))
     return Bench(
         results=[o.result for o in outcomes],
         seconds=[o.seconds for o in outcomes],
@@ -365,6 +595,8 @@ def run_bench(
         wall_s=wall,
         source=source,
         settings=settings,
+        days=days,
+        loo=run_loo(traces, settings, days, workers=workers, progress=progress) if loo else None,
     )
 
 
@@ -380,6 +612,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--meter-interval", type=float, default=None, metavar="S", help="seconds between meter readings"
     )
+    p.add_argument(
+        "--report-lag",
+        type=float,
+        default=None,
+        metavar="S",
+        help="seconds the charger's reports lag the meter (default 0)",
+    )
     p.add_argument("--config", type=Path, default=None, help="take the loadpoint and site from this config")
     p.add_argument("--strategy", action="append", default=None, help="only these strategies (repeatable)")
     p.add_argument(
@@ -388,6 +627,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--plot-dir", type=Path, default=None, metavar="DIR", help="one PNG per run into DIR")
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: 2 when > 4 runs)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--loo",
+        action="store_true",
+        help="also run the leave-one-day-out check of the balanced settings (every candidate over every trace)",
+    )
     return p.parse_args(argv)
 
 
@@ -405,6 +649,8 @@ def main(argv: Sequence[str] | None = None, *, repo_root: Path = REPO_ROOT) -> i
             settings = sim_settings_from_config(load_config(args.config))
         if args.meter_interval is not None:
             settings = replace(settings, meter_interval_s=args.meter_interval)
+        if args.report_lag is not None:
+            settings = replace(settings, report_lag_s=args.report_lag)
         traces, source = find_inputs(args.folder, repo_root)
     except (InputError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -419,12 +665,16 @@ def main(argv: Sequence[str] | None = None, *, repo_root: Path = REPO_ROOT) -> i
         workers=args.workers,
         progress=not args.no_progress,
         source=source,
+        loo=args.loo,
     )
     th, trows = trace_rows(bench.results, bench.strategies)
-    sh, srows = totals_rows(bench.results, bench.strategies)
+    sh, srows = totals_rows(bench.results, bench.strategies, bench.days)
     print_table("Per trace", th, trows)
     print_table("Totals", sh, srows)
-    for line in summary_lines(bench):
+    extra = profile_lines(bench.results, bench.strategies)
+    if bench.loo is not None:
+        extra += loo_lines(bench.loo, bench.days)
+    for line in [*summary_lines(bench), *extra]:
         print(line.replace("**", "").replace("`", ""))
     print(f"wall time {bench.wall_s:.1f} s for {len(bench.results)} runs", file=sys.stderr)
 

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from ecotrack.services.web.server import HttpService
     from ecotrack.tariffs.base import Tariff
     from ecotrack.transport.mqtt.connection import MqttConnection
+    from ecotrack.transport.ocpp.server import CentralSystem
     from ecotrack.vehicles.base import Vehicle
     from ecotrack.vehicles.garage import Garage
 
@@ -50,6 +51,7 @@ __all__ = [
     "build_tariff",
     "build_vehicles",
     "mqtt_connection",
+    "ocpp_central_system",
     "run_engine",
 ]
 
@@ -156,6 +158,20 @@ def mqtt_connection(config: Config, base_dir: Path | None = None) -> MqttConnect
     return MqttConnection(config.mqtt, base_dir=base_dir)
 
 
+def ocpp_central_system(config: Config, context: DeviceContext) -> CentralSystem | None:
+    """The daemon's one OCPP central system when ``config`` has an ``ocpp:`` section, put in ``context``.
+
+    Made before the drivers: every ``type: ocpp`` charger attaches to it through ``context.shared``, so
+    all charge points share one listener (websockets and the ocpp package load only then).
+    """
+    if config.ocpp is None:
+        return None
+    from ecotrack.transport.ocpp.server import CENTRAL_SYSTEM_KEY, CentralSystem
+
+    section = config.ocpp
+    return context.shared(CENTRAL_SYSTEM_KEY, lambda: CentralSystem(section, context.clock.now))
+
+
 def build_tariff(config: Config) -> Tariff | None:
     """The tariff of the ``tariff:`` section, or None (the aWATTar client is imported only for that type)."""
     if config.tariff is None:
@@ -230,9 +246,14 @@ def build_app(
     from ecotrack.tariffs.config import AwattarTariffConfig
 
     if context is None:
-        context = DeviceContext(base_dir=base_dir) if clock is None else DeviceContext(clock=clock, base_dir=base_dir)
+        context = (
+            DeviceContext(base_dir=base_dir)
+            if clock is None
+            else DeviceContext(clock=clock, base_dir=base_dir)
+        )
     if context.mqtt is None:
         context.mqtt = mqtt_connection(config, context.base_dir)
+    central = ocpp_central_system(config, context)
     vehicles = build_vehicles(config, context, registry, data_dir)  # before the chargers: a car may be one
     meters, drivers = build_drivers(config, context, registry)
     garage = build_garage(config, vehicles)
@@ -254,6 +275,8 @@ def build_app(
 
         assert isinstance(tariff, AwattarTariff)
         engine.add_service("tariff", tariff.run)  # fetches the day-ahead prices
+    if central is not None:
+        engine.add_service("ocpp", central.run)  # the listener every OCPP wallbox connects to
     if config.rules is not None:
         for lp, kwh in config.rules.energy_limit_kwh.items():
             engine.set_energy_limit(lp, kwh)

@@ -38,6 +38,7 @@ from pydantic import (
 
 from ecotrack.config_base import ConfigModel
 from ecotrack.core.model import CircuitParams, LoadpointParams, Mode, SiteParams, Tuning
+from ecotrack.core.profiles import DEFAULT_PROFILE, ProfileName, apply_profile
 from ecotrack.core.site import MeterRoles
 from ecotrack.devices.registry import DriverKind, DriverRegistry
 from ecotrack.planning.config import PlanConfig, RulesConfig, ScheduleConfig
@@ -46,6 +47,7 @@ from ecotrack.services.mqtt.config import MqttConfig
 from ecotrack.services.store.config import StoreConfig
 from ecotrack.services.web.config import HttpConfig
 from ecotrack.tariffs.config import TariffConfig
+from ecotrack.transport.ocpp.config import OcppConfig
 
 __all__ = [
     "CircuitConfig",
@@ -141,6 +143,12 @@ class LoadpointConfig(ConfigModel):
         None, description="Name of the vehicle usually charged here (a TWC's VIN or the dashboard can pick another)."
     )
     mode: Mode = Field(_LP_DEFAULTS["mode"], description="Mode at start: off, now, minpv or pv.")
+    profile: ProfileName = Field(
+        DEFAULT_PROFILE,
+        description="Start/stop behaviour in pv mode: balanced (close to the start/grid frontier), no-grid "
+        "(least grid energy, more starts) or fewer-starts (rides dips at min_a, more grid energy). Hysteresis "
+        "keys set on the loadpoint override the profile's values.",
+    )
     step_a: float = Field(
         _LP_DEFAULTS["step_a"],
         description="Current resolution the charger accepts: 1.0 or 0.1 (A).",
@@ -195,6 +203,13 @@ class LoadpointConfig(ConfigModel):
         le=100_000,
         description="Grid energy a charging car may pull at min_a before it stops (Wh).",
     )
+    disable_solar_credit: float = Field(
+        _LP_DEFAULTS["disable_solar_credit"],
+        ge=0,
+        le=10,
+        description="The stop budget grows by this share of the solar the car takes while holding min_a "
+        "(a shallow, mostly-solar dip is held longer than a deep one).",
+    )
 
     @field_validator("step_a")
     @classmethod
@@ -245,6 +260,13 @@ class ControlConfig(ConfigModel):
         description="Share of the surplus above min_a that pays back the stop budget (0: none, 1: all).",
     )
     tick_s: float = Field(1.0, gt=0, le=60, description="Period of the engine's timer tick (s).")
+    stop_escalation_s: float = Field(
+        30.0,
+        ge=5,
+        le=3600,
+        description="A charger still drawing current this long after it acknowledged 0 A gets its stop "
+        "method (a TWC's FC B2 or withheld heartbeats) and its loadpoint shows a fault (s).",
+    )
 
     def to_tuning(self) -> Tuning:
         """The core's :class:`Tuning` (fields the core has and this model knows)."""
@@ -283,6 +305,9 @@ class Config(ConfigModel):
     control: ControlConfig = Field(default_factory=ControlConfig, description="Control tuning.")
     mqtt: MqttConfig | None = Field(
         None, description="MQTT broker: MQTT meters and the Prism, control topics, status, Home Assistant."
+    )
+    ocpp: OcppConfig | None = Field(
+        None, description="OCPP 1.6J central system the 'type: ocpp' wallboxes connect to (host, port, passwords)."
     )
     store: StoreConfig = Field(default_factory=StoreConfig, description="History database (issue 6).")
     tariff: TariffConfig | None = Field(None, description="Electricity prices for cost and plans.")
@@ -329,7 +354,10 @@ class Config(ConfigModel):
             if isinstance(charger_max_a, int | float):
                 values["charger_max_a"] = float(charger_max_a)
             values["mode"] = lp.mode
-            loadpoints.append(LoadpointParams(name=name, **values))
+            chosen = apply_profile(
+                LoadpointParams(name=name, **values), lp.profile, frozenset(lp.model_fields_set)
+            )
+            loadpoints.append(chosen)
         circuits = tuple(
             CircuitParams(name=name, max_a=c.max_a, parent=c.parent) for name, c in self.circuits.items()
         )
@@ -357,6 +385,7 @@ class Config(ConfigModel):
             loadpoint_chargers={name: lp.charger for name, lp in self.loadpoints.items()},
             phases=self.site.phases,
             tick_s=float(self.control.tick_s),
+            stop_escalation_s=float(self.control.stop_escalation_s),
             summary=self.summary(),
         )
 
@@ -572,6 +601,8 @@ def cross_check(data: Any, registry: DriverRegistry | None = None) -> Iterator[t
             "it could never charge",
         )
 
+    yield from _ocpp_fallback(data, loadpoints, chargers, circuits, parents)
+
     reported: set[str] = set()
     for start in parents:
         seen: list[str] = []
@@ -583,6 +614,50 @@ def cross_check(data: Any, registry: DriverRegistry | None = None) -> Iterator[t
             reported.update(seen)
             cycle = " -> ".join([*seen, start])
             yield ("circuits", start, "parent"), f"circuits form a cycle: {cycle}"
+
+
+def _ocpp_fallback(
+    data: Mapping[str, Any],
+    loadpoints: Mapping[Any, Any],
+    chargers: Mapping[Any, Any],
+    circuits: Mapping[Any, Any],
+    parents: Mapping[str, str],
+) -> Iterator[tuple[_Path, str]]:
+    """OCPP wallboxes fall back to ``ocpp.fallback_a`` each when ecotrack dies: their sum under a circuit
+    (or the wiring limit) must fit it, since nothing limits them then."""
+    ocpp = data.get("ocpp")
+    if not isinstance(ocpp, Mapping):
+        return
+    fallback = ocpp.get("fallback_a", 6.0)
+    if not _is_number(fallback) or fallback <= 0:
+        return
+    totals: dict[_Path, tuple[float, float]] = {}
+    site = data.get("site") if isinstance(data.get("site"), Mapping) else {}
+    assert isinstance(site, Mapping)
+    for lp in loadpoints.values():
+        charger = chargers.get(lp.get("charger")) if isinstance(lp, Mapping) else None
+        if not isinstance(charger, Mapping) or charger.get("type") != "ocpp":
+            continue
+        charger_max = charger.get("max_a", 16.0)
+        amps = min(float(fallback), float(charger_max)) if _is_number(charger_max) else float(fallback)
+        limits: list[tuple[_Path, object]] = [(("site", "wiring_limit_a"), site.get("wiring_limit_a"))]
+        circuit = lp.get("circuit")
+        visited: set[str] = set()
+        while isinstance(circuit, str) and circuit not in visited and isinstance(circuits.get(circuit), Mapping):
+            visited.add(circuit)
+            limits.append((("circuits", circuit, "max_a"), circuits[circuit].get("max_a")))
+            circuit = parents.get(circuit)
+        for path, max_a in limits:
+            if _is_number(max_a):
+                total, _ = totals.get(path, (0.0, 0.0))
+                totals[path] = (total + amps, cast(float, max_a))
+    for path, (total, max_a) in totals.items():
+        if total > max_a:
+            yield (
+                ("ocpp", "fallback_a"),
+                f"{fallback:g} A per OCPP wallbox adds up to {total:g} A under {'.'.join(map(str, path))} "
+                f"({max_a:g} A); it is what they draw when ecotrack is gone: lower fallback_a",
+            )
 
 
 def _charger_max_a(charger: object, registry: DriverRegistry | None) -> float | None:
@@ -622,7 +697,7 @@ def driver_checks(
     """
     if not isinstance(data, Mapping):
         return
-    transports = {"mqtt"} if data.get("mqtt") is not None else set()
+    transports = {name for name in ("mqtt", "ocpp") if data.get(name) is not None}
     sections: tuple[tuple[str, DriverKind], ...] = (
         ("meters", "meter"),
         ("chargers", "charger"),
@@ -643,7 +718,8 @@ def driver_checks(
                 yield (
                     (section, name, "type"),
                     f"{kind} type {type_!r} talks {', '.join(missing)}, but the configuration has no "
-                    f"{', '.join(t + ':' for t in missing)} section (broker host, port)",
+                    f"{', '.join(t + ':' for t in missing)} section"
+                    + (" (broker host, port)" if "mqtt" in missing else " (ocpp: {} listens on port 8887)"),
                 )
             try:
                 by_type.setdefault(type_, {})[str(name)] = spec.config.model_validate(entry)

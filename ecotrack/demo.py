@@ -8,6 +8,8 @@ a :class:`~ecotrack.clock.ScaledClock`, so a morning passes in minutes and the
 first look shows the car starting on the sun. Every minute of demo time it logs a
 status line (time of day, PV, house, car, grid). A simulated Tesla Wall Connector on a pty pair
 (charger ``twc``, loadpoint ``driveway``, lower priority) is driven by the real TWC master over a tty.
+A simulated OCPP 1.6J wallbox (charge point ``demo-cp``, charger ``ocpp``, loadpoint ``carport``, lowest
+priority) connects over a real local websocket to the daemon's central system on a free port.
 
 The demo keeps its history in a directory of its own (:func:`demo_data_dir`), never in the daemon's, and
 closes the sessions a previous demo run left open before it starts its next simulated day
@@ -45,6 +47,9 @@ STATUS_EVERY_S = 60.0
 #: Wall seconds between two status lines (at least), so a fast demo stays readable.
 STATUS_MIN_WALL_S = 5.0
 
+
+#: The id of the demo's simulated OCPP wallbox.
+DEMO_CP_ID = "demo-cp"
 
 #: Local time of day at which the demo's replayed day starts.
 DEMO_START = "09:15"
@@ -113,11 +118,14 @@ def demo_config(
     start_time: str = DEMO_START,
     twc_port: str | None = None,
     port: int = 8080,
+    ocpp_port: int | None = None,
 ) -> Config:
     """The demo's in-memory configuration (see the module docstring); the dashboard listens on ``port``.
 
     With ``twc_port`` it also has a Tesla Wall Connector ``twc`` on that serial port and a loadpoint
-    ``driveway`` (pv, 6-16 A, lower priority than the garage) behind it.
+    ``driveway`` (pv, 6-16 A, lower priority than the garage) behind it. With ``ocpp_port`` (0: any free
+    port) it has an OCPP central system there and a wallbox ``ocpp`` (charge point ``demo-cp``) on
+    loadpoint ``carport`` (pv, 6-16 A, lowest priority).
     """
     from ecotrack.config_load import parse_config
 
@@ -139,7 +147,17 @@ def demo_config(
     }
     if twc_port is not None:
         data["chargers"]["twc"] = {"type": "twc", "port": twc_port, "max_a": 32, "stop_method": "fc-b2"}
-        data["loadpoints"]["driveway"] = {"charger": "twc", "mode": "pv", "min_a": 6, "max_a": 16, "priority": -1}
+        data["loadpoints"]["driveway"] = {
+            "charger": "twc",
+            "mode": "pv",
+            "min_a": 6,
+            "max_a": 16,
+            "priority": -1,
+        }
+    if ocpp_port is not None:
+        data["ocpp"] = {"port": ocpp_port}
+        data["chargers"]["ocpp"] = {"type": "ocpp", "charge_point_id": DEMO_CP_ID, "max_a": 16, "phases": 1}
+        data["loadpoints"]["carport"] = {"charger": "ocpp", "mode": "pv", "min_a": 6, "max_a": 16, "priority": -2}
     return parse_config(data, source="the demo configuration")
 
 
@@ -189,7 +207,7 @@ async def run_demo(
 
     clock = clock if clock is not None else ScaledClock(speed)
     twc = DemoTwc(clock)  # a simulated Wall Connector on a pty pair, driven by the real TWC master
-    config = demo_config(trace, data_dir, twc_port=twc.port, port=port)
+    config = demo_config(trace, data_dir, twc_port=twc.port, port=port, ocpp_port=0)
     mark = data_dir / DEMO_CLOCK_FILE if data_dir is not None else None
     wall = demo_wall(clock, after=_read_mark(mark))  # first: the day starts at 09:15 now, not after the store
     if data_dir is not None:
@@ -229,7 +247,18 @@ async def run_demo(
             await web.started.wait()
             log.info("dashboard: %s", web.dashboard_url(), extra={SHOW_SECRET: True})
 
-    helpers = [asyncio.create_task(status()), asyncio.create_task(announce_url())]
+    async def ocpp_wallbox() -> None:
+        # A simulated OCPP wallbox connecting over a real websocket once the central system listens.
+        from ecotrack.chargers.ocpp.simulator import SimulatedChargePoint
+        from ecotrack.transport.ocpp.server import CENTRAL_SYSTEM_KEY, CentralSystem
+
+        central = app.context.shared(CENTRAL_SYSTEM_KEY, lambda: None)
+        if not isinstance(central, CentralSystem):
+            return
+        await central.wait_started()
+        await SimulatedChargePoint(DEMO_CP_ID, max_a=16, clock=clock).run_forever(central.url())
+
+    helpers = [asyncio.create_task(status()), asyncio.create_task(announce_url()), asyncio.create_task(ocpp_wallbox())]
     if plug_cycle_s is not None:
         helpers.append(asyncio.create_task(plug_cycle(plug_cycle_s)))
     if duration_s is not None:

@@ -24,7 +24,18 @@ from ecotrack.runtime.rules import ManualRule
 REPO = Path(__file__).resolve().parents[1]
 
 #: Modules an all-off daemon must not load.
-HEAVY = ("fastapi", "uvicorn", "starlette", "sqlalchemy", "aiomqtt", "httpx", "pymodbus", "pandas", "pvlib", "scipy")
+HEAVY = (
+    "fastapi",
+    "uvicorn",
+    "starlette",
+    "sqlalchemy",
+    "aiomqtt",
+    "httpx",
+    "pymodbus",
+    "pandas",
+    "pvlib",
+    "scipy",
+)
 
 _PROBE = textwrap.dedent(
     """

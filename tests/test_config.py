@@ -122,7 +122,7 @@ def test_defaults_come_from_core() -> None:
     lp = LoadpointConfig(charger="c")
     core = LoadpointParams("x")
     for name in LoadpointConfig.model_fields:
-        if name not in {"charger", "phases", "vehicle"}:
+        if name not in {"charger", "phases", "vehicle", "profile"}:
             assert getattr(lp, name) == getattr(core, name), name
     ctl = ControlConfig()
     for f in dataclasses.fields(Tuning):
@@ -369,7 +369,9 @@ def test_env_var_creates_device_without_type(tmp_path: Path) -> None:
 
 def test_config_model_validate_runs_cross_checks() -> None:
     with pytest.raises(ValueError, match="unknown meter"):
-        config_model().model_validate({"site": {"grid_meter": "x"}, "meters": {}, "chargers": {}, "loadpoints": {}})
+        config_model().model_validate(
+            {"site": {"grid_meter": "x"}, "meters": {}, "chargers": {}, "loadpoints": {}}
+        )
 
 
 def test_resolve_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -568,7 +570,11 @@ def test_planning_sections_must_name_existing_loadpoints(tmp_path: Path) -> None
         """,
     )
     found = by_path(issues_of(path))
-    assert set(found) == {"schedules.night.loadpoints.1", "plans.commute.loadpoint", "rules.energy_limit_kwh.shed"}
+    assert set(found) == {
+        "schedules.night.loadpoints.1",
+        "plans.commute.loadpoint",
+        "rules.energy_limit_kwh.shed",
+    }
     assert "unknown loadpoint 'garag' (defined: garage)" in found["schedules.night.loadpoints.1"].reason
     assert found["plans.commute.loadpoint"].line == 8
 

@@ -159,7 +159,9 @@ def test_run_reports_config_errors_and_exits_2(tmp_path: Path) -> None:
 
 
 async def test_a_restarted_demo_continues_on_a_new_day_instead_of_overlapping(tmp_path: Path) -> None:
-    first = await run_demo(speed=200, trace=sunny_csv(tmp_path / "s.csv"), data_dir=tmp_path, duration_s=0.3, port=0)
+    first = await run_demo(
+        speed=200, trace=sunny_csv(tmp_path / "s.csv"), data_dir=tmp_path, duration_s=0.3, port=0
+    )
     first_end = first.wall()
     mark = datetime.fromisoformat((tmp_path / DEMO_CLOCK_FILE).read_text().strip())
     assert abs((mark - first_end).total_seconds()) < 120

@@ -137,7 +137,7 @@ def test_an_unknown_type_in_the_check_lists_the_known_ones(tmp_path: Path) -> No
     )
     assert result.returncode != 0
     assert (
-        f"{path}:3: chargers.car: unknown type 'teleporter' (known: prism, prism-ubus, simulated, tesla-vehicle, twc, twc3)"
+        f"{path}:3: chargers.car: unknown type 'teleporter' (known: ocpp, prism, prism-ubus, simulated, tesla-vehicle, twc, twc3)"
         in (result.stdout + result.stderr)
     )
 
@@ -158,7 +158,7 @@ def test_registry_add_get_create_copy() -> None:
     with pytest.raises(ValueError, match="already registered"):
         reg.add(spec)
     with pytest.raises(
-        KeyError, match=r"unknown type 'nope' \(known charger types: prism, prism-ubus, simulated, tesla-vehicle, twc, twc3\)"
+        KeyError, match=r"unknown type 'nope' \(known charger types: ocpp, prism, prism-ubus, simulated, tesla-vehicle, twc, twc3\)"
     ):
         reg.get("charger", "nope")
     with pytest.raises(ValueError, match="Literal"):

@@ -107,7 +107,9 @@ class ScriptedSource(Source):
             await self.clock.sleep(1.0)
 
 
-def with_factory(kind: str, type_: str, factory: Callable[..., Any], base: DriverRegistry | None) -> DriverRegistry:
+def with_factory(
+    kind: str, type_: str, factory: Callable[..., Any], base: DriverRegistry | None
+) -> DriverRegistry:
     """``base`` (default: the built-in drivers) with ``type_`` built by ``factory`` (its config model kept)."""
     reg = (base or builtin_registry()).copy()
     reg.replace(dataclasses.replace(reg.get(kind, type_), factory=factory))  # type: ignore[arg-type]
@@ -124,8 +126,12 @@ def recording_registry(base: DriverRegistry | None = None) -> DriverRegistry:
     return charger_registry_with(RecordingCharger.from_config, base)
 
 
-def scripted_registry(grid_w: float, die_at_s: float = math.inf, base: DriverRegistry | None = None) -> DriverRegistry:
-    return with_factory("meter", "replay", lambda name, cfg, ctx: ScriptedSource(name, ctx, grid_w, die_at_s), base)
+def scripted_registry(
+    grid_w: float, die_at_s: float = math.inf, base: DriverRegistry | None = None
+) -> DriverRegistry:
+    return with_factory(
+        "meter", "replay", lambda name, cfg, ctx: ScriptedSource(name, ctx, grid_w, die_at_s), base
+    )
 
 
 @contextlib.asynccontextmanager
@@ -156,7 +162,9 @@ def charger_of(engine: Engine) -> RecordingCharger:
 
 async def test_closed_loop_converges_on_sunny_surplus_and_sends_only_changes(tmp_path: Path) -> None:
     trace = write_trace(tmp_path / "sunny.csv", pv_w=3000, load_w=500)
-    engine = build_engine(make_config(trace), clock=ScaledClock(SPEED), registry=recording_registry(), services=False)
+    engine = build_engine(
+        make_config(trace), clock=ScaledClock(SPEED), registry=recording_registry(), services=False
+    )
     car = charger_of(engine)
     steps = 0
 
@@ -242,7 +250,9 @@ async def test_failing_charger_does_not_kill_the_engine() -> None:
 
 
 async def test_set_mode_snapshot_and_subscription() -> None:
-    engine = build_engine(make_config(), clock=ScaledClock(SPEED), registry=scripted_registry(grid_w=-3000), services=False)
+    engine = build_engine(
+        make_config(), clock=ScaledClock(SPEED), registry=scripted_registry(grid_w=-3000), services=False
+    )
     with pytest.raises(KeyError):
         engine.set_mode("nope", Mode.NOW)
     with pytest.raises(ValueError):
@@ -284,7 +294,9 @@ async def test_set_mode_snapshot_and_subscription() -> None:
 
 
 async def test_sigterm_in_process_leaves_chargers_safe(caplog: pytest.LogCaptureFixture) -> None:
-    engine = build_engine(make_config(), clock=ScaledClock(SPEED), registry=scripted_registry(grid_w=-3000), services=False)
+    engine = build_engine(
+        make_config(), clock=ScaledClock(SPEED), registry=scripted_registry(grid_w=-3000), services=False
+    )
     caplog.set_level("INFO", logger="ecotrack.runtime")
     task = asyncio.create_task(engine.run_until_signal())
     await until(lambda: engine.snapshot().loadpoint("garage").actual_a > 0)
@@ -300,14 +312,20 @@ def test_unknown_types_and_bad_wiring_are_reported() -> None:
     with pytest.raises(KeyError, match="unknown type 'replay'"):
         build_engine(cfg, registry=DriverRegistry(), services=False)
     with pytest.raises(KeyError, match="unknown type 'simulated'"):
-        build_engine(cfg, registry=DriverRegistry(s for s in scripted_registry(0.0) if s.kind == "meter"), services=False)
+        build_engine(
+            cfg,
+            registry=DriverRegistry(s for s in scripted_registry(0.0) if s.kind == "meter"),
+            services=False,
+        )
     assert "replay" in builtin_registry().types("meter")
 
 
 async def test_a_core_bug_sends_chargers_to_safe_current_and_keeps_running(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    engine = build_engine(make_config(), clock=ScaledClock(SPEED), registry=scripted_registry(grid_w=-3000), services=False)
+    engine = build_engine(
+        make_config(), clock=ScaledClock(SPEED), registry=scripted_registry(grid_w=-3000), services=False
+    )
     async with running(engine) as task:
         await until(lambda: engine.snapshot().loadpoint("garage").sent_a not in (None, 0.0))
 
@@ -443,7 +461,9 @@ async def test_the_driver_maximum_always_caps_the_configured_one() -> None:
 def test_the_coarser_of_loadpoint_and_driver_step_is_used() -> None:
     def step(loadpoint_step: float, driver_step: float) -> float:
         cfg = make_config(loadpoint={"step_a": loadpoint_step})
-        engine = build_engine(cfg, registry=driver_registry(step_a=driver_step, base=scripted_registry(-3000)), services=False)
+        engine = build_engine(
+            cfg, registry=driver_registry(step_a=driver_step, base=scripted_registry(-3000)), services=False
+        )
         return engine.site_params.loadpoints[0].step_a
 
     assert step(0.1, 1.0) == 1.0
@@ -472,7 +492,9 @@ async def test_a_whole_amp_charger_is_never_sent_tenths(tmp_path: Path) -> None:
 async def test_a_failing_snapshot_does_not_end_the_engine(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    engine = build_engine(make_config(), clock=ScaledClock(SPEED), registry=scripted_registry(grid_w=-3000), services=False)
+    engine = build_engine(
+        make_config(), clock=ScaledClock(SPEED), registry=scripted_registry(grid_w=-3000), services=False
+    )
     steps = 0
 
     def count(_: Snapshot) -> None:

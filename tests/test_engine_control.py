@@ -36,7 +36,12 @@ from ecotrack.services.web.state import build_state
 
 def sunny_engine(tmp_path: Path, pv_w: float = 6000, **lp: object) -> Engine:
     trace = write_trace(tmp_path / "sunny.csv", pv_w=pv_w, load_w=500)
-    return build_engine(make_config(trace, loadpoint=dict(lp)), clock=ScaledClock(SPEED), registry=recording_registry(), services=False)
+    return build_engine(
+        make_config(trace, loadpoint=dict(lp)),
+        clock=ScaledClock(SPEED),
+        registry=recording_registry(),
+        services=False,
+    )
 
 
 async def test_the_user_maximum_caps_the_charge_at_once(tmp_path: Path) -> None:
@@ -77,7 +82,12 @@ async def test_charge_now_overrides_off_then_expires_back_to_the_users_mode(tmp_
         until_t = engine.wall() + timedelta(seconds=0.5)  # wall time: half a second
         engine.charge_now("garage", amps=12, until=until_t)
         lp = engine.snapshot().loadpoint("garage")
-        assert (lp.mode, lp.user_mode, lp.active_rule, lp.commanded_a) == (Mode.NOW, Mode.OFF, "charge-now", 12)
+        assert (lp.mode, lp.user_mode, lp.active_rule, lp.commanded_a) == (
+            Mode.NOW,
+            Mode.OFF,
+            "charge-now",
+            12,
+        )
         assert lp.charge_now is not None and lp.charge_now.amps == 12
         await until(lambda: engine.snapshot().loadpoint("garage").active_rule == "manual", 5)
         lp = engine.snapshot().loadpoint("garage")
@@ -147,7 +157,9 @@ async def test_custom_rules_slot_in_before_manual(tmp_path: Path) -> None:
         assert engine.mode_of("garage") is Mode.PV
 
 
-async def test_a_failing_service_is_restarted_and_cancelled_after_the_chargers_are_safe(tmp_path: Path) -> None:
+async def test_a_failing_service_is_restarted_and_cancelled_after_the_chargers_are_safe(
+    tmp_path: Path,
+) -> None:
     engine = build_engine(
         make_config(write_trace(tmp_path / "t.csv", 3000, 500)),
         clock=ScaledClock(SPEED),
@@ -233,7 +245,12 @@ async def test_a_raise_waits_until_a_charger_sharing_the_wiring_confirmed_its_cu
             "control": {"tick_s": 1},
         }
     )
-    engine = build_engine(cfg, clock=ScaledClock(SPEED), registry=charger_registry_with(SlowCutCharger.from_config), services=False)
+    engine = build_engine(
+        cfg,
+        clock=ScaledClock(SPEED),
+        registry=charger_registry_with(SlowCutCharger.from_config),
+        services=False,
+    )
     a, b = engine.chargers["a"], engine.chargers["b"]
     assert isinstance(a, SlowCutCharger) and isinstance(b, SlowCutCharger)
     async with running(engine):
@@ -263,14 +280,16 @@ class ThreePhaseMeter(Source):
                     grid_w=-1200.0,
                     voltages_v=(231.0, float("nan"), 229.5),
                     currents_a=(-2.0, -1.5, -1.7),
-                )
+                ),
             )
             await self.clock.sleep(1.0)
 
 
 async def test_per_phase_grid_values_reach_the_snapshot_and_the_api(tmp_path: Path) -> None:
     sources = with_factory("meter", "replay", lambda name, cfg, ctx: ThreePhaseMeter(name, ctx), None)
-    engine = build_engine(make_config(), clock=ScaledClock(SPEED), registry=recording_registry(base=sources), services=False)
+    engine = build_engine(
+        make_config(), clock=ScaledClock(SPEED), registry=recording_registry(base=sources), services=False
+    )
     async with running(engine):
         await until(lambda: engine.snapshot().grid_voltages_v is not None)
         snap = engine.snapshot()

@@ -14,7 +14,14 @@ from ecotrack.weekly.windows import WeeklyWindow, localize, parse_days, parse_hh
 
 ZONES = [
     ZoneInfo(z)
-    for z in ("Europe/Berlin", "America/New_York", "Australia/Sydney", "Australia/Lord_Howe", "Europe/London", "UTC")
+    for z in (
+        "Europe/Berlin",
+        "America/New_York",
+        "Australia/Sydney",
+        "Australia/Lord_Howe",
+        "Europe/London",
+        "UTC",
+    )
 ]
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -62,7 +69,9 @@ def ambiguous(now: datetime, tz: ZoneInfo) -> bool:
 
 @settings(max_examples=600, deadline=None)
 @given(windows, instants)
-def test_active_matches_the_wall_clock_wherever_the_wall_time_is_unambiguous(w: WeeklyWindow, now: datetime) -> None:
+def test_active_matches_the_wall_clock_wherever_the_wall_time_is_unambiguous(
+    w: WeeklyWindow, now: datetime
+) -> None:
     if ambiguous(now, w.tz):  # type: ignore[arg-type]
         return
     assert w.active(now) == wall_rule(w, now)
@@ -78,13 +87,14 @@ def test_occurrences_are_ordered_disjoint_and_last_nominal_length_plus_the_dst_s
     w: WeeklyWindow, now: datetime
 ) -> None:
     occ = w.occurrences(now - timedelta(days=3), now + timedelta(days=3))
-    nominal = (
-        datetime.combine(date.min + timedelta(days=1 if w.crosses_midnight else 0), w.end)
-        - datetime.combine(date.min, w.start)
-    )
+    nominal = datetime.combine(
+        date.min + timedelta(days=1 if w.crosses_midnight else 0), w.end
+    ) - datetime.combine(date.min, w.start)
     for s, e in occ:
         local_start = s.astimezone(w.tz)
-        assert local_start.weekday() in w.days or (s.astimezone(w.tz) - timedelta(hours=3)).weekday() in w.days
+        assert (
+            local_start.weekday() in w.days or (s.astimezone(w.tz) - timedelta(hours=3)).weekday() in w.days
+        )
         # The offset just before the start counts too: a start inside a DST gap (02:00 on a spring-forward
         # night) begins at the first wall time that exists, so that jump shortens the window as well.
         before = (s - timedelta(hours=1)).astimezone(w.tz).utcoffset()
@@ -103,7 +113,9 @@ def test_next_start_is_when_the_window_becomes_active(w: WeeklyWindow, now: date
     nxt = w.next_start(now)
     assert nxt is not None and nxt > now  # every window with a weekday recurs within a week
     assert w.active(nxt)
-    assert w.active(nxt - timedelta(seconds=1)) is False or w.current(nxt - timedelta(seconds=1)) != w.current(nxt)
+    assert w.active(nxt - timedelta(seconds=1)) is False or w.current(
+        nxt - timedelta(seconds=1)
+    ) != w.current(nxt)
 
 
 def test_a_window_crossing_midnight_belongs_to_the_day_it_starts() -> None:
@@ -113,7 +125,9 @@ def test_a_window_crossing_midnight_belongs_to_the_day_it_starts() -> None:
     assert w.active(datetime(2024, 6, 22, 5, 59, tzinfo=BERLIN))  # Saturday morning: Friday's window
     assert not w.active(datetime(2024, 6, 22, 6, 0, tzinfo=BERLIN))
     assert not w.active(datetime(2024, 6, 22, 23, 0, tzinfo=BERLIN))  # Saturday night: not selected
-    assert not w.active(datetime(2024, 6, 21, 5, 0, tzinfo=BERLIN))  # Friday morning: Thursday's, not selected
+    assert not w.active(
+        datetime(2024, 6, 21, 5, 0, tzinfo=BERLIN)
+    )  # Friday morning: Thursday's, not selected
 
 
 def test_spring_forward_window_starting_in_the_gap_starts_at_the_jump() -> None:
@@ -134,7 +148,9 @@ def test_fall_back_window_spans_the_repeated_hour_without_a_hole() -> None:
     assert all(w.active(s + timedelta(minutes=m)) for m in range(0, 150, 5))
     # a night window across the change lasts one hour longer than on other nights
     night = WeeklyWindow(time(22, 0), time(6, 0), parse_days(["sat"]), BERLIN)
-    [(ns, ne)] = night.occurrences(datetime(2024, 10, 26, 12, tzinfo=UTC), datetime(2024, 10, 27, 12, tzinfo=UTC))
+    [(ns, ne)] = night.occurrences(
+        datetime(2024, 10, 26, 12, tzinfo=UTC), datetime(2024, 10, 27, 12, tzinfo=UTC)
+    )
     assert ne - ns == timedelta(hours=9)
 
 
@@ -144,7 +160,9 @@ def test_localize_ambiguous_and_missing_times() -> None:
     assert localize(d, time(2, 30), BERLIN, last=True) == datetime(2024, 10, 27, 1, 30, tzinfo=UTC)
     assert localize(date(2024, 3, 31), time(2, 59), BERLIN) == datetime(2024, 3, 31, 1, 0, tzinfo=UTC)
     lord_howe = ZoneInfo("Australia/Lord_Howe")  # a 30-minute DST shift: 02:00 -> 02:30 on 2024-10-06
-    assert localize(date(2024, 10, 6), time(2, 10), lord_howe) == localize(date(2024, 10, 6), time(2, 30), lord_howe)
+    assert localize(date(2024, 10, 6), time(2, 10), lord_howe) == localize(
+        date(2024, 10, 6), time(2, 30), lord_howe
+    )
 
 
 def test_bad_times_and_days_are_explained() -> None:

@@ -53,6 +53,15 @@ class Charger(ABC):
     async def set_current(self, amps: float) -> None:
         """Offer ``amps`` to the car (0 = stop charging). May raise on a link error."""
 
+    async def stop_charging(self) -> None:
+        """Stop a charge that 0 A did not stop: the driver's configured stop method.
+
+        The engine calls it when the charger keeps drawing current for a while after it acknowledged
+        0 A. The base class can only offer 0 A again; drivers with a stronger method override it (a TWC
+        sends ``FC B2`` or withholds heartbeats, whatever its protocol).
+        """
+        await self.set_current(0.0)
+
     def details(self) -> dict[str, object]:
         """Driver-specific facts for the state and the API (e.g. ``vin``, ``lifetime_kwh``, ``voltages_v``).
 

@@ -14,6 +14,7 @@ modules — pydantic, the configuration, the engine, the simulator — load insi
 - :mod:`ecotrack.cli.service` — ``service install | uninstall | status`` (systemd)
 - :mod:`ecotrack.cli.init` — ``init``, a first configuration from questions or flags
 - :mod:`ecotrack.cli.importer` — ``import twcmanager | ecotrack-seed``
+- :mod:`ecotrack.cli.ocpp` — ``ocpp simulate-cp``
 - :mod:`ecotrack.cli.logs` — :func:`~ecotrack.cli.logs.setup_logging`, shared by the commands
 
 To add a command, write it in its group's module and register it below. Nothing outside ``ecotrack.cli``
@@ -33,6 +34,7 @@ from ecotrack.cli.history import history_app, sessions_app
 from ecotrack.cli.importer import import_app
 from ecotrack.cli.init import init_command
 from ecotrack.cli.meters import meters_app
+from ecotrack.cli.ocpp import ocpp_app
 from ecotrack.cli.run import run_command
 from ecotrack.cli.service import service_app
 from ecotrack.cli.simulate import simulate_command
@@ -87,6 +89,7 @@ app.add_typer(twc_app, name="twc")
 app.add_typer(service_app, name="service")
 app.add_typer(import_app, name="import")
 app.add_typer(vehicles_app, name="vehicles")
+app.add_typer(ocpp_app, name="ocpp")
 
 
 def main() -> None:

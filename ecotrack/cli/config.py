@@ -31,6 +31,7 @@ def load_or_exit(file: Path, exit_code: int = 2, *, to_stderr: bool = True) -> C
         typer.echo(f"{file}: {n} problem{'s' if n != 1 else ''} found", err=True)
         raise typer.Exit(exit_code) from None
 
+
 config_app = typer.Typer(
     help=(
         "Validate a configuration file or print its JSON Schema.\n\n"

@@ -20,7 +20,7 @@ import_app = typer.Typer(
     help=(
         "Convert another program's configuration into an ecotrack configuration, listing every setting that "
         "could not be carried over and why.\n\n"
-        "Example: [bold]ecotrack import twcmanager /etc/twcmanager/config.json -o ecotrack.yaml[/bold]"
+        "Example:\n  [bold]ecotrack import twcmanager /etc/twcmanager/config.json -o ecotrack.yaml[/bold]"
     ),
     rich_markup_mode="rich",
     no_args_is_help=True,
@@ -57,7 +57,8 @@ def twcmanager_command(
 
     Comments (#, //, /* */) and trailing commas are accepted. Settings without an ecotrack equivalent are listed with the reason, on stderr; so are notes to read (e.g. a consumption value that must become the grid power). The result is checked like [bold]ecotrack config check[/bold]: exit 0 when it passes, 1 when it does not, 2 when config.json cannot be read.
 
-    Example: [bold]ecotrack import twcmanager /etc/twcmanager/config.json -o ecotrack.yaml[/bold]
+    Example:
+      [bold]ecotrack import twcmanager /etc/twcmanager/config.json -o ecotrack.yaml[/bold]
     """
     from ecotrack.importers.jsonc import JsoncError
     from ecotrack.importers.twcmanager import load
@@ -86,7 +87,8 @@ def seed_command(
 
     Give the seed's options after [bold]--[/bold], as --name value, --name=value or name value; mosquitto's -h HOST -p PORT -u USER -P PASSWORD are understood too. The seed's MQTT commands (cmnd/prism/mode, /limit) and status (stat/prism/...) keep working.
 
-    Example: [bold]ecotrack import ecotrack-seed -o ecotrack.yaml -- -h 192.168.1.10 --min-curr 6 --max-curr 16 --start-mode auto[/bold]
+    Example:
+      [bold]ecotrack import ecotrack-seed -o ecotrack.yaml -- -h 10.0.0.2 --min-curr 6[/bold]
     """
     from ecotrack.importers.seed import SeedArgumentError, convert
 

@@ -167,7 +167,11 @@ def init_command(
 
     The meter is read once and the reading shown, so you see at once whether it answers and whether the grid sign is right (+ import). Serial adapters are looked up under /dev/serial/by-id, a broker on localhost:1883, a Prism on the broker. With --yes nothing is asked: give what is not found as flags. The file passes [bold]ecotrack config check[/bold]; exit 1 when the meter gave no reading (the file is still written), 2 for answers that cannot work.
 
-    Example: [bold]ecotrack init --yes --meter fronius --meter-host 192.168.1.20 --charger twc --port /dev/serial/by-id/usb-FTDI_FT232R_USB_UART_A10K1234-if00-port0 --breaker-a 32 -o ecotrack.yaml[/bold]
+    Example (the serial port as found under /dev/serial/by-id):
+      [bold]ecotrack init --yes --meter fronius --meter-host 192.168.1.20 --charger twc[/bold]
+
+    Example, with the breaker given:
+      [bold]ecotrack init --yes --meter fronius --meter-host 10.0.0.5 --breaker-a 32[/bold]
     """
     from ecotrack.cli.write_config import check_text, report, write_private
     from ecotrack.importers.first_run import CHARGERS, Answers, InitError, build

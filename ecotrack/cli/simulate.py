@@ -146,6 +146,8 @@ def results_table(results: Sequence[SimResult], title: str | None = None) -> Any
         ("oracle", "oracle_ev_solar_kwh", "{:.2f}"),
         ("capture", "capture_ratio", "{:.1%}"),
         ("starts", "starts", "{}"),
+        ("frontier", "frontier_grid_kwh", "{:.3f}"),
+        ("above frontier", "frontier_excess_kwh", "{:.3f}"),
         ("over A", "max_over_limit_a", "{:g}"),
     )
     for header, _key, _fmt in columns:
@@ -194,7 +196,15 @@ def _load_inputs(
     return loaded
 
 
-def _settings(config: Path | None, loadpoint: str | None, meter_interval: float | None) -> SimSettings:
+def _settings(
+    config: Path | None,
+    loadpoint: str | None,
+    meter_interval: float | None,
+    report_lag: float | None = None,
+    phases: int | None = None,
+    car_capacity: float | None = None,
+    car_soc: float | None = None,
+) -> SimSettings:
     from dataclasses import replace
 
     from ecotrack.sim.strategies import SimSettings
@@ -216,6 +226,16 @@ def _settings(config: Path | None, loadpoint: str | None, meter_interval: float 
         raise InputError("--loadpoint needs --config")
     if meter_interval is not None:
         settings = replace(settings, meter_interval_s=meter_interval)
+    if report_lag is not None:
+        settings = replace(settings, report_lag_s=report_lag)
+    if phases is not None:
+        settings = replace(settings, loadpoint=replace(settings.loadpoint, phases=phases))
+    if car_capacity is not None:
+        settings = replace(settings, car=replace(settings.car, capacity_kwh=car_capacity))
+    if car_soc is not None:
+        if car_capacity is None and settings.car.capacity_kwh is None:
+            raise InputError("--car-soc needs --car-capacity")
+        settings = replace(settings, car=replace(settings.car, soc_pct=car_soc))
     return settings
 
 
@@ -235,8 +255,10 @@ def simulate_command(
             "--strategy",
             "-s",
             help=(
-                "Strategy to run: default (ecotrack's control core), seed-ecotrack, seed-twcmanager, "
-                "evcc-default, or all. Repeat (or separate with commas) for several.  [default: default]"
+                "Strategy to run: default (ecotrack's control core with the balanced profile, or the "
+                "config's settings), no-grid and fewer-starts (ecotrack's other profiles), seed-ecotrack, "
+                "seed-twcmanager, evcc-default, or all. Repeat (or separate with commas) for several.  "
+                "[default: default]"
             ),
             show_default=False,
         ),
@@ -281,6 +303,55 @@ def simulate_command(
             show_default=False,
         ),
     ] = None,
+    report_lag: Annotated[
+        float | None,
+        typer.Option(
+            "--report-lag",
+            min=0.0,
+            max=60.0,
+            help=(
+                "Seconds the charger's report of the car's current lags the meter (real chargers report on "
+                "their own clock, about once a second). Default 0: the report is as fresh as the meter."
+            ),
+            show_default=False,
+        ),
+    ] = None,
+    phases: Annotated[
+        int | None,
+        typer.Option(
+            "--phases",
+            min=1,
+            max=3,
+            help=(
+                "Phases the charger uses (1 or 3; 230 V each): on 3 phases the minimum is 3 x 6 A x 230 V = "
+                "4.1 kW instead of 1.4 kW. Default: 1, or the config's loadpoint."
+            ),
+            show_default=False,
+        ),
+    ] = None,
+    car_capacity: Annotated[
+        float | None,
+        typer.Option(
+            "--car-capacity",
+            min=1.0,
+            max=300.0,
+            help=(
+                "Give the car a battery of this many kWh: it tapers above 80 % state of charge and stops "
+                "when full. Default: a battery that never fills, so the figures measure only the controller."
+            ),
+            show_default=False,
+        ),
+    ] = None,
+    car_soc: Annotated[
+        float | None,
+        typer.Option(
+            "--car-soc",
+            min=0.0,
+            max=100.0,
+            help="State of charge (%) the car's battery starts the day with (with --car-capacity; default 50).",
+            show_default=False,
+        ),
+    ] = None,
     modelled: Annotated[
         list[ModelledKind] | None,
         typer.Option(
@@ -304,6 +375,7 @@ def simulate_command(
     • [bold]capture_ratio[/bold] = ev_solar / oracle. It can exceed 1 when a controller keeps charging at min through dips (paid for in ev_grid).
     • [bold]starts[/bold]: charge starts (each costs the car's start delay and wears the contactor).
     • [bold]max_over_limit_a[/bold]: worst current above any limit; must be 0 (exit code 1 otherwise).
+    • [bold]frontier_grid_kwh[/bold]: the least grid energy a clairvoyant controller that takes every sunny stretch of the trace needs with no more starts than this run (it knows how long each dip below the charger's minimum lasts and rides the cheapest); [bold]frontier_excess_kwh[/bold] = ev_grid − frontier_grid: how much of the run's grid energy came from not knowing the future.
 
     Exit codes: 0 ok, 1 a run exceeded a limit, 2 bad input (missing file, malformed trace with file:line, unknown strategy, bad config).
 
@@ -318,7 +390,9 @@ def simulate_command(
                 "nothing to simulate: give --trace CSV (or a folder), or --modelled sunny|cloudy|overcast"
             )
         strategies = expand_strategies(strategy or ["default"])
-        settings = _settings(config, loadpoint, meter_interval)
+        if phases not in (None, 1, 3):
+            raise InputError(f"--phases must be 1 or 3, got {phases}")
+        settings = _settings(config, loadpoint, meter_interval, report_lag, phases, car_capacity, car_soc)
         if plot is not None:
             import importlib.util
 

@@ -34,6 +34,7 @@ import math
 from dataclasses import dataclass, field
 
 from ecotrack.core.allocate import Claim, share
+from ecotrack.core.hold import hold_verdict
 from ecotrack.core.model import (
     ChargerReading,
     Decision,
@@ -87,6 +88,8 @@ class _LoadpointState:
     enable_wh: float = 0.0
     deficit_since_s: float | None = None
     deficit_wh: float = 0.0
+    #: Solar the car took while holding its minimum through the current dip (grows the stop budget).
+    hold_solar_wh: float = 0.0
     available_w: float | None = None
     #: Times of the recent stops for lack of surplus (for the restart back-off).
     stops_s: list[float] = field(default_factory=list)
@@ -107,6 +110,7 @@ class _LoadpointState:
         self.enable_wh = 0.0
         self.deficit_since_s = None
         self.deficit_wh = 0.0
+        self.hold_solar_wh = 0.0
 
 
 class Controller:
@@ -118,7 +122,9 @@ class Controller:
         #: What each loadpoint can ever get: its own, its charger's, its circuits' and the wiring's
         #: maximum. Sharing uses it so that power a capped loadpoint cannot take goes to the others.
         self._ceiling_a = static_ceilings(self._limits)
-        self._lps: dict[str, _LoadpointState] = {lp.name: _LoadpointState(lp, lp.mode) for lp in site.loadpoints}
+        self._lps: dict[str, _LoadpointState] = {
+            lp.name: _LoadpointState(lp, lp.mode) for lp in site.loadpoints
+        }
         #: The configured parameters: run-time ranges may only narrow these.
         self._base: dict[str, LoadpointParams] = {lp.name: lp for lp in site.loadpoints}
         self._reading: SiteReading | None = None
@@ -227,7 +233,16 @@ class Controller:
             self._reading = reading = None
         max_age = self._site.max_meter_age_s
         fresh = reading is not None and now_s - reading.t_s <= max_age
-        if self._last is not None and not self._new_reading and not self._dirty and fresh == self._was_fresh:
+        # Nothing changed: the last decision stands — except while a held reading is stale, whose
+        # reason names its age ("grid reading 85 s old") and must not stay frozen at the first step's.
+        stale_reading = reading is not None and not fresh
+        if (
+            self._last is not None
+            and not self._new_reading
+            and not self._dirty
+            and fresh == self._was_fresh
+            and not stale_reading
+        ):
             return self._last
         dt_s = 0.0
         if fresh and reading is not None and self._new_reading:
@@ -246,7 +261,9 @@ class Controller:
             observed = ("off", "disconnected", "offline", "observing")
             if amps < desired.get(name, 0.0) - 1e-9 and state.status not in observed:
                 state.status = "limited" if amps > 0 else "limited-off"
-                state.reason = f"cut to {amps:g} A by charger/circuit/wiring limits (wanted {desired[name]:g} A)"
+                state.reason = (
+                    f"cut to {amps:g} A by charger/circuit/wiring limits (wanted {desired[name]:g} A)"
+                )
             if amps == 0.0 and state.enabled and state.mode is Mode.PV:
                 state.reset_hysteresis()
             if amps != state.offered_a:
@@ -319,8 +336,10 @@ class Controller:
                 state.status, state.reason = "charging", f"charge now at {p.max_a:g} A"
             elif not fresh:
                 state.reset_hysteresis()
-                age = "no grid reading" if self._reading is None else (
-                    f"grid reading {now_s - self._reading.t_s:.0f} s old"
+                age = (
+                    "no grid reading"
+                    if self._reading is None
+                    else (f"grid reading {now_s - self._reading.t_s:.0f} s old")
                 )
                 if state.mode is Mode.MINPV:
                     desired[name] = p.min_a
@@ -381,19 +400,37 @@ class Controller:
                 if avail > min_w:
                     payback = tuning.deficit_payback * (avail - min_w) * dt_s / 3600.0
                     state.deficit_wh = max(0.0, state.deficit_wh - payback)
+                if state.deficit_wh <= 0.0:
+                    state.hold_solar_wh = 0.0
                 state.deficit_since_s = None
                 target = max(p.min_a, quantize(avail / wpa, p.step_a, tuning.round_up_fraction))
                 state.status = "charging"
                 state.reason = f"pv: {avail:.0f} W surplus -> {target:g} A"
+            elif self._catching_up(state, now_s):
+                # Just after a start or a raise the meter already sees the car drawing more than its
+                # (older) report says, so the surplus reads low: not a dip. Hold the minimum without
+                # counting it against the stop budget until the charger has followed (at most settle_s).
+                target = p.min_a
+                state.status = "holding"
+                state.reason = f"pv: {avail:.0f} W < {min_w:.0f} W while the charger follows the last command"
             else:
                 state.deficit_wh += (min_w - avail) * dt_s / 3600.0
+                state.hold_solar_wh += min(max(avail, 0.0), min_w) * dt_s / 3600.0
                 if state.deficit_since_s is None:
                     state.deficit_since_s = now_s
                 held_s = now_s - state.deficit_since_s
-                if state.deficit_wh > p.disable_energy_wh or held_s >= p.disable_delay_s:
+                verdict = hold_verdict(
+                    deficit_wh=state.deficit_wh,
+                    solar_wh=state.hold_solar_wh,
+                    held_s=held_s,
+                    budget_wh=p.disable_energy_wh,
+                    solar_credit=p.disable_solar_credit,
+                    max_hold_s=p.disable_delay_s,
+                )
+                if not verdict.keep:
                     why = (
-                        f"grid energy {state.deficit_wh:.0f} Wh > {p.disable_energy_wh:g} Wh"
-                        if state.deficit_wh > p.disable_energy_wh
+                        f"grid energy {state.deficit_wh:.0f} Wh > {verdict.budget_wh:.0f} Wh"
+                        if verdict.why == "energy"
                         else f"deficit for {held_s:.0f} s"
                     )
                     state.reset_hysteresis()
@@ -406,7 +443,7 @@ class Controller:
                 state.status = "holding"
                 state.reason = (
                     f"pv: {avail:.0f} W < {min_w:.0f} W; holding {p.min_a:g} A "
-                    f"({state.deficit_wh:.0f}/{p.disable_energy_wh:g} Wh, {held_s:.0f}/{p.disable_delay_s:g} s)"
+                    f"({state.deficit_wh:.0f}/{verdict.budget_wh:.0f} Wh, {held_s:.0f}/{p.disable_delay_s:g} s)"
                 )
             desired[name] = self._settle(state, now_s, target)
 
@@ -449,7 +486,10 @@ class Controller:
         if avail_w < need_w:
             state.enable_since_s = None
             state.enable_wh = 0.0
-            state.status, state.reason = "waiting", f"pv: waiting for surplus ({avail_w:.0f} of {need_w:.0f} W)"
+            state.status, state.reason = (
+                "waiting",
+                f"pv: waiting for surplus ({avail_w:.0f} of {need_w:.0f} W)",
+            )
             return False
         if state.enable_since_s is None:
             state.enable_since_s = now_s
@@ -474,6 +514,7 @@ class Controller:
         state.enable_wh = 0.0
         state.deficit_wh = 0.0
         state.deficit_since_s = None
+        state.hold_solar_wh = 0.0
 
     def _settle(self, state: _LoadpointState, now_s: float, target_a: float) -> float:
         """Cut on import at once; raise only once the charger followed the last command.
@@ -490,7 +531,9 @@ class Controller:
         tuning = self._site.tuning
         c = state.charger
         measured = nonneg(c.actual_a) if c is not None else 0.0
-        settled = measured >= offered - tuning.follow_tolerance_a or now_s - state.offered_at_s >= tuning.settle_s
+        settled = (
+            measured >= offered - tuning.follow_tolerance_a or now_s - state.offered_at_s >= tuning.settle_s
+        )
         if target_a < offered:
             ramping = measured > state.previous_actual_a + 0.05
             if not settled and ramping and self._exporting() and target_a >= state.params.min_a:
@@ -504,6 +547,17 @@ class Controller:
         if not settled:
             return offered
         return min(target_a, offered + tuning.max_step_up_a)
+
+    def _catching_up(self, state: _LoadpointState, now_s: float) -> bool:
+        """The charger has not yet followed a command given less than ``settle_s`` ago."""
+        tuning = self._site.tuning
+        c = state.charger
+        measured = nonneg(c.actual_a) if c is not None else 0.0
+        return (
+            state.offered_a > 0.0
+            and now_s - state.offered_at_s < tuning.settle_s
+            and measured < state.offered_a - tuning.follow_tolerance_a
+        )
 
     def _import_within_rounding(self, state: _LoadpointState) -> bool:
         """The latest grid reading imports no more than rounding a target up is allowed to cost."""

@@ -106,9 +106,12 @@ class LoadpointParams:
     The start/stop hysteresis: a stopped car starts after the surplus has
     covered ``min_a`` plus ``enable_threshold_w`` for ``enable_delay_s``; a
     charging car whose surplus falls below ``min_a`` keeps charging at ``min_a``
-    until the grid energy it pulled exceeds ``disable_energy_wh`` or the deficit
+    until the grid energy it pulled exceeds ``disable_energy_wh`` (plus
+    ``disable_solar_credit`` times the solar it took meanwhile) or the deficit
     has lasted ``disable_delay_s`` (whichever comes first). Surplus above
-    ``min_a`` pays the energy budget back.
+    ``min_a`` pays the energy budget back. The defaults are the ``balanced``
+    profile (:mod:`ecotrack.core.profiles`), chosen by leave-one-day-out
+    cross-validation in ``bench/tracking.py --loo``.
     """
 
     name: str
@@ -124,14 +127,18 @@ class LoadpointParams:
     step_a: float = 1.0
     enable_threshold_w: float = 0.0
     enable_delay_s: float = 60.0
-    #: Start early once the surplus above the start threshold has added up to this much energy.
-    enable_energy_wh: float | None = None
+    #: Start early once the surplus above the start threshold has added up to this much energy
+    #: (a strong return of the sun starts within seconds; a weak one waits ``enable_delay_s``).
+    enable_energy_wh: float | None = 2.0
     #: Extra start delay per stop in the last ``restart_window_s`` (backs off under passing clouds).
     restart_penalty_s: float = 0.0
     restart_window_s: float = 1800.0
     disable_threshold_w: float = 0.0
     disable_delay_s: float = 600.0
-    disable_energy_wh: float = 30.0
+    disable_energy_wh: float = 0.0
+    #: The stop budget grows by this share of the solar the car takes while holding its minimum
+    #: (a shallow, mostly-solar dip is held longer than a deep one); see :mod:`ecotrack.core.hold`.
+    disable_solar_credit: float = 0.3
     #: The charger reports but cannot be commanded (Gen3 Wall Connector read over HTTP): the core
     #: allocates it nothing, counts its car's power as house load, and keeps room on its circuits for
     #: what it may draw (its maximum while a car is connected or its state is unknown).

@@ -19,4 +19,5 @@ MODULES: tuple[str, ...] = (
     "ecotrack.chargers.prism.config",
     "ecotrack.chargers.twc3.config",
     "ecotrack.vehicles.config",
+    "ecotrack.chargers.ocpp.config",
 )

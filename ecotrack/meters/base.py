@@ -41,7 +41,6 @@ class ReadingLog:
         return [reading for _, reading in self.readings]
 
 
-
 class Source(ABC):
     """Base class of meter sources."""
 
@@ -49,6 +48,9 @@ class Source(ABC):
         self.name = name
         #: Last failure (set by the source or by the engine when ``run`` raises), or None.
         self.error: str | None = None
+        #: Consecutive failed reads the source handled itself without raising (a poll loop that keeps
+        #: going); the engine adds them to the failures of its task, so ``/metrics`` counts both.
+        self.failures = 0
 
     @abstractmethod
     async def run(self, sink: MeterSink) -> None:

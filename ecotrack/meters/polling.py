@@ -26,6 +26,7 @@ from abc import abstractmethod
 from dataclasses import dataclass
 
 from ecotrack.clock import Clock
+from ecotrack.core.bounds import meter_reading_problem
 from ecotrack.meters.base import MeterReading, MeterSink, Source
 
 __all__ = ["PollSettings", "PollingSource", "SourceError", "check_reading"]
@@ -81,10 +82,12 @@ class PollSettings:
 
 
 def check_reading(reading: MeterReading) -> MeterReading:
-    """``reading`` unchanged, or :class:`SourceError` when a value is NaN or infinite.
+    """``reading`` unchanged, or :class:`SourceError` when a value is NaN, infinite or implausible.
 
     Vendors' parsers convert numbers one by one; this is the last gate before the engine so that no
-    NaN that slipped through (``float("nan")`` parses fine) can reach the core as a value.
+    NaN that slipped through (``float("nan")`` parses fine) can reach the core as a value, and no
+    absurd but finite one either (:func:`~ecotrack.core.bounds.meter_reading_problem`: ``-1e12`` W is
+    a broken device, not a site).
     """
     values: dict[str, float | None] = {
         "grid_w": reading.grid_w,
@@ -100,6 +103,9 @@ def check_reading(reading: MeterReading) -> MeterReading:
     for name, value in values.items():
         if value is not None and not math.isfinite(value):
             raise SourceError(f"{name} is {value!r}, not a finite number")
+    problem = meter_reading_problem(reading)
+    if problem is not None:
+        raise SourceError(problem)
     return reading
 
 

@@ -96,7 +96,10 @@ class PlanConfig(_Timed):
     )
     by: str = Field(description="Local time HH:MM the target must be reached by, on the selected days.")
     max_power_w: float | None = Field(
-        None, gt=0, le=100_000, description="Charging power planned with; null: the loadpoint's max_a x V x phases."
+        None,
+        gt=0,
+        le=100_000,
+        description="Charging power planned with; null: the loadpoint's max_a x V x phases.",
     )
     enabled: bool = Field(True, description="Switch the plan off without deleting it.")
 

@@ -35,8 +35,13 @@ class ScheduleRule:
     """Charge at ``amps`` (None: the maximum) while the weekly window is open."""
 
     def __init__(
-        self, name: str, window: WeeklyWindow, amps: float | None = None, loadpoints: frozenset[str] | None = None,
-        *, respect_off: bool = True,
+        self,
+        name: str,
+        window: WeeklyWindow,
+        amps: float | None = None,
+        loadpoints: frozenset[str] | None = None,
+        *,
+        respect_off: bool = True,
     ) -> None:
         self.name = f"schedule:{name}"
         self.window = window
@@ -185,7 +190,9 @@ class DaylightRule:
 
     name = "daylight"
 
-    def __init__(self, latitude: float, longitude: float, mode: Mode = Mode.PV, *, respect_off: bool = True) -> None:
+    def __init__(
+        self, latitude: float, longitude: float, mode: Mode = Mode.PV, *, respect_off: bool = True
+    ) -> None:
         self.latitude = latitude
         self.longitude = longitude
         self.mode = mode
@@ -220,7 +227,9 @@ class NonScheduledRule:
 
 
 def _schedule(name: str, cfg: ScheduleConfig, respect_off: bool) -> ScheduleRule:
-    window = WeeklyWindow(parse_hhmm(cfg.start), parse_hhmm(cfg.end), parse_days(cfg.days), zone(cfg.timezone))
+    window = WeeklyWindow(
+        parse_hhmm(cfg.start), parse_hhmm(cfg.end), parse_days(cfg.days), zone(cfg.timezone)
+    )
     lps = frozenset(cfg.loadpoints) if cfg.loadpoints is not None else None
     return ScheduleRule(name, window, cfg.amps, lps, respect_off=respect_off)
 
@@ -305,7 +314,11 @@ def build_rules(
             else []
         ),
         "non_scheduled": (
-            [NonScheduledRule(rules_cfg.non_scheduled.action, rules_cfg.non_scheduled.amps, respect_off=respect_off)]
+            [
+                NonScheduledRule(
+                    rules_cfg.non_scheduled.action, rules_cfg.non_scheduled.amps, respect_off=respect_off
+                )
+            ]
             if rules_cfg.non_scheduled is not None
             else []
         ),

@@ -52,8 +52,8 @@ class Actuator:
         self._wake = asyncio.Event()
 
     def wake_if_needed(self) -> None:
-        """Wake the task when the wanted current differs from what was sent."""
-        if self.house.needs_command(self.loadpoint):
+        """Wake the task when the wanted current differs from what was sent, or a stop must be escalated."""
+        if self.house.needs_command(self.loadpoint) or self.house.loadpoint(self.loadpoint).escalation_due:
             self._wake.set()
 
     async def run(self) -> None:
@@ -62,6 +62,7 @@ class Actuator:
             try:
                 await self._wake.wait()
                 self._wake.clear()
+                await self._escalate_if_due()
                 await self._send_wanted()
             except asyncio.CancelledError:
                 raise
@@ -100,6 +101,23 @@ class Actuator:
                 continue
             lp.command_delivered(want)
             backoff = self.backoff_initial_s
+
+    async def _escalate_if_due(self) -> None:
+        """Run the charger's stop method once when the house asks (it kept drawing current after 0 A)."""
+        lp = self.house.loadpoint(self.loadpoint)
+        if not lp.escalation_due:
+            return
+        lp.escalation_due = False
+        try:
+            async with asyncio.timeout(self.command_timeout_s):
+                await self.charger.stop_charging()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            reason = "timed out" if isinstance(exc, TimeoutError) else f"{type(exc).__name__}: {exc}"
+            log.error("charger %s: its stop method failed (%s)", self.charger.name, reason)
+            return
+        log.warning("charger %s: stop method run (it kept drawing current after 0 A)", self.charger.name)
 
     async def _sleep_or_wake(self, seconds: float) -> bool:
         """Sleep ``seconds`` clock seconds or until woken; True when slept out."""

@@ -228,7 +228,9 @@ class Engine:
         """The user's ``(min_a, max_a)`` for ``loadpoint``."""
         return self.house.loadpoint(loadpoint).user_range
 
-    def set_current_range(self, loadpoint: str, min_a: float | None = None, max_a: float | None = None) -> None:
+    def set_current_range(
+        self, loadpoint: str, min_a: float | None = None, max_a: float | None = None
+    ) -> None:
         """Set the user's minimum and/or maximum current (A) of a loadpoint.
 
         Only inside the configured range (the configuration is where the wiring's limits live);
@@ -237,7 +239,9 @@ class Engine:
         self.house.set_current_range(loadpoint, min_a, max_a)
         self._changed()
 
-    def charge_now(self, loadpoint: str, amps: float | None = None, until: datetime | None = None) -> ChargeNow:
+    def charge_now(
+        self, loadpoint: str, amps: float | None = None, until: datetime | None = None
+    ) -> ChargeNow:
         """Charge at full power (or ``amps``, within the configured range) until ``until`` or cancelled.
 
         ``until`` must be timezone-aware and in the future. Returns the request in force.
@@ -352,7 +356,8 @@ class Engine:
                     for n, s in self.sources.items()
                 ]
                 control_tasks += [
-                    tg.create_task(actuator.run(), name=f"actuate:{lp}") for lp, actuator in self._actuators.items()
+                    tg.create_task(actuator.run(), name=f"actuate:{lp}")
+                    for lp, actuator in self._actuators.items()
                 ]
                 self._deciding = True
                 control_tasks.append(tg.create_task(self._ticker(), name="tick"))
@@ -517,7 +522,7 @@ class Engine:
     def _facts(self, lp: str, details: dict[str, object]) -> ChargerFacts:
         charger = self.chargers[self.loadpoint_charger[lp]]
         return ChargerFacts(
-            reading=charger.reading(),
+            reading=self.house.accepted_reports.get(lp),
             error=charger.error,
             running=self._supervisor.running("charger", charger.name),
             details=details,
@@ -551,7 +556,9 @@ class Engine:
             surplus_w=decision.surplus_w if decision is not None else None,
             data_age_s=house.data_age_s(now_s),
             failsafe=house.failsafe(),
-            loadpoints=house.loadpoint_snapshots({lp: self._facts(lp, details[lp]) for lp in self.loadpoint_charger}),
+            loadpoints=house.loadpoint_snapshots(
+                {lp: self._facts(lp, details[lp]) for lp in self.loadpoint_charger}
+            ),
             devices=devices,
             decision=decision,
             grid_voltages_v=_phases(grid_reading.voltages_v) if grid_reading is not None else None,

@@ -24,6 +24,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from ecotrack.core.bounds import (
+    MAX_SITE_POWER_W,
+    ChargerBounds,
+    LogLimiter,
+    charger_reading_problem,
+    meter_reading_problem,
+)
 from ecotrack.core.control import Controller
 from ecotrack.core.cuts import pending_cuts, sharing
 from ecotrack.core.model import (
@@ -107,14 +114,20 @@ class House:
         self.params: SiteParams = dataclasses.replace(
             setup.params,
             loadpoints=tuple(
-                _with_driver_limits(lp, drivers[setup.loadpoint_chargers[lp.name]]) for lp in setup.params.loadpoints
+                _with_driver_limits(lp, drivers[setup.loadpoint_chargers[lp.name]])
+                for lp in setup.params.loadpoints
             ),
         )
         self.controller = Controller(self.params)
         self.limits: Limits = build_limits(self.params)
         self._sharing = sharing(self.limits)
         self.loadpoints: dict[str, Loadpoint] = {
-            lp.name: Loadpoint(lp, setup.loadpoint_chargers[lp.name], drivers[setup.loadpoint_chargers[lp.name]].safe_current_a, self)
+            lp.name: Loadpoint(
+                lp,
+                setup.loadpoint_chargers[lp.name],
+                drivers[setup.loadpoint_chargers[lp.name]].safe_current_a,
+                self,
+            )
             for lp in self.params.loadpoints
         }
         #: The rule list, evaluated in order on every step.
@@ -133,6 +146,20 @@ class House:
         self._event_listeners: list[EventListener] = []
         self._session_listeners: list[SessionListener] = []
         self._was_failsafe = False
+        #: Plausible range of each loadpoint's charger reports (see :mod:`ecotrack.core.bounds`).
+        self.charger_bounds: dict[str, ChargerBounds] = {
+            lp.name: ChargerBounds(lp.charger_max_a if lp.charger_max_a is not None else lp.max_a, lp.phases)
+            for lp in self.params.loadpoints
+        }
+        #: Largest plausible power through a site meter.
+        self.max_site_power_w = MAX_SITE_POWER_W
+        #: Each loadpoint's last charger report that passed the bounds (the driver's own may not have).
+        self.accepted_reports: dict[str, ChargerReading] = {}
+        #: Readings and reports rejected as implausible, by device (for tests and the log).
+        self.rejected: dict[str, int] = {}
+        self._implausible_log = LogLimiter(60.0)
+        #: A charger still drawing current this long after acknowledging 0 A is escalated (clock s).
+        self.stop_escalation_s = setup.stop_escalation_s
 
     # ------------------------------------------------------------------ listeners and events
     def add_event_listener(self, listener: EventListener) -> None:
@@ -161,13 +188,31 @@ class House:
         """Loadpoint ``name`` (KeyError when unknown)."""
         return self.loadpoints[name]
 
-    def record_meter_reading(self, meter: str, reading: MeterReading) -> None:
-        """Remember a meter's latest reading without deciding anything (before the engine runs, on shutdown)."""
+    def _implausible(self, kind: str, device: str, problem: str, t_s: float) -> None:
+        """Count a rejected value and log it, one line per device per minute."""
+        self.rejected[device] = self.rejected.get(device, 0) + 1
+        held = self._implausible_log.allow(f"{kind}:{device}", t_s if math.isfinite(t_s) else 0.0)
+        if held is not None:
+            more = f" ({held} more since the last line)" if held else ""
+            log.warning("%s %s: implausible reading ignored: %s%s", kind, device, problem, more)
+
+    def record_meter_reading(self, meter: str, reading: MeterReading) -> bool:
+        """Remember a meter's latest reading without deciding anything (before the engine runs, on shutdown).
+
+        An implausible reading (:func:`~ecotrack.core.bounds.meter_reading_problem`) is logged and ignored
+        like a malformed one; False then.
+        """
+        problem = meter_reading_problem(reading, self.max_site_power_w)
+        if problem is not None:
+            self._implausible("meter", meter, problem, reading.t_s)
+            return False
         self.meter_readings[meter] = reading
+        return True
 
     def on_meter_reading(self, meter: str, reading: MeterReading) -> bool:
         """Take a meter's reading; True when it was the grid meter's and the core took a new site reading."""
-        self.record_meter_reading(meter, reading)
+        if not self.record_meter_reading(meter, reading):
+            return False
         if meter != self.setup.meters.grid_meter:
             return False
         site = combine(reading, self.meter_readings, self.setup.meters, self.params.max_meter_age_s)
@@ -178,11 +223,21 @@ class House:
             log.exception("control core rejected %s", site)
             return False
 
-    def on_charger_reading(self, charger: str, reading: ChargerReading, details: Mapping[str, object]) -> None:
+    def on_charger_reading(
+        self, charger: str, reading: ChargerReading, details: Mapping[str, object]
+    ) -> None:
         """Take a charger's report: into the core, and (when online) into the loadpoint's session."""
         name = self.by_charger.get(charger)
         if name is None:
             return
+        problem = charger_reading_problem(reading, self.charger_bounds[name])
+        if problem is not None:
+            self._implausible("charger", charger, problem, reading.t_s)
+            if reading.online or not math.isfinite(reading.t_s):
+                return
+            # "offline" still counts; the measurements that came with it do not
+            reading = ChargerReading(t_s=reading.t_s, connected=reading.connected, charging=False, online=False)
+        self.accepted_reports[name] = reading
         self.charger_readings[name] = reading
         self.controller.on_charger_reading(name, reading)
         if not reading.online:  # an offline charger tells nothing about the car: keep the session open
@@ -259,6 +314,7 @@ class House:
             return None
         self.decision = decision
         self._decided_at_s = now_s
+        self.watch_stops(now_s)
         self._intent_since_step = False
         for lpd in decision.loadpoints:
             if (wanting := self.loadpoints.get(lpd.name)) is not None:
@@ -282,6 +338,46 @@ class House:
                 lpd.status,
                 lpd.reason,
             )
+
+    def watch_stops(self, now_s: float) -> None:
+        """Escalate a charger that keeps drawing current after it acknowledged 0 A (issue 12, defect 6).
+
+        When the charger's latest report, taken more than ``stop_escalation_s`` after the 0 A was
+        acknowledged, still shows current (>= 1 A), the loadpoint goes into ``fault`` with the reason,
+        an event and an error line are written, and the actuator runs the charger's stop method
+        (:meth:`~ecotrack.chargers.base.Charger.stop_charging`). The fault clears when the charger
+        stops drawing or when current is offered again.
+        """
+        for name, lp in self.loadpoints.items():
+            if lp.sent_a != 0.0 or lp.in_flight_a is not None:
+                lp.zero_since_s = None
+                if lp.stop_fault is not None and lp.sent_a:
+                    self._stop_fault_cleared(lp, "current is offered again")
+                continue
+            if lp.zero_since_s is None:
+                lp.zero_since_s = now_s
+            report = self.charger_readings.get(name)
+            if report is None or not report.online or report.t_s < lp.zero_since_s + self.stop_escalation_s:
+                continue
+            if report.actual_a < 1.0:
+                if lp.stop_fault is not None:
+                    self._stop_fault_cleared(lp, "it stopped drawing current")
+                continue
+            if lp.stop_fault is None:
+                lp.stop_fault = (
+                    f"the charger still draws {report.actual_a:.1f} A "
+                    f"{report.t_s - lp.zero_since_s:.0f} s after it acknowledged 0 A; its stop method was run"
+                )
+                lp.escalation_due = True
+                lp.escalations += 1
+                log.error("%s: %s", name, lp.stop_fault)
+                self.event("fault", name, lp.stop_fault)
+
+    def _stop_fault_cleared(self, lp: Loadpoint, why: str) -> None:
+        log.warning("%s: fault cleared (%s)", lp.name, why)
+        self.event("recovered", lp.name, f"fault cleared: {why}")
+        lp.stop_fault = None
+        lp.escalation_due = False
 
     def fail_safe(self) -> None:
         """Every loadpoint wants its charger's safe current (a bug around the core)."""
@@ -326,10 +422,10 @@ class House:
         ):
             return None  # a raise carries out only a fresh decision: wait for the next step
         desired = {name: other.desired_a for name, other in self.loadpoints.items()}
-        delivered = {name: _highest(other.delivered_a, other.in_flight_a) for name, other in self.loadpoints.items()}
-        offered = {
-            name: r.offered_a if r.online else None for name, r in self.charger_readings.items()
+        delivered = {
+            name: _highest(other.delivered_a, other.in_flight_a) for name, other in self.loadpoints.items()
         }
+        offered = {name: r.offered_a if r.online else None for name, r in self.charger_readings.items()}
         pending = pending_cuts(loadpoint, self._sharing, desired, delivered, offered)
         if not pending:
             lp.raise_held = None
@@ -369,13 +465,17 @@ class House:
         self._intent_since_step = True
         lp.set_mode(mode)
 
-    def set_current_range(self, loadpoint: str, min_a: float | None = None, max_a: float | None = None) -> None:
+    def set_current_range(
+        self, loadpoint: str, min_a: float | None = None, max_a: float | None = None
+    ) -> None:
         """The user's range, inside the configured one (ValueError naming the bound)."""
         lp = self.loadpoints[loadpoint]
         self._intent_since_step = True
         lp.set_current_range(min_a, max_a)
 
-    def charge_now(self, loadpoint: str, amps: float | None = None, until: datetime | None = None) -> ChargeNow:
+    def charge_now(
+        self, loadpoint: str, amps: float | None = None, until: datetime | None = None
+    ) -> ChargeNow:
         """Charge at full power (or ``amps``) until ``until`` or cancelled."""
         lp = self.loadpoints[loadpoint]
         self._intent_since_step = True
@@ -394,8 +494,21 @@ class House:
         lp.set_energy_limit(kwh)
 
     def restore_session(self, session: Session) -> None:
-        """An open session recorded before a restart (ValueError: ended; KeyError: unknown loadpoint)."""
-        self.loadpoints[session.loadpoint].tracker.restore(session)
+        """An open session recorded before a restart (ValueError: ended; KeyError: unknown loadpoint).
+
+        Energy that no charger can have delivered (a store written before values were bounded) is not
+        carried on: the session resumes from zero rather than from, say, 1.5e303 Wh.
+        """
+        lp = self.loadpoints[session.loadpoint]
+        if not plausible_session_energy(session):
+            log.warning(
+                "%s: session %s recorded an implausible energy (%r Wh); resuming it from 0",
+                session.loadpoint,
+                session.id[:8],
+                session.energy_wh,
+            )
+            session = dataclasses.replace(session, energy_wh=0.0, solar_wh=0.0, grid_wh=0.0, max_power_w=0.0)
+        lp.tracker.restore(session)
 
     # ------------------------------------------------------------------ state out
     def loadpoint_snapshots(self, facts: Mapping[str, ChargerFacts]) -> tuple[LoadpointSnapshot, ...]:
@@ -433,6 +546,16 @@ class House:
     def data_age_s(self, now_s: float) -> float | None:
         """Age of the last site reading (None before one)."""
         return max(0.0, now_s - self.site.t_s) if self.site is not None else None
+
+
+#: More energy than any session can hold (Wh): three months at 4.6 kW.
+MAX_SESSION_ENERGY_WH = 1e7
+
+
+def plausible_session_energy(session: Session) -> bool:
+    """The session's energy figures are finite, not negative and below :data:`MAX_SESSION_ENERGY_WH`."""
+    values = (session.energy_wh, session.solar_wh, session.grid_wh, session.max_power_w)
+    return all(math.isfinite(v) and -1.0 <= v <= MAX_SESSION_ENERGY_WH for v in values)
 
 
 def _highest(*values: float | None) -> float | None:

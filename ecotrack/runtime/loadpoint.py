@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from ecotrack.core.bounds import ChargerBounds, EnergyCounter
 from ecotrack.core.control import check_current_range
 from ecotrack.core.model import ChargerReading, LoadpointDecision, LoadpointParams, Mode
 from ecotrack.runtime.rules import ChargeNow, RuleContext, RuleOutcome
@@ -58,7 +59,9 @@ class Loadpoint:
     current step); ``safe_current_a`` is what the charger is left at on shutdown or a core failure.
     """
 
-    def __init__(self, params: LoadpointParams, charger: str, safe_current_a: float, events: EventSink) -> None:
+    def __init__(
+        self, params: LoadpointParams, charger: str, safe_current_a: float, events: EventSink
+    ) -> None:
         self.name = params.name
         self.charger = charger
         self.params = params
@@ -76,6 +79,19 @@ class Loadpoint:
         #: Label of the rule that decided the mode in force.
         self.active_rule = "manual"
         self.tracker = SessionTracker(self.name, charger)
+        # ---- a charger that ignores 0 A (see House.watch_stops)
+        #: Clock time from which the charger has acknowledged 0 A (None while it is offered current).
+        self.zero_since_s: float | None = None
+        #: Why the loadpoint is in fault (the charger kept drawing current after 0 A), or None.
+        self.stop_fault: str | None = None
+        #: The charger's stop method is due (the actuator runs it and clears this).
+        self.escalation_due = False
+        #: Escalations so far (for /metrics).
+        self.escalations = 0
+        #: The charger's lifetime meter, accepted only in plausible steps (a reset is a new base).
+        self.lifetime = EnergyCounter(
+            ChargerBounds(params.charger_max_a if params.charger_max_a is not None else params.max_a, params.phases).power_w
+        )
         # ---- actuation: what the core wants and what the charger was told
         #: The current the core decided (A).
         self.desired_a = 0.0
@@ -127,7 +143,9 @@ class Loadpoint:
         self._events.event("current-range", self.name, f"current range {lo:g}-{hi:g} A")
         return True
 
-    def charge_now(self, now: datetime, amps: float | None = None, until: datetime | None = None) -> ChargeNow:
+    def charge_now(
+        self, now: datetime, amps: float | None = None, until: datetime | None = None
+    ) -> ChargeNow:
         """Charge at full power (or ``amps`` within the configured range) until ``until`` or cancelled.
 
         ``until`` must be timezone-aware and after ``now``. ValueError otherwise.
@@ -204,7 +222,9 @@ class Loadpoint:
         if outcome.rule == self.active_rule:
             return
         log.info("%s: rule %s -> %s (%s)", self.name, self.active_rule, outcome.rule, outcome.mode.value)
-        self._events.event("rule", self.name, f"rule {self.active_rule} -> {outcome.rule} ({outcome.mode.value})")
+        self._events.event(
+            "rule", self.name, f"rule {self.active_rule} -> {outcome.rule} ({outcome.mode.value})"
+        )
         self.active_rule = outcome.rule
 
     # ------------------------------------------------------------------ sessions
@@ -224,6 +244,11 @@ class Loadpoint:
         car = details.get("vehicle")  # a configured vehicle's name, when the garage knows the car
         lifetime = details.get("lifetime_kwh")
         soc = details.get("soc_pct")
+        meter_wh = (
+            self.lifetime.accept(float(lifetime) * 1000.0, t_s)
+            if isinstance(lifetime, int | float) and not isinstance(lifetime, bool)
+            else None
+        )
         events = self.tracker.update(
             t_s=t_s,
             now=now,
@@ -232,9 +257,7 @@ class Loadpoint:
             grid_w=grid_w,
             battery_w=battery_w,
             vehicle=vin if isinstance(vin, str) and vin else car if isinstance(car, str) and car else None,
-            meter_wh=float(lifetime) * 1000.0
-            if isinstance(lifetime, int | float) and not isinstance(lifetime, bool)
-            else None,
+            meter_wh=meter_wh,
             soc_pct=float(soc) if isinstance(soc, int | float) and not isinstance(soc, bool) else None,
         )
         for kind, session in events:
@@ -297,12 +320,16 @@ class Loadpoint:
             and reading is not None
             and reading.online
         )
+        status = decision.status if decision is not None else "starting"
+        reason = decision.reason if decision is not None else "no decision yet"
+        if self.stop_fault is not None:
+            status, reason = "fault", self.stop_fault
         return LoadpointSnapshot(
             name=self.name,
             charger=self.charger,
             mode=decision.mode if decision is not None else mode_in_force,
-            status=decision.status if decision is not None else "starting",
-            reason=decision.reason if decision is not None else "no decision yet",
+            status=status,
+            reason=reason,
             commanded_a=decision.current_a if decision is not None else 0.0,
             sent_a=self.sent_a,
             offered_a=reading.offered_a if reading is not None else None,
@@ -323,4 +350,5 @@ class Loadpoint:
             charge_now=self.charge_now_request,
             session=self.tracker.session,
             details=dict(facts.details),
+            escalations=self.escalations,
         )

@@ -27,6 +27,8 @@ class SiteSetup:
     phases: int = 1
     #: Period of the engine's timer tick (clock seconds).
     tick_s: float = 1.0
+    #: A charger still drawing current this long after it acknowledged 0 A is escalated (clock seconds).
+    stop_escalation_s: float = 30.0
     #: One line naming meters, chargers and loadpoints, for the start-up log.
     summary: str = ""
 

@@ -71,6 +71,8 @@ class LoadpointSnapshot:
     session: Session | None = None
     #: Driver-specific facts (``vin``, ``lifetime_kwh``, ``voltages_v``, ...).
     details: dict[str, object] = dataclasses.field(default_factory=dict)
+    #: Times the charger's stop method was run because it kept drawing current after 0 A.
+    escalations: int = 0
 
 
 @dataclass(frozen=True, slots=True)

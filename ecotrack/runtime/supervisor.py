@@ -97,12 +97,16 @@ class Supervisor:
         for (kind, name), state in self._states.items():
             if kind == "service":
                 error = self._service_errors[name]
-                out.append(DeviceStatus(name, kind, state.running and error is None, error, None, state.failures))
+                out.append(
+                    DeviceStatus(name, kind, state.running and error is None, error, None, state.failures)
+                )
                 continue
             device: Source | Charger = self.sources[name] if kind == "meter" else self.chargers[name]
             last = last_t_s(kind, name)
             online = state.running and device.error is None and last is not None and now_s - last <= max_age_s
-            out.append(DeviceStatus(name, kind, online, device.error, last, state.failures))
+            # a meter that keeps running while its reads fail counts its failures itself
+            failures = state.failures + (device.failures if isinstance(device, Source) else 0)
+            out.append(DeviceStatus(name, kind, online, device.error, last, failures))
         return tuple(out)
 
     # ------------------------------------------------------------------ running

@@ -90,11 +90,15 @@ class EngineSurface(Protocol):
         """The user's ``(min_a, max_a)``."""
         ...
 
-    def set_current_range(self, loadpoint: str, min_a: float | None = None, max_a: float | None = None) -> None:
+    def set_current_range(
+        self, loadpoint: str, min_a: float | None = None, max_a: float | None = None
+    ) -> None:
         """Narrow the loadpoint's current range (ValueError outside the configured one)."""
         ...
 
-    def charge_now(self, loadpoint: str, amps: float | None = None, until: datetime | None = None) -> ChargeNow:
+    def charge_now(
+        self, loadpoint: str, amps: float | None = None, until: datetime | None = None
+    ) -> ChargeNow:
         """Charge at full power (or ``amps``) until ``until`` or cancelled."""
         ...
 

@@ -72,3 +72,44 @@ def min_grid_for_stops(dips: Iterable[Dip], max_stopped: int) -> float:
     costs = np.sort(np.array([d.ride_cost_wh for d in dips], dtype=np.float64))
     must_ride = max(len(costs) - max(max_stopped, 0), 0)
     return float(costs[:must_ride].sum()) / 1000.0
+
+
+def first_starts(surplus_w: FloatArray, min_w: float) -> int:
+    """Starts any controller taking the day's solar needs before its first dip: 1 when any second has enough surplus."""
+    return int(bool(len(surplus_w)) and bool(np.any(surplus_w >= min_w)))
+
+
+def frontier_grid_kwh(surplus_w: FloatArray, min_w: float, starts: int) -> float:
+    """The clairvoyant frontier's grid energy (kWh) for one trace at a run's own number of ``starts``.
+
+    The least grid energy into the car of any controller that takes every sunny stretch of ``surplus_w`` and
+    starts at most ``starts`` times: ``starts`` minus the first start is the number of dips it may stop in;
+    it rides the cheapest of the others. (A run with fewer starts than the day needs, e.g. none, is held to
+    riding every dip; such a run skipped sunny stretches and gave up their solar instead.)
+    """
+    return min_grid_for_stops(find_dips(surplus_w, min_w), starts - first_starts(surplus_w, min_w))
+
+
+@dataclass(frozen=True, slots=True)
+class DayDips:
+    """One trace's dips and the first starts it needs (to pool the frontier over several days)."""
+
+    name: str
+    dips: tuple[Dip, ...]
+    first_starts: int
+
+
+def day_dips(name: str, surplus_w: FloatArray, min_w: float) -> DayDips:
+    """The dips and first starts of one trace's per-second surplus."""
+    return DayDips(name, tuple(find_dips(surplus_w, min_w)), first_starts(surplus_w, min_w))
+
+
+def pooled_frontier_grid_kwh(days: Iterable[DayDips], starts: int) -> float:
+    """The clairvoyant frontier over several days at ``starts`` starts in all.
+
+    The dips of all days are pooled, so the clairvoyant controller spends its stops where they save the
+    most grid energy, whichever day that is (at most the sum of the per-day frontiers at the same starts).
+    """
+    pooled = list(days)
+    dips = [d for day in pooled for d in day.dips]
+    return min_grid_for_stops(dips, starts - sum(day.first_starts for day in pooled))

@@ -19,12 +19,13 @@ controller.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ecotrack.core.model import ChargerReading, SiteParams
 from ecotrack.core.safety import build_limits, violations
+from ecotrack.sim.bounds import frontier_grid_kwh
 from ecotrack.sim.strategies import SimSettings, Strategy
 from ecotrack.world.car import Car
 from ecotrack.world.trace import FloatArray, Trace
@@ -62,6 +63,10 @@ class SimResult:
     capture_ratio: float
     starts: int
     max_over_limit_a: float
+    #: The clairvoyant frontier's grid energy at this run's own starts (:func:`ecotrack.sim.bounds.frontier_grid_kwh`).
+    frontier_grid_kwh: float
+    #: ``ev_grid_kwh - frontier_grid_kwh``: how far above the frontier the run pulled from the grid.
+    frontier_excess_kwh: float
 
     def as_json(self) -> dict[str, object]:
         """The result as a JSON-ready dict with rounded figures."""
@@ -96,7 +101,7 @@ def simulate(
     lp = settings.loadpoint
     volts = settings.voltage_v
     wpa = lp.phases * volts
-    car = Car(settings.car)
+    car = Car(replace(settings.car, w_per_a=wpa))
     limits = build_limits(SiteParams(loadpoints=(lp,), voltage_v=volts))
     interval = max(1, round(settings.meter_interval_s))
     ev_w = np.zeros(n, dtype=np.float64)
@@ -109,15 +114,18 @@ def simulate(
     start_times: list[float] = []
     worst = 0.0
     lp_name = lp.name
+    lag = max(0, round(settings.report_lag_s))
+    drawn_hist = [0.0] * (lag + 1)  # ring of the car's current over the last ``lag`` seconds
     for t in range(n):
         if t % interval == 0:
             grid = load_list[t] + drawn * wpa - pv_list[t]
+            reported = drawn_hist[(t - lag) % (lag + 1)] if t >= lag else 0.0
             report = ChargerReading(
                 t_s=float(t),
                 connected=True,
-                charging=drawn > 0.0,
-                actual_a=drawn,
-                power_w=drawn * wpa,
+                charging=reported > 0.0,
+                actual_a=reported,
+                power_w=reported * wpa,
                 voltage_v=volts,
                 offered_a=offered,
             )
@@ -131,6 +139,7 @@ def simulate(
                     start_times.append(float(t))
                 offered = new
         drawn = car.step(1.0, offered)
+        drawn_hist[(t + 1) % (lag + 1)] = drawn
         ev_w[t] = drawn * wpa
         if offered_series is not None:
             offered_series[t] = offered
@@ -167,6 +176,8 @@ def _figures(
     ev_kwh = float(ev_w.sum()) * to_kwh
     ev_solar_kwh = float(ev_solar.sum()) * to_kwh
     oracle = float(oracle_ev_solar_w(surplus, settings).sum()) * to_kwh
+    lp = settings.loadpoint
+    frontier = frontier_grid_kwh(surplus, lp.min_a * lp.phases * settings.voltage_v, starts)
     return SimResult(
         trace=trace.name,
         strategy=strategy,
@@ -183,4 +194,6 @@ def _figures(
         capture_ratio=ev_solar_kwh / oracle if oracle > 0 else (1.0 if ev_solar_kwh == 0 else math.inf),
         starts=starts,
         max_over_limit_a=worst,
+        frontier_grid_kwh=frontier,
+        frontier_excess_kwh=ev_kwh - ev_solar_kwh - frontier,
     )

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from ecotrack.core.control import Controller
 from ecotrack.core.model import ChargerReading, LoadpointParams, Mode, SiteParams, SiteReading, Tuning
+from ecotrack.core.profiles import apply_profile
 from ecotrack.world.car import CarParams
 
 
@@ -27,6 +28,12 @@ class SimSettings:
     """Everything about the simulated site that is not in the trace."""
 
     meter_interval_s: float = 2.0
+    #: How old the charger's report of the car's current is when the meter reading arrives (s). Real
+    #: chargers report on their own clock (the Prism once a second while charging, ``specs/prism.md``;
+    #: a TWC answers the master's heartbeat, one slave per ~1 s slot, ``specs/twc-gen2.md``), so the
+    #: controller can see a meter that already shows a new current next to a report that does not yet.
+    #: 0 (the default) reports the current of the same second.
+    report_lag_s: float = 0.0
     voltage_v: float = 230.0
     loadpoint: LoadpointParams = field(
         default_factory=lambda: LoadpointParams(name="sim", min_a=6.0, max_a=16.0, phases=1, mode=Mode.PV)
@@ -53,12 +60,16 @@ class Strategy(Protocol):
 
 
 class DefaultStrategy:
-    """ecotrack's own control core, exactly as the engine runs it."""
+    """ecotrack's own control core, exactly as the engine runs it (with the loadpoint's own settings)."""
 
     name = "default"
+    #: A charging profile (:mod:`ecotrack.core.profiles`) applied over the loadpoint's settings, or None.
+    profile: str | None = None
 
     def __init__(self, settings: SimSettings) -> None:
         lp = settings.loadpoint
+        if self.profile is not None:
+            lp = apply_profile(lp, self.profile)
         site = SiteParams(
             loadpoints=(lp,),
             voltage_v=settings.voltage_v,
@@ -73,6 +84,20 @@ class DefaultStrategy:
         c.on_charger_reading(self._lp, charger)
         c.on_site_reading(SiteReading(t_s=t_s, grid_w=grid_w, voltage_v=charger.voltage_v))
         return c.step(t_s).loadpoints[0].current_a
+
+
+class NoGridStrategy(DefaultStrategy):
+    """ecotrack's core with the ``no-grid`` profile."""
+
+    name = "no-grid"
+    profile = "no-grid"
+
+
+class FewerStartsStrategy(DefaultStrategy):
+    """ecotrack's core with the ``fewer-starts`` profile."""
+
+    name = "fewer-starts"
+    profile = "fewer-starts"
 
 
 class SeedEcotrackStrategy:
@@ -214,8 +239,14 @@ class EvccDefaultStrategy:
 
 StrategyFactory = Callable[[SimSettings], Strategy]
 
+#: ecotrack's own strategies: ``default`` (the loadpoint's settings; ``balanced`` unless configured
+#: otherwise) and one per other shipped profile. The rest are the peers' baselines.
+OWN_STRATEGIES = ("default", "no-grid", "fewer-starts")
+
 STRATEGIES: dict[str, StrategyFactory] = {
     DefaultStrategy.name: DefaultStrategy,
+    NoGridStrategy.name: NoGridStrategy,
+    FewerStartsStrategy.name: FewerStartsStrategy,
     SeedEcotrackStrategy.name: SeedEcotrackStrategy,
     SeedTwcManagerStrategy.name: SeedTwcManagerStrategy,
     EvccDefaultStrategy.name: EvccDefaultStrategy,

@@ -169,6 +169,10 @@ class AwattarTariff:
                     delay = self.refresh_s
                 except (httpx.HTTPError, AwattarError) as e:
                     self.last_error = f"{type(e).__name__}: {e}"
-                    log.warning("aWATTar: cannot refresh prices (%s); retrying in %.0f s", self.last_error, self.retry_s)
+                    log.warning(
+                        "aWATTar: cannot refresh prices (%s); retrying in %.0f s",
+                        self.last_error,
+                        self.retry_s,
+                    )
                     delay = self.retry_s
                 await asyncio.sleep(delay)

@@ -39,7 +39,9 @@ _PRICE = Field(ge=-10, le=10, description="Price per kWh in the tariff's currenc
 class _TariffBase(ConfigModel):
     currency: str = Field("EUR", min_length=1, max_length=8, description="Currency of the prices.")
     feed_in: float = Field(0.0, ge=-10, le=10, description="Price paid per exported kWh.")
-    timezone: str | None = Field(None, description="Zone of the time windows; null: the machine's local zone.")
+    timezone: str | None = Field(
+        None, description="Zone of the time windows; null: the machine's local zone."
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -90,11 +92,15 @@ class AwattarTariffConfig(_TariffBase):
     country: Literal["de", "at"] = Field("de", description="Which aWATTar API to ask.")
     url: str | None = Field(None, description="Base URL of the API (tests, proxies); null: the public one.")
     markup: float = Field(0.0, ge=-1, le=10, description="Added to the exchange price per kWh before VAT.")
-    vat_pct: float = Field(0.0, ge=0, le=100, description="VAT in percent applied to exchange price + markup.")
+    vat_pct: float = Field(
+        0.0, ge=0, le=100, description="VAT in percent applied to exchange price + markup."
+    )
     fallback_price: float = Field(0.30, ge=-10, le=10, description="Price assumed where none is known yet.")
 
 
-TariffConfig = Annotated[FlatTariffConfig | TouTariffConfig | AwattarTariffConfig, Field(discriminator="type")]
+TariffConfig = Annotated[
+    FlatTariffConfig | TouTariffConfig | AwattarTariffConfig, Field(discriminator="type")
+]
 
 
 def build_tariff(cfg: FlatTariffConfig | TouTariffConfig | AwattarTariffConfig) -> Tariff:
@@ -107,7 +113,8 @@ def build_tariff(cfg: FlatTariffConfig | TouTariffConfig | AwattarTariffConfig) 
     if isinstance(cfg, TouTariffConfig):
         tz = zone(cfg.timezone)
         windows = tuple(
-            (WeeklyWindow(parse_hhmm(w.start), parse_hhmm(w.end), parse_days(w.days), tz), w.price) for w in cfg.windows
+            (WeeklyWindow(parse_hhmm(w.start), parse_hhmm(w.end), parse_days(w.days), tz), w.price)
+            for w in cfg.windows
         )
         return TimeOfUseTariff(cfg.price, windows, feed_in=cfg.feed_in, currency=cfg.currency)
     from ecotrack.tariffs.awattar import AwattarTariff

@@ -28,7 +28,10 @@ __all__ = ["DAY_NAMES", "WeeklyWindow", "localize", "parse_days", "parse_hhmm"]
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DAY_ALIASES = {
     **{n: i for i, n in enumerate(DAY_NAMES)},
-    **{n: i for i, n in enumerate(("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"))},
+    **{
+        n: i
+        for i, n in enumerate(("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"))
+    },
 }
 
 
@@ -118,7 +121,9 @@ class WeeklyWindow:
         while d <= last:
             if d.weekday() in self.days:
                 s = localize(d, self.start, self.tz)
-                e = localize(d + timedelta(days=1) if self.crosses_midnight else d, self.end, self.tz, last=True)
+                e = localize(
+                    d + timedelta(days=1) if self.crosses_midnight else d, self.end, self.tz, last=True
+                )
                 if every and every[-1][1] > s:
                     # an end in the repeated autumn hour (its last occurrence) would overlap the next start
                     # (its first): the earlier occurrence ends where the next begins

@@ -10,7 +10,7 @@ import pytest
 from bench_helpers import load_script
 
 from ecotrack.core.model import LoadpointParams
-from ecotrack.sim.strategies import STRATEGIES
+from ecotrack.sim.strategies import OWN_STRATEGIES, STRATEGIES
 from ecotrack.world.modelled import write_trace_csv
 from ecotrack.world.trace import Trace
 
@@ -60,11 +60,13 @@ def test_bench_writes_only_its_section_and_a_plot(bench: ModuleType, tmp_path: P
     shipped = LoadpointParams(name="x").disable_energy_wh
     assert f"| **default {shipped:g} Wh (shipped)** |" in section
     for label in ("default 0 Wh", "default 200 Wh", "default strict", "default patient"):
-        assert f"| {label} |" in section
+        assert f"| {label} |" in section or f"| **{label} (shipped)** |" in section
     for baseline in STRATEGIES:
-        if baseline != "default":
+        if baseline not in OWN_STRATEGIES:
             assert f"| {baseline} |" in section
             assert f"({baseline}; it pulled" in section  # the bound at its start count
+        elif baseline != "default":
+            assert f"| profile {baseline} |" in section
     assert "any controller taking every sunny stretch pulls" in section
     assert "### Clairvoyant frontier" in section and "first starts" in section
 
@@ -81,8 +83,15 @@ def test_plan_and_frontier_figures(bench: ModuleType) -> None:
     shipped = LoadpointParams(name="x").disable_energy_wh
     assert [s.budget_wh for s in sweep] == sorted({0.0, 5.0, 10.0, 20.0, shipped, 60.0, 100.0, 200.0})
     assert [s.budget_wh for s in specs if s.shipped] == [shipped]
-    assert sorted(s.label for s in specs if s.kind == "profile") == ["default patient", "default strict"]
-    assert sorted(s.strategy for s in specs if s.kind == "baseline") == sorted(set(STRATEGIES) - {"default"})
+    assert sorted(s.label for s in specs if s.kind == "profile") == [
+        "default patient",
+        "default strict",
+        "profile fewer-starts",
+        "profile no-grid",
+    ]
+    assert sorted(s.strategy for s in specs if s.kind == "baseline") == sorted(
+        set(STRATEGIES) - set(OWN_STRATEGIES)
+    )
 
     traces = [tiny_trace("a", 5000, clouds=True), tiny_trace("b", 300), tiny_trace("c", 5000)]
     f = bench.compute_frontier(traces, bench.SimSettings())

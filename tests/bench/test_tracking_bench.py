@@ -104,6 +104,8 @@ def result(strategy: str, solar: float, grid: float, starts: int) -> SimResult:
         capture_ratio=1.0,
         starts=starts,
         max_over_limit_a=0.0,
+        frontier_grid_kwh=0.0,
+        frontier_excess_kwh=grid,
     )
 
 

@@ -24,7 +24,12 @@ MIN_W = 6 * V  # 6 A on one phase
 
 
 #: Newer hysteresis knobs, set to their neutral value when this version of the core has them.
-_NEUTRAL_LP = {"enable_energy_wh": None, "restart_penalty_s": 0.0, "restart_window_s": 1800.0}
+_NEUTRAL_LP = {
+    "enable_energy_wh": None,
+    "restart_penalty_s": 0.0,
+    "restart_window_s": 1800.0,
+    "disable_solar_credit": 0.0,
+}
 _NEUTRAL_TUNING = {"deficit_payback": 1.0}
 
 

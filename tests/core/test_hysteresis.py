@@ -170,3 +170,57 @@ def test_mode_change_resets_the_hysteresis() -> None:
     fs.controller.set_mode("car", Mode.PV)
     trace = [(t, fs.reading(t, ENOUGH_W).current_of("car")) for t in (50.0, 55.0, 60.0, 105.0, 110.0)]
     assert trace == [(50.0, 0.0), (55.0, 0.0), (60.0, 0.0), (105.0, 0.0), (110.0, 8.0)]
+
+
+# ------------------------------------------------------------- solar credit
+SHALLOW_W = 1_000.0  # 380 W short of the minimum; the car still takes 1000 W of solar while holding
+
+
+def test_solar_taken_while_holding_grows_the_budget() -> None:
+    budget_wh = 10.0
+    dip_at = 100.0
+    # Without credit the shallow dip ends the charge once 380 W x t passes 10 Wh (~95 s).
+    plain = drive(
+        make(enable_delay_s=0.0, disable_energy_wh=budget_wh), [(0.0, ENOUGH_W), (dip_at, SHALLOW_W)], 500.0
+    )
+    stop = first_off_after(plain, 0.0)
+    assert stop is not None and dip_at + 90.0 <= stop <= dip_at + 100.0
+    # With half the solar credited (500 W x t) the budget grows faster than the deficit: it holds on.
+    credited = make(enable_delay_s=0.0, disable_energy_wh=budget_wh, disable_solar_credit=0.5)
+    held = drive(credited, [(0.0, ENOUGH_W), (dip_at, SHALLOW_W)], 500.0)
+    assert first_off_after(held, 0.0) is None
+    assert {s for t, _, s in held if t > dip_at} == {"holding"}
+
+
+def test_a_deep_dip_still_stops_with_solar_credit() -> None:
+    # 880 W short, 500 W of solar: the budget grows by 250 W x t, the deficit by 880 W x t, so the charge
+    # stops once 630 W x t passes 10 Wh (~57 s), later than without credit (~41 s) but well before the cap.
+    fs = make(enable_delay_s=0.0, disable_energy_wh=10.0, disable_solar_credit=0.5)
+    trace = drive(fs, [(0.0, ENOUGH_W), (100.0, LITTLE_W)], 400.0)
+    stop = first_off_after(trace, 0.0)
+    assert stop is not None and 150.0 <= stop <= 160.0
+
+
+# ------------------------------------------------------------- a report older than the meter
+def test_a_deficit_while_the_charger_has_not_followed_does_not_stop_the_car() -> None:
+    from ecotrack.core.control import Controller
+    from ecotrack.core.model import ChargerReading, SiteReading
+
+    from .harness import tuning
+
+    c = Controller(site(lp(disable_energy_wh=0.0, enable_delay_s=0.0), tuning=tuning(settle_s=10.0)))
+    idle = ChargerReading(t_s=0.0, connected=True, charging=False, actual_a=0.0)
+    c.on_charger_reading("car", idle)
+    c.on_site_reading(SiteReading(t_s=0.0, grid_w=-2_500.0))
+    assert c.step(0.0).current_of("car") == 10.0  # 2500 W -> 10 A
+    # The meter already sees the car at 10 A; the charger still reports 0 A: the surplus reads 200 W.
+    for t in (2.0, 4.0, 8.0):
+        c.on_charger_reading("car", ChargerReading(t_s=t, connected=True, charging=False, actual_a=0.0))
+        c.on_site_reading(SiteReading(t_s=t, grid_w=-200.0))
+        d = c.step(t)
+        assert d.current_of("car") > 0.0, t
+        assert d.loadpoints[0].status == "holding"
+    # Past settle_s without the charger following, a deficit is a deficit again: the 0 Wh budget stops it.
+    c.on_charger_reading("car", ChargerReading(t_s=12.0, connected=True, charging=False, actual_a=0.0))
+    c.on_site_reading(SiteReading(t_s=12.0, grid_w=-200.0))
+    assert c.step(12.0).current_of("car") == 0.0

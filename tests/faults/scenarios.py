@@ -17,6 +17,7 @@ and writes the table in ``docs/reliability.md``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 import sqlite3
@@ -25,10 +26,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiomqtt
 import httpx
 from mqtt.broker import Broker  # tests/mqtt/broker.py (tests/ is on sys.path under pytest and the script)
+
+from ecotrack.chargers.twc.slave import SimulatedSlave, SlaveParams
 
 from .harness import (
     LOADPOINT_MAX_A,
@@ -44,10 +48,12 @@ from .harness import (
     power_flow,
     running,
     safe,
+    sample,
     site_config,
     stored_readings,
     wait_for,
 )
+from .twcline import TwcLine
 
 #: One control step (the engine's tick) plus one poll that may time out (2 s) plus scheduling slack.
 STEP_S = 1.0
@@ -485,6 +491,208 @@ def postgres_restart(tmp: Path, down_s: float = 4.0) -> Result:
                   _rows_lost(before, after), watcher.max_commanded())
 
 
+def _twc_config(meter_url: str, http_port: int, link: Path, *, twc: str = "", control: str = "") -> str:
+    """The generated site with a TWC on ``link`` instead of the simulated charger."""
+    text = site_config(meter_url, http_port, extra=control)
+    start = text.index("chargers:\n")
+    end = text.index("circuits:\n")
+    charger = f"chargers:\n  garage:\n    type: twc\n    port: {link}\n    max_a: 32\n{twc}"
+    return text[:start] + charger + text[end:]
+
+
+def _slave(twc_id: int, protocol: int = 2, **params: Any) -> SimulatedSlave:
+    return SimulatedSlave(SlaveParams(twc_id=twc_id, protocol=protocol, unit_max_a=32.0, seed=twc_id, **params))
+
+
+def twc_adapter_removed(tmp: Path, away_s: float = 4.0) -> Result:
+    """The RS485 adapter is pulled (the tty and its by-id link vanish) and plugged back in."""
+    with MeterServer() as meter, TwcLine(tmp / "ttyTWC", [_slave(0x1111)]) as line:
+        port = free_port()
+        config = _twc_config(f"http://127.0.0.1:{meter.port}", port, line.link)
+        with running(tmp, config, port) as daemon:
+            watcher = Watcher(daemon).start()
+            try:
+                wait_for(lambda: line.limit_a() >= 6 and charging(daemon), STARTUP_S, daemon, "the TWC charging")
+                before = count_rows(daemon.db)
+                line.unplug()
+                t0 = time.monotonic()
+                offline_s = wait_for(lambda: _charger_offline(daemon), 30, daemon, "the charger shown offline")
+                time.sleep(max(0.0, away_s - (time.monotonic() - t0)))
+                heard = line.call(lambda: line.slaves[0].heartbeats_heard)
+                line.plug_in()
+                recover_s = wait_for(
+                    lambda: line.call(lambda: line.slaves[0].heartbeats_heard) > heard + 1
+                    and line.limit_a() >= 6
+                    and not _charger_offline(daemon)
+                    and charging(daemon),
+                    30,
+                    daemon,
+                    "the TWC driven again",
+                )
+            finally:
+                watcher.stop()
+            assert daemon.alive(), daemon.tail()
+            assert daemon.stop() == 0, daemon.tail()
+        after = count_rows(daemon.db)
+    assert watcher.max_commanded() <= LOADPOINT_MAX_A
+    return Result(f"RS485 adapter removed for {away_s:g} s and plugged back in",
+                  f"charger offline after {offline_s:.1f} s (the TWC stops itself 10 s after its last heartbeat);"
+                  " port reopened with backoff", None, recover_s, _rows_lost(before, after), watcher.max_commanded())
+
+
+def _charger_offline(daemon: Daemon) -> bool:
+    state = daemon.state()
+    if state is None:
+        return False
+    lp = next((x for x in state.get("loadpoints", []) if x.get("id") == "garage"), {})
+    return lp.get("charger_online") is False
+
+
+def twc_new_id(tmp: Path) -> Result:
+    """The TWC loses power and comes back 10 s later under another ID (TWCManager's fake slave, a power cut
+    on some units, a swapped unit): the charger adopts it and drives it again."""
+    with MeterServer() as meter, TwcLine(tmp / "ttyTWC", [_slave(0x1111)]) as line:
+        port = free_port()
+        config = _twc_config(f"http://127.0.0.1:{meter.port}", port, line.link)
+        with running(tmp, config, port) as daemon:
+            watcher = Watcher(daemon).start()
+            try:
+                wait_for(lambda: line.actual_a() >= 6 and charging(daemon), STARTUP_S, daemon, "the TWC charging")
+                before = count_rows(daemon.db)
+                twc = line.slaves[0]
+                line.call(lambda: twc.power(False, line.clock.now()))
+                time.sleep(10.0)
+                line.call(lambda: twc.power(True, line.clock.now(), new_id=0x4444))
+                recover_s = wait_for(lambda: line.actual_a() >= 6 and charging(daemon), 30, daemon,
+                                     "the TWC under its new ID driven again")
+            finally:
+                watcher.stop()
+            assert daemon.alive(), daemon.tail()
+            assert daemon.stop() == 0, daemon.tail()
+        after = count_rows(daemon.db)
+    assert recover_s < 26.0, "not adopted before the old ID's drop"
+    assert watcher.max_commanded() <= LOADPOINT_MAX_A
+    return Result("TWC off for 10 s, back under a new ID", "the unbound new ID is adopted by the charger whose TWC "
+                  "went silent; charging resumes", None, recover_s, _rows_lost(before, after),
+                  watcher.max_commanded())
+
+
+def twc_ignores_zero(tmp: Path, escalation_s: float = 5.0) -> Result:
+    """A TWC that keeps charging after 0 A: after stop_escalation_s the stop method runs (FC B2) and the
+    loadpoint shows a fault until the current is gone."""
+    deaf = _slave(0x1111, protocol=1, ignores_zero=True)
+    with MeterServer() as meter, TwcLine(tmp / "ttyTWC", [deaf]) as line:
+        port = free_port()
+        config = _twc_config(f"http://127.0.0.1:{meter.port}", port, line.link, twc="    stop_method: fc-b2\n",
+                             control=f"control:\n  stop_escalation_s: {escalation_s:g}\n")
+        with running(tmp, config, port) as daemon:
+            watcher = Watcher(daemon).start()
+            try:
+                wait_for(lambda: line.actual_a() >= 6 and charging(daemon), STARTUP_S, daemon, "the TWC charging")
+                before = count_rows(daemon.db)
+                r = httpx.post(f"{daemon.url}/api/loadpoints/garage/mode", json={"mode": "off"},
+                               headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10)
+                assert r.status_code == 200, r.text
+                t0 = time.monotonic()
+                wait_for(lambda: any(x.status == "fault" for x in watcher.samples if x.t >= t0), escalation_s + 15,
+                         daemon, "the fault")
+                safe_s = wait_for(lambda: line.actual_a() == 0.0, escalation_s + 15, daemon, "the TWC stopped")
+                safe_s = time.monotonic() - t0
+                wait_for(lambda: (sample(daemon, time.monotonic()).status or "fault") != "fault", 15, daemon,
+                         "the fault cleared")
+            finally:
+                watcher.stop()
+            assert daemon.alive(), daemon.tail()
+            assert daemon.stop() == 0, daemon.tail()
+            log = daemon.tail(200_000)
+        after = count_rows(daemon.db)
+    assert "fault" in log.lower()
+    assert safe_s >= escalation_s
+    return Result("TWC keeps charging after 0 A (off)", f"fault shown after {escalation_s:g} s "
+                  "(stop_escalation_s); stop method FC B2 run; fault cleared once the current is gone",
+                  safe_s, None, _rows_lost(before, after), watcher.max_commanded())
+
+
+def _session_energy_wh(state: dict[str, Any] | None) -> float | None:
+    lp = next((x for x in (state or {}).get("loadpoints", []) if x.get("id") == "garage"), None)
+    session = (lp or {}).get("session") or {}
+    value = session.get("energy_wh")
+    return float(value) if isinstance(value, int | float) else None
+
+
+def absurd_mqtt_values(tmp: Path) -> Result:
+    """1e308, -1e12, NaN and junk on every value an MQTT meter and a Prism charger publish: each is
+    ignored like malformed input (logged, rate-limited); no stored figure becomes absurd, no command exceeds
+    a limit, and the real values that follow are used again."""
+    from ecotrack.chargers.prism.simulator import PrismSimulator, SimulatedPrismConfig
+
+    broker = Broker(tmp)
+    broker.start()
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    prism = PrismSimulator(SimulatedPrismConfig(port=broker.port, client_id="fault-prism"))
+    sim_task = asyncio.run_coroutine_threadsafe(prism.run(), loop)
+    try:
+        port = free_port()
+        meter = "  grid:\n    type: mqtt\n    grid: {topic: faults/grid}\n"
+        text = site_config("", port, meter_block=meter, extra=f"mqtt:\n  host: 127.0.0.1\n  port: {broker.port}\n")
+        start, end = text.index("chargers:\n"), text.index("circuits:\n")
+        text = text[:start] + "chargers:\n  garage:\n    type: prism\n    base_topic: prism\n" + text[end:]
+        junk = ["1e308", "-1e12", "NaN", "inf", "1e400", "\u0000", "x" * 300]
+        with _Publisher(broker.port, "faults/grid", "-3000") as grid, running(tmp, text, port) as daemon:
+            watcher = Watcher(daemon).start()
+            try:
+                wait_for(lambda: charging(daemon), STARTUP_S, daemon, "charging")
+                wait_for(lambda: stored_readings(daemon.db) > 0, 30, daemon, "a stored reading")
+                before = count_rows(daemon.db)
+
+                async def publish_junk() -> None:
+                    async with aiomqtt.Client("127.0.0.1", broker.port) as client:
+                        for value in junk:
+                            for suffix in ("w", "amp", "wh", "wh_total", "volt", "pilot", "state", "session_time"):
+                                await client.publish(f"prism/1/{suffix}", value)
+                            await asyncio.sleep(0.2)
+
+                for value in junk:
+                    grid.value = value
+                    time.sleep(0.6)
+                asyncio.run_coroutine_threadsafe(publish_junk(), loop).result(30)
+                grid.value = "-3000"
+                time.sleep(1.0)
+                recover_s = wait_for(lambda: charging(daemon), RECOVER_BOUND_S, daemon, "charging on real values")
+                energy = _session_energy_wh(daemon.state())
+            finally:
+                watcher.stop()
+            assert daemon.alive(), daemon.tail()
+            assert daemon.stop() == 0, daemon.tail()
+        after = count_rows(daemon.db)
+        con = sqlite3.connect(f"file:{daemon.db}?mode=ro", uri=True, timeout=5)
+        try:
+            worst = con.execute(
+                "SELECT MAX(ABS(grid_w)) FROM site_readings"
+            ).fetchone()[0]
+            session_wh = con.execute("SELECT MAX(energy_wh) FROM sessions").fetchone()[0]
+        finally:
+            con.close()
+    finally:
+        sim_task.cancel()
+        with contextlib.suppress(BaseException):
+            sim_task.result(5)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        broker.stop()
+    assert worst is None or worst < 1e6, f"an absurd grid power was stored: {worst}"
+    assert session_wh is None or session_wh < 1e6, f"an absurd session energy was stored: {session_wh}"
+    assert energy is None or energy < 1e6, energy
+    implausible = [x.grid_w for x in watcher.samples if x.grid_w is not None and not abs(x.grid_w) < 1e6]
+    assert not implausible, implausible[:3]
+    assert watcher.max_commanded() <= LOADPOINT_MAX_A
+    return Result("1e308, -1e12, NaN, inf, junk on every MQTT meter and Prism value",
+                  "each rejected (logged, rate-limited); stored figures stay plausible; real values used again",
+                  None, recover_s, _rows_lost(before, after), watcher.max_commanded())
+
+
 #: Every row, in the order of the table.
 SCENARIOS: dict[str, Callable[[Path], Result]] = {
     "meter_hangs": meter_hangs,
@@ -492,7 +700,11 @@ SCENARIOS: dict[str, Callable[[Path], Result]] = {
     "meter_garbage": meter_garbage,
     "meter_slow": meter_slow,
     "meter_absurd": meter_absurd,
+    "absurd_mqtt_values": absurd_mqtt_values,
     "broker_restart": broker_restart,
+    "twc_adapter_removed": twc_adapter_removed,
+    "twc_new_id": twc_new_id,
+    "twc_ignores_zero": twc_ignores_zero,
     "kill_9_during_session": kill_9_during_session,
     "database_locked": database_locked,
     "postgres_restart": postgres_restart,

@@ -1,7 +1,7 @@
 """The fault suite: every row of ``docs/reliability.md`` as a test (see :mod:`tests.faults.scenarios`).
 
 The rows spend most of their time waiting for the daemon (max ages, retries, session flushes), so they
-run three at a time in threads, each with its own daemon, ports and data directory; each row is still its
+run five at a time in threads, each with its own daemon, ports and data directory; each row is still its
 own test with its own verdict.
 """
 
@@ -13,7 +13,7 @@ import pytest
 
 from .scenarios import SCENARIOS, Result
 
-PARALLEL = 3
+PARALLEL = 5
 
 
 @pytest.fixture(scope="module")

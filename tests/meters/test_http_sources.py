@@ -105,6 +105,14 @@ async def test_fronius_night_nulls_mean_no_pv_and_no_battery(vendor_server: Vend
     assert (r.grid_w, r.pv_w, r.battery_w, r.battery_soc_pct) == (350.0, 0.0, None, None)
 
 
+async def test_fronius_absurd_but_finite_values_are_an_error(vendor_server: VendorServer) -> None:
+    """Issue 12, defect 4: a finite 1e308 W is a broken device, rejected like malformed input."""
+    vendor_server.routes["GET", FRONIUS] = Reply.json(fronius_payload({"P_Grid": 1e308, "P_PV": 10.0}))
+    assert "outside the plausible range" in await read_error({"type": "fronius", "url": vendor_server.url, **FAST})
+    vendor_server.routes["GET", FRONIUS] = Reply.json(fronius_payload({"P_Grid": -1e12, "P_PV": 10.0}))
+    assert "grid power" in await read_error({"type": "fronius", "url": vendor_server.url, **FAST})
+
+
 async def test_fronius_status_code_is_an_error(vendor_server: VendorServer) -> None:
     vendor_server.routes["GET", FRONIUS] = Reply.json(fronius_payload({"P_Grid": 1.0}, code=8))
     assert "status 8: Transfer timeout" in await read_error(

@@ -146,6 +146,13 @@ async def test_kostal_battery_and_a_forced_byte_order_overrides_register_5(tcp: 
     assert forced.grid_w == pytest.approx(float32(f32(300.0, "little"), "big"))  # read as told, not as 300
 
 
+async def test_kostal_absurd_float_is_rejected(tcp: Any) -> None:
+    """A float32 register can hold 3e38 W: implausible values are an error, not a reading (issue 12)."""
+    port = await tcp(device(71, kostal_map("little", grid=1e30, pv=0.0)))
+    with pytest.raises(SourceError, match="plausible"):
+        await build({"type": "kostal", "host": "127.0.0.1", "port": port, **FAST}).read_once()
+
+
 async def test_kostal_wrong_unit_id_is_a_device_error(tcp: Any) -> None:
     port = await tcp(device(71, kostal_map("little", grid=1.0, pv=1.0)))
     with pytest.raises(SourceError, match="exception"):

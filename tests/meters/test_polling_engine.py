@@ -19,6 +19,8 @@ from ecotrack.config_load import parse_config
 from ecotrack.meters.base import MeterReading, ReadingLog
 from ecotrack.meters.http.fronius import PATH as FRONIUS
 from ecotrack.meters.polling import PollingSource, PollSettings, SourceError
+from ecotrack.services.web.metrics import render_metrics
+from ecotrack.services.web.state import build_state
 
 from .http_server import HANG_S, Reply, VendorServer
 from .test_http_sources import FRONIUS_DAY, fronius_payload
@@ -121,7 +123,11 @@ async def test_engine_sums_pv_keeps_running_with_a_hanging_source_and_fails_safe
 ) -> None:
     vendor_server.routes["GET", FRONIUS] = Reply.json(FRONIUS_DAY)  # grid -1500.25, PV 3000
     vendor_server.routes["GET", "/roof"] = Reply("1000", content_type="text/plain")
-    engine = build_engine(engine_config(vendor_server.url, vendor_server.url + "/roof"), clock=ScaledClock(speed=10), services=False)
+    engine = build_engine(
+        engine_config(vendor_server.url, vendor_server.url + "/roof"),
+        clock=ScaledClock(speed=10),
+        services=False,
+    )
     task = asyncio.create_task(engine.run())
     try:
         # PV from two inverters adds up; grid comes from the grid meter alone.
@@ -145,10 +151,21 @@ async def test_engine_sums_pv_keeps_running_with_a_hanging_source_and_fails_safe
         snap = engine.snapshot()
         assert "HTTP 500" in (snap.device("grid", "meter").error or "")
         assert snap.loadpoint("garage").commanded_a == 0.0
+        # ecotrack_device_failures counts a failing meter (it stayed 0: the poll loop never raises)
+        await wait_for(lambda: engine.snapshot().device("grid", "meter").failures >= 2, timeout_s=5.0)
+        state = build_state(engine, engine.snapshot())
+        metrics = render_metrics(state)
+        assert 'ecotrack_device_failures{device="grid",kind="meter"} 0.0' not in metrics
+        assert next(m.failures for m in state.meters if m.id == "grid") >= 2
+        # the failsafe reason tells the reading's age as it grows
+        first = engine.snapshot().loadpoint("garage").reason
+        await wait_for(lambda: engine.snapshot().loadpoint("garage").reason != first, timeout_s=5.0)
+        assert "s old" in engine.snapshot().loadpoint("garage").reason
 
         # And it comes back by itself.
         vendor_server.routes["GET", FRONIUS] = Reply.json(fronius_payload({"P_Grid": 200.0, "P_PV": 10.0}))
         await wait_for(lambda: not engine.snapshot().failsafe and engine.snapshot().grid_w == 200.0)
+        assert engine.snapshot().device("grid", "meter").failures == 0
     finally:
         engine.stop()
         await asyncio.wait_for(task, 10)

@@ -49,7 +49,9 @@ def test_seed_mode_words(payload: str, intent: object) -> None:
     assert codec().decode("cmnd/prism/mode", payload.encode()) == [intent]
 
 
-@pytest.mark.parametrize("payload", [b"turbo", b"40", b"3", b"-6", b"NaN", b"", b"\xff", b"x" * 2000, b"quit"])
+@pytest.mark.parametrize(
+    "payload", [b"turbo", b"40", b"3", b"-6", b"NaN", b"", b"\xff", b"x" * 2000, b"quit"]
+)
 def test_seed_mode_rejects(payload: bytes) -> None:
     assert isinstance(codec().decode("cmnd/prism/mode", payload), Bad)
 
@@ -97,7 +99,12 @@ def test_seed_compat_needs_a_loadpoint_when_several() -> None:
     cfg = MqttConfig.model_validate({"ecotrack_compat": {}})
     with pytest.raises(ValueError, match="more than one loadpoint"):
         CommandCodec(cfg, {"a": (6, 16), "b": (6, 16)})
-    assert CommandCodec(MqttConfig.model_validate({"ecotrack_compat": {"loadpoint": "b"}}), {"a": (6, 16), "b": (6, 16)}).seed_loadpoint == "b"
+    assert (
+        CommandCodec(
+            MqttConfig.model_validate({"ecotrack_compat": {"loadpoint": "b"}}), {"a": (6, 16), "b": (6, 16)}
+        ).seed_loadpoint
+        == "b"
+    )
 
 
 def test_control_off_means_no_own_setters() -> None:

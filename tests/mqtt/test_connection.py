@@ -16,7 +16,9 @@ from .broker import Broker, Recorder, until
 
 
 def config(broker: Broker, **kw: object) -> MqttConfig:
-    return MqttConfig.model_validate({"host": "127.0.0.1", "port": broker.port, "reconnect_min_s": 0.1, "reconnect_max_s": 0.5, **kw})
+    return MqttConfig.model_validate(
+        {"host": "127.0.0.1", "port": broker.port, "reconnect_min_s": 0.1, "reconnect_max_s": 0.5, **kw}
+    )
 
 
 @contextlib.asynccontextmanager
@@ -136,3 +138,22 @@ async def test_broker_down_at_start_is_retried(tmp_path) -> None:  # type: ignor
         with contextlib.suppress(asyncio.CancelledError):
             await task
         broker.stop()
+
+
+async def test_recovery_within_5s_after_a_long_broker_outage(broker: Broker) -> None:
+    """Issue 12: after a 42 s outage MQTT came back 20 s after the broker (backoff grew to 30 s).
+
+    With the default cap the retries after a 6.5 s outage come at 3.15 s, 7.15 s, ...; with the old 30 s
+    cap the next one after 6.35 s would have been at 12.75 s.
+    """
+    conn = MqttConnection(MqttConfig.model_validate({"host": "127.0.0.1", "port": broker.port, "reconnect_min_s": 0.05}))
+    assert conn.config.reconnect_max_s <= 5
+    async with running(conn):
+        broker.stop(kill=True)
+        await until(lambda: not conn.connected, what="disconnected")
+        await asyncio.sleep(6.5)
+        broker.restart()
+        loop = asyncio.get_running_loop()
+        back = loop.time()
+        await conn.wait_connected(10)
+        assert loop.time() - back <= 5.0

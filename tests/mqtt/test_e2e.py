@@ -28,7 +28,14 @@ from .broker import Broker, Recorder, until
 
 def make_config(port: int, mode: str = "minpv", extra_lp: bool = False, **mqtt: Any) -> Config:
     loadpoints: dict[str, Any] = {
-        "garage": {"charger": "prism", "mode": mode, "min_a": 6, "max_a": 16, "enable_delay_s": 1, "disable_delay_s": 2}
+        "garage": {
+            "charger": "prism",
+            "mode": mode,
+            "min_a": 6,
+            "max_a": 16,
+            "enable_delay_s": 1,
+            "disable_delay_s": 2,
+        }
     }
     chargers: dict[str, Any] = {"prism": {"type": "prism", "reemit_s": 1, "offline_after_s": 30}}
     if extra_lp:
@@ -73,16 +80,25 @@ class House:
                         if self.running:
                             self.sim.advance()
                             grid = self.load_w + self.sim.power_w() - self.pv_w
-                            msg = {"type": "power", "volts": 236.0, "pwr1": round(grid, 1), "ev": round(self.sim.power_w(), 1)}
+                            msg = {
+                                "type": "power",
+                                "volts": 236.0,
+                                "pwr1": round(grid, 1),
+                                "ev": round(self.sim.power_w(), 1),
+                            }
                             await rec.publish("emon/data", json.dumps(msg))
                         await asyncio.sleep(0.25)
             await asyncio.sleep(0.2)
 
 
 @contextlib.asynccontextmanager
-async def site(broker: Broker, config: Config, sim: PrismSimulator | None = None) -> AsyncIterator[tuple[Engine, PrismSimulator, House]]:
+async def site(
+    broker: Broker, config: Config, sim: PrismSimulator | None = None
+) -> AsyncIterator[tuple[Engine, PrismSimulator, House]]:
     sim = sim or PrismSimulator(
-        SimulatedPrismConfig(port=broker.port, report_s=0.2, car=CarParams(start_delay_s=0.3, dead_time_s=0.1, ramp_a_per_s=30))
+        SimulatedPrismConfig(
+            port=broker.port, report_s=0.2, car=CarParams(start_delay_s=0.3, dead_time_s=0.1, ramp_a_per_s=30)
+        )
     )
     house = House(sim)
     engine = build_engine(config)
@@ -95,6 +111,7 @@ async def site(broker: Broker, config: Config, sim: PrismSimulator | None = None
         done, _ = await asyncio.wait([run], timeout=30)  # bounds a hang only: a loaded machine is slow
         if not done:
             import sys
+
             for t in asyncio.all_tasks():
                 print("TASK", t.get_name(), file=sys.stderr)
                 t.print_stack(file=sys.stderr)
@@ -107,7 +124,11 @@ async def site(broker: Broker, config: Config, sim: PrismSimulator | None = None
 async def test_prism_follows_the_surplus_and_state_is_published(broker: Broker) -> None:
     async with Recorder(broker.port) as rec, site(broker, make_config(broker.port)) as (_engine, sim, house):
         # 3000 W surplus at 236 V: about 12.7 A.
-        await until(lambda: sim.mode == 2 and 11.0 <= sim.limit_a <= 13.0 and sim.drawn_a > 10.0, timeout=15, what="~12 A")
+        await until(
+            lambda: sim.mode == 2 and 11.0 <= sim.limit_a <= 13.0 and sim.drawn_a > 10.0,
+            timeout=15,
+            what="~12 A",
+        )
         house.pv_w = 2200.0  # 1700 W: about 7 A
         await until(lambda: 6.0 <= sim.limit_a <= 8.0 and sim.drawn_a <= 8.05, timeout=15, what="~7 A")
         assert sim.trips == 0
@@ -135,13 +156,38 @@ async def test_every_control_payload(broker: Broker) -> None:
         lp = "garage"
         snap = lambda: engine.snapshot().loadpoint(lp)  # noqa: E731
         await send("cmnd/prism/mode", "eco", lambda: engine.user_mode_of(lp) is Mode.PV, "eco -> pv")
-        await send("cmnd/prism/mode", "full", lambda: snap().charge_now is not None and snap().charge_now.amps is None, "full")
+        await send(
+            "cmnd/prism/mode",
+            "full",
+            lambda: snap().charge_now is not None and snap().charge_now.amps is None,
+            "full",
+        )
         await until(lambda: snap().active_rule == "charge-now", what="charge-now rule")
-        await send("cmnd/prism/mode", "half", lambda: snap().charge_now is not None and snap().charge_now.amps == 16, "half")
-        await send("cmnd/prism/mode", "min", lambda: snap().charge_now is not None and snap().charge_now.amps == 6, "min")
-        await send("cmnd/prism/mode", "10", lambda: snap().charge_now is not None and snap().charge_now.amps == 10, "10 A")
+        await send(
+            "cmnd/prism/mode",
+            "half",
+            lambda: snap().charge_now is not None and snap().charge_now.amps == 16,
+            "half",
+        )
+        await send(
+            "cmnd/prism/mode",
+            "min",
+            lambda: snap().charge_now is not None and snap().charge_now.amps == 6,
+            "min",
+        )
+        await send(
+            "cmnd/prism/mode",
+            "10",
+            lambda: snap().charge_now is not None and snap().charge_now.amps == 10,
+            "10 A",
+        )
         await until(lambda: sim.limit_a == 10.0, what="Prism at 10 A")
-        await send("cmnd/prism/mode", "auto", lambda: engine.user_mode_of(lp) is Mode.MINPV and snap().charge_now is None, "auto")
+        await send(
+            "cmnd/prism/mode",
+            "auto",
+            lambda: engine.user_mode_of(lp) is Mode.MINPV and snap().charge_now is None,
+            "auto",
+        )
         await send("cmnd/prism/mode", "pause", lambda: engine.user_mode_of(lp) is Mode.OFF, "pause")
         await until(lambda: sim.mode == 3, what="Prism paused")
         await send("cmnd/prism/mode", "continue", lambda: engine.user_mode_of(lp) is Mode.MINPV, "continue")
@@ -153,8 +199,15 @@ async def test_every_control_payload(broker: Broker) -> None:
         await send(f"{base}/max_a/set", "12", lambda: snap().max_a == 12, "own max")
         await send(f"{base}/min_a/set", "8", lambda: snap().min_a == 8, "own min")
         await send(f"{base}/energy_limit_kwh/set", "5.5", lambda: snap().energy_limit_wh == 5500, "own limit")
-        await send("TWC/control/chargeNow", "14,3600", lambda: snap().charge_now is not None and snap().charge_now.until is not None, "chargeNow")
-        assert (snap().charge_now is not None and snap().charge_now.amps == 14) or snap().charge_now.amps == 12  # type: ignore[union-attr]
+        await send(
+            "TWC/control/chargeNow",
+            "14,3600",
+            lambda: snap().charge_now is not None and snap().charge_now.until is not None,
+            "chargeNow",
+        )
+        assert (
+            snap().charge_now is not None and snap().charge_now.amps == 14
+        ) or snap().charge_now.amps == 12  # type: ignore[union-attr]
         await send("TWC/control/chargeNowEnd", "", lambda: snap().charge_now is None, "chargeNowEnd")
         await rec.wait_for(lambda: rec.last(f"{base}/max_a") == "12.0", what="max_a state topic")
 
@@ -194,8 +247,13 @@ async def test_broker_restart_reconnects_resubscribes_and_republishes(broker: Br
         broker.restart()  # persistence off: every retained message is gone
         async with Recorder(broker.port) as rec:
             await rec.wait_for(lambda: rec.last("ecotrack/status") == "online", what="online again")
-            await rec.wait_for(lambda: rec.last("ecotrack/loadpoints/garage/mode") == "minpv", what="state republished")
-            await rec.wait_for(lambda: rec.last("homeassistant/sensor/ecotrack/site_grid_w/config"), what="discovery republished")
+            await rec.wait_for(
+                lambda: rec.last("ecotrack/loadpoints/garage/mode") == "minpv", what="state republished"
+            )
+            await rec.wait_for(
+                lambda: rec.last("homeassistant/sensor/ecotrack/site_grid_w/config"),
+                what="discovery republished",
+            )
             # resubscribed: commands and meter data work again
             await rec.publish("ecotrack/loadpoints/garage/mode/set", "pv")
             await until(lambda: engine.user_mode_of("garage") is Mode.PV, what="command after restart")
@@ -218,11 +276,17 @@ async def test_home_assistant_entities_of_a_removed_loadpoint_are_deleted(broker
     async with Recorder(broker.port, ("homeassistant/#",)) as rec:
         compat = {"loadpoint": "garage"}
         async with site(broker, make_config(broker.port, extra_lp=True, ecotrack_compat=compat)):
-            await rec.wait_for(lambda: rec.last("homeassistant/number/ecotrack/lp_carport_energy_limit_kwh/config"), timeout=10, what="carport entities")
+            await rec.wait_for(
+                lambda: rec.last("homeassistant/number/ecotrack/lp_carport_energy_limit_kwh/config"),
+                timeout=10,
+                what="carport entities",
+            )
         async with site(broker, make_config(broker.port)) as (_engine, _, _):
             carport = {t for t, _, _ in rec.messages if "lp_carport_" in t}
             assert len(carport) == 9
-            await rec.wait_for(lambda: all(rec.last(t) == "" for t in carport), timeout=10, what="carport removed")
+            await rec.wait_for(
+                lambda: all(rec.last(t) == "" for t in carport), timeout=10, what="carport removed"
+            )
             assert rec.last("homeassistant/select/ecotrack/lp_garage_mode/config")
     async with Recorder(broker.port, ("homeassistant/#",)) as fresh:
         await asyncio.sleep(0.3)

@@ -38,7 +38,15 @@ def test_stages_from_16_to_6_with_a_car_that_follows() -> None:
 
 def test_status_topics() -> None:
     s = PrismStatus()
-    for key, value in [("state", b"3"), ("mode", b"2"), ("amp", b"9600"), ("volt", b"236.0"), ("w", b"2265"), ("pilot", b"10.0"), ("wh_total", b"719800")]:
+    for key, value in [
+        ("state", b"3"),
+        ("mode", b"2"),
+        ("amp", b"9600"),
+        ("volt", b"236.0"),
+        ("w", b"2265"),
+        ("pilot", b"10.0"),
+        ("wh_total", b"719800"),
+    ]:
         assert s.apply(key, value) is None
     r = s.reading(5.0, True, 1)
     assert (r.connected, r.charging, r.actual_a, r.power_w, r.offered_a) == (True, True, 9.6, 2265, 10.0)

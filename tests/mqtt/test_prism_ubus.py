@@ -54,9 +54,20 @@ if method != "get_status":
 '''
 
 PORT = {
-    "port": 1, "status": "charging", "current_limit": 32.0, "current_max": 6.0, "current_now": 4.8,
-    "voltage_now": 232.5, "power_now": 10.0, "energy_session": 840.0, "energy_total": 92400.0,
-    "session_time": 928, "connected": True, "threephase": False, "error": 0, "mode": 2,
+    "port": 1,
+    "status": "charging",
+    "current_limit": 32.0,
+    "current_max": 6.0,
+    "current_now": 4.8,
+    "voltage_now": 232.5,
+    "power_now": 10.0,
+    "energy_session": 840.0,
+    "energy_total": 92400.0,
+    "session_time": 928,
+    "connected": True,
+    "threephase": False,
+    "error": 0,
+    "mode": 2,
 }
 
 
@@ -98,9 +109,14 @@ def test_parse_documented_answer() -> None:
     parsed = parse_status(answer, 1)
     assert not isinstance(parsed, Bad)
     assert (parsed["state"], parsed["limit_a"], parsed["actual_a"], parsed["w"]) == (3, 6.0, 4.8, 10.0)
-    for broken in [None, [], {"status": "error"}, {"status": "success", "result": {"ports": []}},
-                   {"status": "success", "result": {"ports": [{**PORT, "status": "exploded"}]}},
-                   {"status": "success", "result": {"ports": [{**PORT, "current_now": "NaN"}]}}]:
+    for broken in [
+        None,
+        [],
+        {"status": "error"},
+        {"status": "success", "result": {"ports": []}},
+        {"status": "success", "result": {"ports": [{**PORT, "status": "exploded"}]}},
+        {"status": "success", "result": {"ports": [{**PORT, "current_now": "NaN"}]}},
+    ]:
         assert isinstance(parse_status(broken, 1), Bad), broken
 
 
@@ -113,7 +129,13 @@ async def test_polls_and_commands_through_ubus(fake_ubus: Path) -> None:
     try:
         await until(lambda: readings and readings[-1].online, what="first poll")
         r = readings[-1]
-        assert (r.connected, r.charging, r.actual_a, r.offered_a, r.voltage_v) == (True, True, 4.8, 6.0, 232.5)
+        assert (r.connected, r.charging, r.actual_a, r.offered_a, r.voltage_v) == (
+            True,
+            True,
+            4.8,
+            6.0,
+            232.5,
+        )
         assert charger.details()["lifetime_kwh"] == 92.4
         await charger.set_current(12.0)
         assert ["call", "evse.control", "set_current", '{"port":1,"current_max":12.0}'] in calls(fake_ubus)

@@ -27,7 +27,9 @@ SEED = b'{"type":"power","volts":238.4,"pwr1":2777.7,"pwr2":1679.6,"ev":1390.4,"
 
 
 def monitor(**kw: object) -> EcotrackMonitorSource:
-    return EcotrackMonitorSource("emon", EcotrackMonitorMeterConfig.model_validate({"type": "ecotrack-monitor", **kw}), RealClock())
+    return EcotrackMonitorSource(
+        "emon", EcotrackMonitorMeterConfig.model_validate({"type": "ecotrack-monitor", **kw}), RealClock()
+    )
 
 
 def collect(source, topic: str, payload: bytes) -> list[MeterReading]:  # type: ignore[no-untyped-def]
@@ -125,11 +127,20 @@ def test_emonhub_json_node_and_pv_sign() -> None:
 
 def test_dsmr_reader() -> None:
     src = DsmrReaderSource("p1", DsmrReaderMeterConfig(type="dsmr-reader"), RealClock())
-    msg = {"electricity_currently_delivered": "0.250", "electricity_currently_returned": 1.5, "phase_voltage_l1": 231}
+    msg = {
+        "electricity_currently_delivered": "0.250",
+        "electricity_currently_returned": 1.5,
+        "phase_voltage_l1": 231,
+    }
     (r,) = collect(src, "dsmr/json", json.dumps(msg).encode())
     assert r.grid_w == pytest.approx(-1250) and r.voltage_v == 231
     assert collect(src, "dsmr/json", b'{"electricity_currently_delivered": 1}') == []
-    assert collect(src, "dsmr/json", b'{"electricity_currently_delivered": -1, "electricity_currently_returned": 0}') == []
+    assert (
+        collect(
+            src, "dsmr/json", b'{"electricity_currently_delivered": -1, "electricity_currently_returned": 0}'
+        )
+        == []
+    )
     assert src.rejected == 2
 
 
@@ -156,3 +167,20 @@ def test_generic_mqtt_values_with_path_scale_and_sign() -> None:
 def test_generic_needs_a_value() -> None:
     with pytest.raises(ValueError, match="at least one"):
         MqttMeterConfig.model_validate({"type": "mqtt"})
+
+
+def test_absurd_but_finite_values_are_rejected_by_every_mqtt_meter_kind() -> None:
+    """Issue 12, defect 4: ``emon/data pwr1: -1e12`` was taken as the grid."""
+    src = monitor()
+    for payload in (b'{"type":"power","pwr1":-1e12}', b'{"type":"power","pwr1":1e308}', b'{"type":"power","pwr1":5,"volts":1e9}'):
+        assert collect(src, "emon/data", payload) == []
+    assert src.rejected == 3 and src.failures == 3
+    assert len(collect(src, "emon/data", SEED)) == 1 and src.failures == 0
+    hub = emonhub()
+    assert collect(hub, "emon/emonpi/power1", b"-1e12") == [] and hub.rejected == 1
+    p1 = DsmrReaderSource("p1", DsmrReaderMeterConfig(type="dsmr-reader"), RealClock())
+    huge = {"electricity_currently_delivered": "1e300", "electricity_currently_returned": 0}
+    assert collect(p1, "dsmr/json", json.dumps(huge).encode()) == [] and p1.rejected == 1
+    cfg = MqttMeterConfig.model_validate({"type": "mqtt", "grid": {"topic": "m/grid"}})
+    generic = GenericMqttSource("g", cfg, RealClock())
+    assert collect(generic, "m/grid", b"1e308") == [] and generic.rejected == 1

@@ -25,7 +25,10 @@ def test_deadband_and_rate_limit() -> None:
         ("mode", "pv"),
     ]
     assert t.update({"site/grid_w": 1030.0}, 5.0) == []  # inside the deadband
-    assert t.update({"site/grid_w": 1100.0, "site/pv_w": 400.0}, 5.0) == [("site/grid_w", "1100"), ("site/pv_w", "400")]  # 0 -> non-zero is news
+    assert t.update({"site/grid_w": 1100.0, "site/pv_w": 400.0}, 5.0) == [
+        ("site/grid_w", "1100"),
+        ("site/pv_w", "400"),
+    ]  # 0 -> non-zero is news
     assert t.update({"site/pv_w": 800.0}, 6.0) == []  # per-topic deadband of 500
     assert t.update({"mode": "now"}, 6.0) == [("mode", "now")]
     assert t.update({"mode": "minpv"}, 6.5) == []  # too soon: held

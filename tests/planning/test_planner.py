@@ -20,7 +20,9 @@ def hourly(prices: list[float]) -> list[PriceSlot]:
     return [PriceSlot(NOW + i * HOUR, NOW + (i + 1) * HOUR, p) for i, p in enumerate(prices)]
 
 
-def brute_force(need: int, caps: list[int], prices: list[float], solar: list[int], feed_in: float) -> float | None:
+def brute_force(
+    need: int, caps: list[int], prices: list[float], solar: list[int], feed_in: float
+) -> float | None:
     """Cheapest cost of exactly ``need`` kWh in whole kWh per slot (None when impossible)."""
     best: float | None = None
     for energy in itertools.product(*(range(c + 1) for c in caps)):

@@ -25,7 +25,9 @@ NOW = datetime(2024, 6, 21, 23, 0, tzinfo=UTC)
 
 
 def session(energy_wh: float = 0.0) -> Session:
-    return Session(id="s", loadpoint="garage", charger="car", started=NOW - timedelta(hours=1), energy_wh=energy_wh)
+    return Session(
+        id="s", loadpoint="garage", charger="car", started=NOW - timedelta(hours=1), energy_wh=energy_wh
+    )
 
 
 def ctx(now: datetime = NOW, **kw: Any) -> RuleContext:
@@ -42,16 +44,24 @@ class Prices:
     fallback_price = 0.40
 
     def __init__(self, prices: list[float]) -> None:
-        self._slots = [PriceSlot(NOW + timedelta(hours=i), NOW + timedelta(hours=i + 1), p) for i, p in enumerate(prices)]
+        self._slots = [
+            PriceSlot(NOW + timedelta(hours=i), NOW + timedelta(hours=i + 1), p) for i, p in enumerate(prices)
+        ]
 
     def price_at(self, when: datetime) -> float | None:
         return next((s.price for s in self._slots if s.start <= when < s.end), None)
 
     def slots(self, start: datetime, end: datetime) -> list[PriceSlot]:
-        return [PriceSlot(max(s.start, start), min(s.end, end), s.price) for s in self._slots if s.end > start and s.start < end]
+        return [
+            PriceSlot(max(s.start, start), min(s.end, end), s.price)
+            for s in self._slots
+            if s.end > start and s.start < end
+        ]
 
 
-def plan_rule(target: PlanTarget, prices: list[float], by: time = time(7, 0), power_w: float = 3680.0) -> PlanRule:
+def plan_rule(
+    target: PlanTarget, prices: list[float], by: time = time(7, 0), power_w: float = 3680.0
+) -> PlanRule:
     return PlanRule("commute", "garage", target, by, frozenset(range(7)), UTC_TZ, power_w, Prices(prices))
 
 
@@ -69,9 +79,9 @@ def test_twcmanagers_order_charge_now_schedule_plan_daylight_non_scheduled() -> 
     noon = datetime(2024, 6, 21, 12, 0, tzinfo=UTC)
     assert evaluate(rules, ctx(noon, session=session(5000))).rule == "daylight"
     # at 21:30 UTC in Berlin it is dark: the non-scheduled action
-    assert evaluate(rules, ctx(datetime(2024, 6, 21, 21, 30, tzinfo=UTC), session=session(5000))) == RuleOutcome(
-        Mode.OFF, rule="non-scheduled"
-    )
+    assert evaluate(
+        rules, ctx(datetime(2024, 6, 21, 21, 30, tzinfo=UTC), session=session(5000))
+    ) == RuleOutcome(Mode.OFF, rule="non-scheduled")
 
 
 def test_rules_pass_when_the_user_switched_off_and_for_other_loadpoints() -> None:
@@ -79,8 +89,12 @@ def test_rules_pass_when_the_user_switched_off_and_for_other_loadpoints() -> Non
     assert sched.evaluate(ctx()) is None
     assert ScheduleRule("night", NIGHT).evaluate(ctx(user_mode=Mode.OFF)) is None
     assert ScheduleRule("night", NIGHT, respect_off=False).evaluate(ctx(user_mode=Mode.OFF)) is not None
-    assert DaylightRule(0, 0).evaluate(ctx(datetime(2024, 6, 21, 12, 0, tzinfo=UTC), user_mode=Mode.OFF)) is None
-    assert NonScheduledRule("charge", 8).evaluate(ctx()) == RuleOutcome(Mode.NOW, max_a=8, rule="non-scheduled")
+    assert (
+        DaylightRule(0, 0).evaluate(ctx(datetime(2024, 6, 21, 12, 0, tzinfo=UTC), user_mode=Mode.OFF)) is None
+    )
+    assert NonScheduledRule("charge", 8).evaluate(ctx()) == RuleOutcome(
+        Mode.NOW, max_a=8, rule="non-scheduled"
+    )
     assert NonScheduledRule("pv").evaluate(ctx()) == RuleOutcome(Mode.PV, rule="non-scheduled")
     with pytest.raises(ValueError, match="unknown non-scheduled action"):
         NonScheduledRule("dance")
@@ -124,7 +138,14 @@ def test_a_soc_plan_needs_the_vehicles_soc() -> None:
 
 def test_the_plan_deadline_is_the_next_selected_day(tmp_path: object) -> None:
     rule = PlanRule(
-        "p", "garage", PlanTarget(energy_wh=1000), time(7, 0), frozenset({0}), ZoneInfo("Europe/Berlin"), 3680, FlatTariff(0.3)
+        "p",
+        "garage",
+        PlanTarget(energy_wh=1000),
+        time(7, 0),
+        frozenset({0}),
+        ZoneInfo("Europe/Berlin"),
+        3680,
+        FlatTariff(0.3),
     )
     fri = datetime(2024, 6, 21, 12, 0, tzinfo=UTC)
     assert rule.next_deadline(fri) == datetime(2024, 6, 24, 5, 0, tzinfo=UTC)  # Monday 07:00 CEST
@@ -135,9 +156,27 @@ def test_the_plan_deadline_is_the_next_selected_day(tmp_path: object) -> None:
     [
         # reference values from pvlib's SPA (sun_rise_set_transit_spa), in UTC
         (52.52, 13.4, date(2024, 6, 21), datetime(2024, 6, 21, 2, 43, 12), datetime(2024, 6, 21, 19, 33, 24)),
-        (52.52, 13.4, date(2024, 12, 21), datetime(2024, 12, 21, 7, 15, 9), datetime(2024, 12, 21, 14, 54, 12)),
-        (-33.87, 151.2, date(2024, 6, 21), datetime(2024, 6, 20, 21, 0, 18), datetime(2024, 6, 21, 6, 53, 58)),
-        (40.7, -74.0, date(2024, 3, 10), datetime(2024, 3, 10, 11, 14, 52), datetime(2024, 3, 10, 22, 57, 55)),
+        (
+            52.52,
+            13.4,
+            date(2024, 12, 21),
+            datetime(2024, 12, 21, 7, 15, 9),
+            datetime(2024, 12, 21, 14, 54, 12),
+        ),
+        (
+            -33.87,
+            151.2,
+            date(2024, 6, 21),
+            datetime(2024, 6, 20, 21, 0, 18),
+            datetime(2024, 6, 21, 6, 53, 58),
+        ),
+        (
+            40.7,
+            -74.0,
+            date(2024, 3, 10),
+            datetime(2024, 3, 10, 11, 14, 52),
+            datetime(2024, 3, 10, 22, 57, 55),
+        ),
     ],
 )
 def test_sunrise_and_sunset_within_three_minutes_of_spa(

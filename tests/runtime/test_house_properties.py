@@ -4,7 +4,7 @@ The core's own property test (tests/core/test_properties.py) drives only the con
 :class:`~ecotrack.runtime.house.House` — what the engine runs — through random sequences of: meter readings
 (junk values, stale, future or missing), charger reports (offline, unplugged, stale, junk currents and
 offers), user intents (modes, ranges, charge-now with junk amps and end times, energy limits; refused ones
-must change nothing), a schedule-like rule switching on and off with random amps (NaN, negative, huge), a
+must change nothing; absurd but finite values like 1e308 W), a schedule-like rule switching on and off with random amps (NaN, negative, huge), a
 rule that crashes, driver restarts, and the actuator's side: commands begun (``next_command``), then
 acknowledged or failed, possibly while other steps happen in between (commands in flight).
 
@@ -13,6 +13,9 @@ After every event it checks, with its own bookkeeping and not the house's:
 * every current a charger may be delivering (the last acknowledged, a failed one, or one in flight) is
   within the loadpoint's configured maximum and its charger's maximum, and the sums under every circuit
   and under the wiring limit stay within them — so the cut-before-raise ordering holds across chargers;
+* absurd but finite values never get in: the site's powers stay within the site bound, every charger
+  report the house keeps is within its charger's bounds, and no session holds more energy than the
+  charger's power bound over the time that has passed (``prism/1/w 1e308`` once made 1.5e303 Wh);
 * every command carries out the last decision: it is within the maximum the user, a charge-now or a rule
   allowed at that step, and 0 when nothing allowed charging (mode off and no charge-now or rule); a
   raise never carries out a decision older than a tick or taken before a later user intent;
@@ -30,6 +33,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ecotrack.core.bounds import MAX_SITE_POWER_W
 from ecotrack.core.model import (
     ChargerReading,
     CircuitParams,
@@ -45,7 +49,7 @@ from ecotrack.runtime.setup import SiteSetup
 from ecotrack.vehicles.charger import amps_for
 
 EPS = 1e-6
-JUNK = [math.nan, math.inf, -math.inf, 1e12, -1e12, -5.0]
+JUNK = [math.nan, math.inf, -math.inf, 1e12, -1e12, -5.0, 1e308, -1e308, 1e30]
 amps = st.one_of(st.floats(0.0, 40.0), st.sampled_from(JUNK), st.floats())
 watts = st.one_of(st.floats(-20_000.0, 20_000.0), st.sampled_from([*JUNK, 0.0]), st.none())
 volts = st.none() | st.sampled_from([230.0, 240.0, 0.0, 50.0, 10_000.0, math.nan])
@@ -219,8 +223,20 @@ class Restart:
 
 
 Event = (
-    Advance | Meter | Report | SetMode | SetRange | ChargeNowEv | Cancel | EnergyLimit | Switch | Crash
-    | Step | Begin | Finish | Restart
+    Advance
+    | Meter
+    | Report
+    | SetMode
+    | SetRange
+    | ChargeNowEv
+    | Cancel
+    | EnergyLimit
+    | Switch
+    | Crash
+    | Step
+    | Begin
+    | Finish
+    | Restart
 )
 
 idx = st.integers(0, 3)
@@ -409,7 +425,9 @@ def run(world: World, events_: list[Event]) -> None:
             now += ev.dt_s
         elif isinstance(ev, Meter):
             t = now - ev.age_s if math.isfinite(ev.age_s) else ev.age_s
-            house.on_meter_reading("grid", MeterReading(t_s=t, grid_w=ev.grid_w, pv_w=ev.pv_w, voltage_v=ev.voltage_v))
+            house.on_meter_reading(
+                "grid", MeterReading(t_s=t, grid_w=ev.grid_w, pv_w=ev.pv_w, voltage_v=ev.voltage_v)
+            )
         elif isinstance(ev, Report):
             name = names[ev.index % len(names)]
             reading = ChargerReading(
@@ -478,7 +496,10 @@ def run(world: World, events_: list[Event]) -> None:
             assert math.isfinite(amps_) and amps_ >= 0.0
             limit = math.inf if model.read_only(name) else caps[name]  # read-only: its possible draw
             assert amps_ <= min(limit, model.static_cap(name)) + EPS or amps_ == 0.0, (
-                name, amps_, limit, model.static_cap(name),
+                name,
+                amps_,
+                limit,
+                model.static_cap(name),
             )
             # the same command carried out by a car (type tesla-vehicle): whole amps, never more
             car_a = amps_for(amps_, world.drivers[f"ch{name[2:]}"].max_a)
@@ -505,11 +526,32 @@ def run(world: World, events_: list[Event]) -> None:
             house.resend(name)
             reports[name] = None
         model.check_sums()
+        check_bounded(house, now)
+
+
+def check_bounded(house: House, now: float) -> None:
+    """Nothing implausible reached the site reading, the kept charger reports or a session's energy."""
+    site = house.site
+    if site is not None:
+        for value in (site.grid_w, site.pv_w, site.battery_w):
+            assert value is None or not math.isfinite(value) or abs(value) <= MAX_SITE_POWER_W, site
+    for name, lp in house.loadpoints.items():
+        bounds = house.charger_bounds[name]
+        report = house.charger_readings.get(name)
+        if report is not None:
+            assert abs(report.actual_a) <= bounds.current_a, report
+            assert report.power_w is None or abs(report.power_w) <= bounds.power_w, report
+        session = lp.tracker.session
+        if session is not None:
+            # reports may be up to 100 s old: the energy spans at most now + 100 s
+            assert session.energy_wh <= bounds.power_w * (max(now, 0.0) + 100.0) / 3600.0 + EPS, session
 
 
 @settings(max_examples=5_000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(world=worlds(), events_=st.lists(events, min_size=1, max_size=40))
-def test_no_command_exceeds_a_limit_in_force_on_the_whole_decision_path(world: World, events_: list[Event]) -> None:
+def test_no_command_exceeds_a_limit_in_force_on_the_whole_decision_path(
+    world: World, events_: list[Event]
+) -> None:
     run(world, [*events_, Step()])
 
 
@@ -529,7 +571,11 @@ def test_busy_sites_keep_shared_limits_while_commands_are_in_flight(world: World
             evs.append(Meter(0.0, rng.uniform(-15_000.0, 3_000.0), None, 230.0))
         elif r < 0.45:
             i = rng.randrange(4)
-            evs.append(Report(i, 0.0, True, True, rng.uniform(0.0, 32.0), None, rng.choice([None, rng.uniform(0, 32)])))
+            evs.append(
+                Report(
+                    i, 0.0, True, True, rng.uniform(0.0, 32.0), None, rng.choice([None, rng.uniform(0, 32)])
+                )
+            )
         elif r < 0.55:
             evs.append(Advance(rng.choice([1.0, 2.0, 10.0, 70.0])))
         elif r < 0.65:

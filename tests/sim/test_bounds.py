@@ -9,7 +9,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ecotrack.sim.bounds import Dip, clairvoyant_frontier, find_dips, min_grid_for_stops
+from ecotrack.sim.bounds import (
+    Dip,
+    clairvoyant_frontier,
+    find_dips,
+    first_starts,
+    frontier_grid_kwh,
+    min_grid_for_stops,
+)
 
 MIN_W = 1380.0  # 6 A x 1 phase x 230 V
 
@@ -148,3 +155,44 @@ def test_find_dips_against_a_direct_scan(parts: list[tuple[float, int]]) -> None
     got = find_dips(s, MIN_W)
     assert [(d.start_s, d.duration_s) for d in got] == [(a, n) for a, n, _ in expected]
     assert [d.ride_cost_wh for d in got] == pytest.approx([c for _, _, c in expected])
+
+
+# ------------------------------------------------------------------------ frontier at a run's own starts
+
+#: Three dips between four sunny stretches: 380 W for 60 s (6.33 Wh), 1380 W for 30 s (11.5 Wh),
+#: 880 W for 120 s (29.33 Wh); a dark morning and evening around them.
+DAY = surplus(
+    (0.0, 300),
+    (2000.0, 100),
+    (1000.0, 60),
+    (2000.0, 100),
+    (0.0, 30),
+    (3000.0, 50),
+    (500.0, 120),
+    (2000.0, 10),
+    (0.0, 300),
+)
+DAY_COSTS_WH = (380.0 * 60 / 3600, MIN_W * 30 / 3600, 880.0 * 120 / 3600)
+
+
+@pytest.mark.parametrize(
+    ("starts", "expected_wh"),
+    [
+        (4, 0.0),  # one first start + a stop in every dip: no grid energy
+        (9, 0.0),  # more starts than needed
+        (3, DAY_COSTS_WH[0]),  # one dip ridden: the cheapest
+        (2, DAY_COSTS_WH[0] + DAY_COSTS_WH[1]),
+        (1, sum(DAY_COSTS_WH)),  # only the first start: ride them all
+        (0, sum(DAY_COSTS_WH)),  # took no sunny stretch: held to riding every dip
+    ],
+)
+def test_frontier_grid_at_a_runs_own_starts(starts: int, expected_wh: float) -> None:
+    assert first_starts(DAY, MIN_W) == 1
+    assert frontier_grid_kwh(DAY, MIN_W, starts) == pytest.approx(expected_wh / 1000.0)
+
+
+def test_frontier_of_a_day_without_enough_surplus_is_zero() -> None:
+    dark = surplus((0.0, 100), (MIN_W - 1.0, 100))
+    assert first_starts(dark, MIN_W) == 0
+    assert frontier_grid_kwh(dark, MIN_W, 0) == 0.0
+    assert first_starts(np.array([], dtype=np.float64), MIN_W) == 0

@@ -67,6 +67,12 @@ def test_json_keys_and_types(day: Path) -> None:
         float(obj["ev_solar_kwh"]) / float(obj["oracle_ev_solar_kwh"]),  # type: ignore[arg-type]
         abs=1e-3,
     )
+    # The clairvoyant frontier at the run's own starts, and how far above it the run pulled from the grid.
+    assert float(obj["frontier_grid_kwh"]) >= 0  # type: ignore[arg-type]
+    assert float(obj["frontier_excess_kwh"]) == pytest.approx(  # type: ignore[arg-type]
+        float(obj["ev_grid_kwh"]) - float(obj["frontier_grid_kwh"]),  # type: ignore[arg-type]
+        abs=1e-3,
+    )
 
 
 def test_energy_balance_in_json(day: Path) -> None:
@@ -278,3 +284,32 @@ def test_over_limit_exits_1(day: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (obj,) = json_lines(result.stdout)  # the figures are still printed
     assert float(obj["max_over_limit_a"]) > 0  # type: ignore[arg-type]
     assert "above a limit" in result.stderr and "bell/reckless" in result.stderr
+
+
+def test_report_lag_option(day: Path) -> None:
+    fresh = runner.invoke(app, ["simulate", "--trace", str(day), "--json"])
+    lagged = runner.invoke(app, ["simulate", "--trace", str(day), "--json", "--report-lag", "3"])
+    assert fresh.exit_code == 0 and lagged.exit_code == 0, lagged.output
+    (f,), (g,) = json_lines(fresh.stdout), json_lines(lagged.stdout)
+    assert g["max_over_limit_a"] == 0
+    assert (f["ev_kwh"], f["starts"]) != (g["ev_kwh"], g["starts"])  # the controller sees older reports
+    bad = runner.invoke(app, ["simulate", "--trace", str(day), "--report-lag", "-1"])
+    assert bad.exit_code == 2
+
+
+def test_three_phases_and_a_car_battery(day: Path) -> None:
+    one = json_lines(runner.invoke(app, ["simulate", "--trace", str(day), "--json"]).stdout)[0]
+    three = runner.invoke(app, ["simulate", "--trace", str(day), "--json", "--phases", "3"])
+    assert three.exit_code == 0, three.output
+    (t,) = json_lines(three.stdout)
+    # 4.1 kW minimum on three phases: less of the bell-shaped day's surplus is usable.
+    assert float(t["oracle_ev_solar_kwh"]) < float(one["oracle_ev_solar_kwh"])  # type: ignore[arg-type]
+    assert t["max_over_limit_a"] == 0
+    full = runner.invoke(
+        app, ["simulate", "--trace", str(day), "--json", "--car-capacity", "10", "--car-soc", "99"]
+    )
+    assert full.exit_code == 0, full.output
+    (f,) = json_lines(full.stdout)
+    assert float(f["ev_kwh"]) <= 0.1 + 1e-6  # 1 % of 10 kWh left, tapering
+    assert runner.invoke(app, ["simulate", "--trace", str(day), "--phases", "2"]).exit_code == 2
+    assert runner.invoke(app, ["simulate", "--trace", str(day), "--car-soc", "50"]).exit_code == 2

@@ -58,7 +58,12 @@ def settings(**lp_kw: object) -> SimSettings:
         "disable_delay_s": 300.0,
         "disable_energy_wh": 30.0,
     }
-    neutral = {"enable_energy_wh": None, "restart_penalty_s": 0.0, "restart_window_s": 1800.0}
+    neutral = {
+        "enable_energy_wh": None,
+        "restart_penalty_s": 0.0,
+        "restart_window_s": 1800.0,
+        "disable_solar_credit": 0.0,
+    }
     lp_base.update({k: v for k, v in neutral.items() if k in LoadpointParams.__dataclass_fields__})
     car_max = lp_kw.pop("car_max_a", 32.0)
     lp_base.update(lp_kw)
@@ -306,3 +311,33 @@ def test_the_plot_title_explains_a_capture_above_the_ideal() -> None:
     assert "101% of the 13.1 kWh an ideal never-importing controller would catch" in title
     assert "above 100 %" in title and "grid energy" in title
     assert "above 100 %" not in plot_title(replace(r, capture_ratio=0.9))
+
+
+# ------------------------------------------------------------------ charger reports lagging the meter
+class _Recorder:
+    """Offers 10 A from the start and records every charger report it is shown."""
+
+    name = "recorder"
+
+    def __init__(self) -> None:
+        self.reports: list[ChargerReading] = []
+
+    def on_reading(self, t_s: float, grid_w: float, charger: ChargerReading) -> float:
+        self.reports.append(charger)
+        return 10.0
+
+
+@pytest.mark.parametrize("lag_s", [0.0, 1.0, 4.0, 7.0])
+def test_charger_reports_lag_the_car_by_the_configured_seconds(lag_s: float) -> None:
+    from dataclasses import replace
+
+    s = replace(settings(), report_lag_s=lag_s)
+    rec = _Recorder()
+    _, series = simulate(constant(3000.0, 2), rec, s, record=True)
+    assert series is not None
+    for report in rec.reports:
+        t = int(report.t_s)
+        # The car's current at second t is the draw during t-1 (the report is taken before the car steps).
+        expected = series.ev_w[t - 1 - int(lag_s)] / V if t - 1 - int(lag_s) >= 0 else 0.0
+        assert report.actual_a == pytest.approx(expected), (t, lag_s)
+    assert any(r.actual_a > 0 for r in rec.reports)

@@ -26,10 +26,22 @@ def seed(data_dir: Path) -> None:
             [LoadpointRow(T0 + timedelta(seconds=10 * i), "garage", 1380.0, 6.0, 6.0) for i in range(3)],
             {
                 "a": SessionRecord(
-                    "a", "garage", "car", T0, T0 + timedelta(hours=2), 7400.0, 7000.0, 400.0, 3680.0,
-                    cost=0.68, savings=1.54, currency="EUR",
+                    "a",
+                    "garage",
+                    "car",
+                    T0,
+                    T0 + timedelta(hours=2),
+                    7400.0,
+                    7000.0,
+                    400.0,
+                    3680.0,
+                    cost=0.68,
+                    savings=1.54,
+                    currency="EUR",
                 ),
-                "b": SessionRecord("b", "garage", "car", T0 + timedelta(days=1), energy_wh=1000.0, solar_wh=1000.0),
+                "b": SessionRecord(
+                    "b", "garage", "car", T0 + timedelta(days=1), energy_wh=1000.0, solar_wh=1000.0
+                ),
             },
             [EventRecord(T0, "mode", "garage: mode pv -> now", "garage")],
         )
@@ -56,7 +68,9 @@ def test_sessions_list_filters_by_time_and_writes_csv(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert [r["id"] for r in rows] == ["b"]
-    result = runner.invoke(app, ["sessions", "list", "--data-dir", str(tmp_path), "--to", "2024-06-21T12:00+00:00"])
+    result = runner.invoke(
+        app, ["sessions", "list", "--data-dir", str(tmp_path), "--to", "2024-06-21T12:00+00:00"]
+    )
     assert result.exit_code == 0 and "1 charging session" in result.stdout
     bad = runner.invoke(app, ["sessions", "list", "--data-dir", str(tmp_path), "--from", "yesterday"])
     assert bad.exit_code == 2 and "not a date" in bad.output
@@ -76,7 +90,9 @@ def test_history_export_csv(tmp_path: Path) -> None:
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert len(rows) == 3
     assert rows[0]["grid_w"] == "-2000.0" and rows[0]["garage_power_w"] == "1380.0"
-    events = runner.invoke(app, ["history", "export", "--csv", "--kind", "events", "--data-dir", str(tmp_path)])
+    events = runner.invoke(
+        app, ["history", "export", "--csv", "--kind", "events", "--data-dir", str(tmp_path)]
+    )
     assert "garage: mode pv -> now" in events.stdout
     out = tmp_path / "s.csv"
     sessions = runner.invoke(

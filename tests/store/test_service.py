@@ -135,18 +135,26 @@ def test_unknown_loadpoints_in_plans_and_schedules_are_named(tmp_path: Path) -> 
     with pytest.raises(ValueError, match=r"schedules\.x\.loadpoints\.0: unknown loadpoint 'drive'"):
         config(tmp_path, **kw)  # config check reports them
     cfg = config(tmp_path, cross_check=False, **kw)  # start-up still refuses a config that skipped it
-    with pytest.raises(ValueError, match=r"schedules\.x\.loadpoints: unknown loadpoint 'drive'.*plans\.p\.loadpoint"):
+    with pytest.raises(
+        ValueError, match=r"schedules\.x\.loadpoints: unknown loadpoint 'drive'.*plans\.p\.loadpoint"
+    ):
         build_engine(cfg, data_dir=tmp_path)
 
 
 def test_recovery_resumes_the_newest_open_session_and_closes_the_others(tmp_path: Path) -> None:
     t0 = datetime(2024, 6, 21, 10, 0, tzinfo=UTC)
     store = Store(f"sqlite:///{tmp_path / 'ecotrack.db'}")
-    store.put_session(SessionRecord("old", "garage", "car", t0, energy_wh=500, updated=t0 + timedelta(minutes=5)))
     store.put_session(
-        SessionRecord("new", "garage", "car", t0 + timedelta(hours=1), energy_wh=900, updated=t0 + timedelta(hours=2))
+        SessionRecord("old", "garage", "car", t0, energy_wh=500, updated=t0 + timedelta(minutes=5))
     )
-    store.put_session(SessionRecord("gone", "street", "wallbox", t0, energy_wh=100, updated=t0 + timedelta(minutes=1)))
+    store.put_session(
+        SessionRecord(
+            "new", "garage", "car", t0 + timedelta(hours=1), energy_wh=900, updated=t0 + timedelta(hours=2)
+        )
+    )
+    store.put_session(
+        SessionRecord("gone", "street", "wallbox", t0, energy_wh=100, updated=t0 + timedelta(minutes=1))
+    )
     store.close()
     engine = build_engine(config(tmp_path), data_dir=tmp_path)
     restored = engine.session_of("garage")

@@ -47,7 +47,8 @@ def test_migrating_an_empty_database_gives_the_latest_schema(db_url: str) -> Non
         assert store.migrated_from == 0
         got = columns(store.engine)
         want = {
-            name: {c.name: bool(c.nullable) for c in table.columns} for name, table in schema.metadata.tables.items()
+            name: {c.name: bool(c.nullable) for c in table.columns}
+            for name, table in schema.metadata.tables.items()
         }
         assert got == want
         with store.engine.connect() as conn:
@@ -97,7 +98,9 @@ def test_a_database_newer_than_the_program_is_refused(db_url: str) -> None:
     engine = sa.create_engine(db_url)
     with engine.begin() as conn:
         conn.execute(
-            schema.schema_version.insert().values(version=LATEST + 1, applied=T0, description="from the future")
+            schema.schema_version.insert().values(
+                version=LATEST + 1, applied=T0, description="from the future"
+            )
         )
     engine.dispose()
     with pytest.raises(SchemaError, match=f"schema version {LATEST + 1}, newer"):
@@ -171,7 +174,9 @@ def test_rollup_aggregates_complete_buckets_once_and_applies_retention(db_url: s
             SiteRow(T0 + timedelta(seconds=10 * i), -3000.0 + 10 * i, 4000.0, None, None, 3000.0 - 10 * i)
             for i in range(120)
         ]
-        lps = [LoadpointRow(T0 + timedelta(seconds=10 * i), "garage", 1000.0 + i, 5.0, 6.0) for i in range(120)]
+        lps = [
+            LoadpointRow(T0 + timedelta(seconds=10 * i), "garage", 1000.0 + i, 5.0, 6.0) for i in range(120)
+        ]
         store.write(Batch(site, lps, {}, []))
         now = T0 + timedelta(minutes=16)  # buckets 10:00, 10:05, 10:10 are complete (+60 s settling)
         res = store.rollup(now, raw_retention=timedelta(days=14))
@@ -194,7 +199,9 @@ def test_rollup_aggregates_complete_buckets_once_and_applies_retention(db_url: s
         res = store.rollup(later, raw_retention=timedelta(hours=1), aggregate_retention=timedelta(days=1))
         assert res.deleted_readings == 240 and store.count("site_readings") == 0
         assert len(store.site_aggregates()) == 4
-        res = store.rollup(T0 + timedelta(days=2), raw_retention=timedelta(hours=1), aggregate_retention=timedelta(days=1))
+        res = store.rollup(
+            T0 + timedelta(days=2), raw_retention=timedelta(hours=1), aggregate_retention=timedelta(days=1)
+        )
         assert res.deleted_aggregates == 8 and store.site_aggregates() == []
     finally:
         store.close()
@@ -203,7 +210,14 @@ def test_rollup_aggregates_complete_buckets_once_and_applies_retention(db_url: s
 def test_readings_not_yet_aggregated_are_not_deleted_by_retention(db_url: str) -> None:
     store = Store(db_url)
     try:
-        store.write(Batch([SiteRow(T0 + timedelta(seconds=i), -100.0, 0.0, None, None, 100.0) for i in range(5)], [], {}, []))
+        store.write(
+            Batch(
+                [SiteRow(T0 + timedelta(seconds=i), -100.0, 0.0, None, None, 100.0) for i in range(5)],
+                [],
+                {},
+                [],
+            )
+        )
         # retention shorter than the settling time: the bucket is aggregated first, then deleted
         res = store.rollup(T0 + timedelta(minutes=30), raw_retention=timedelta(minutes=1))
         assert res.site_buckets == 1 and res.deleted_readings == 5
@@ -216,9 +230,16 @@ def test_event_retention(db_url: str) -> None:
     store = Store(db_url)
     try:
         store.write(
-            Batch([], [], {}, [EventRecord(T0, "fault", "old"), EventRecord(T0 + timedelta(days=10), "fault", "new")])
+            Batch(
+                [],
+                [],
+                {},
+                [EventRecord(T0, "fault", "old"), EventRecord(T0 + timedelta(days=10), "fault", "new")],
+            )
         )
-        res = store.rollup(T0 + timedelta(days=11), raw_retention=timedelta(days=1), events_retention=timedelta(days=5))
+        res = store.rollup(
+            T0 + timedelta(days=11), raw_retention=timedelta(days=1), events_retention=timedelta(days=5)
+        )
         assert res.deleted_events == 1
         assert [e.message for e in store.events()] == ["new"]
     finally:

@@ -90,7 +90,9 @@ def test_a_failing_database_keeps_the_data_and_retries(tmp_path: Path) -> None:
         assert not writer.flush(0.3)
         assert writer.stats.failures >= 1 and "unreachable" in (writer.stats.last_error or "")
         # a newer session state arriving while the database is down wins over the failed batch's
-        writer.put_session(SessionRecord("s", "garage", "car", T0, energy_wh=2.0, ended=T0 + timedelta(hours=1)))
+        writer.put_session(
+            SessionRecord("s", "garage", "car", T0, energy_wh=2.0, ended=T0 + timedelta(hours=1))
+        )
         store.failing = False
         assert writer.flush(10)
         assert writer.stats.last_error is None

@@ -114,8 +114,14 @@ async def test_awattar_prices_from_the_documented_payload(awattar: FakeAwattar) 
         ({"object": "list"}, "no 'data' list"),
         ({"data": [{"start_timestamp": 0, "end_timestamp": 3600000}]}, "has no 'marketprice'"),
         ({"data": [{"start_timestamp": 0, "end_timestamp": 3600000, "marketprice": "12"}]}, "not a number"),
-        ({"data": [{"start_timestamp": 0, "end_timestamp": 3600000, "marketprice": 1, "unit": "ct/kWh"}]}, "unit"),
-        ({"data": [{"start_timestamp": 3600000, "end_timestamp": 0, "marketprice": 1}]}, "ends before it starts"),
+        (
+            {"data": [{"start_timestamp": 0, "end_timestamp": 3600000, "marketprice": 1, "unit": "ct/kWh"}]},
+            "unit",
+        ),
+        (
+            {"data": [{"start_timestamp": 3600000, "end_timestamp": 0, "marketprice": 1}]},
+            "ends before it starts",
+        ),
         (
             {
                 "data": [
@@ -175,7 +181,9 @@ def test_time_of_use_prices_and_slots_across_midnight() -> None:
     assert tariff.price_at(fri_23 + timedelta(hours=6, minutes=59)) == 0.22  # Sat 05:59: Friday's night
     assert tariff.price_at(fri_23 + timedelta(hours=7)) == 0.32
     assert tariff.price_at(fri_23 + timedelta(days=1)) == 0.32  # Saturday night: not selected
-    slots = tariff.slots(datetime(2024, 6, 21, 20, 0, tzinfo=BERLIN), datetime(2024, 6, 22, 8, 0, tzinfo=BERLIN))
+    slots = tariff.slots(
+        datetime(2024, 6, 21, 20, 0, tzinfo=BERLIN), datetime(2024, 6, 22, 8, 0, tzinfo=BERLIN)
+    )
     assert [(s.start.astimezone(BERLIN).hour, s.hours, s.price) for s in slots] == [
         (20, 2.0, 0.32),
         (22, 8.0, 0.22),
@@ -222,7 +230,14 @@ def test_tariff_config_builds_each_type_and_explains_mistakes() -> None:
     for bad, message in [
         ({"type": "tou", "price": 0.3, "timezone": "Mars/Olympus"}, "unknown time zone"),
         ({"type": "tou", "price": 0.3, "windows": [{"start": "25:00", "end": "06:00", "price": 1}]}, "HH:MM"),
-        ({"type": "tou", "price": 0.3, "windows": [{"start": "22:00", "end": "06:00", "days": ["xx"], "price": 1}]}, "weekday"),
+        (
+            {
+                "type": "tou",
+                "price": 0.3,
+                "windows": [{"start": "22:00", "end": "06:00", "days": ["xx"], "price": 1}],
+            },
+            "weekday",
+        ),
         ({"type": "flat", "price": 0.3, "colour": "red"}, "Extra inputs"),
         ({"type": "spot"}, "does not match any of the expected tags"),
     ]:

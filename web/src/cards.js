@@ -55,6 +55,7 @@ function fillVehicle(c, v, names) {
 }
 
 function carState(lp) {
+  if (lp.status === "fault") return ["fault", "Fault"];
   if (!lp.charger_online) return ["offline", "Charger offline"];
   if (!lp.connected) return ["idle", "No car"];
   if (lp.charging) return ["charging", "Charging"];

@@ -30,6 +30,7 @@ from ecotrack.chargers.prism.state import (
     next_stage,
 )
 from ecotrack.clock import Clock
+from ecotrack.transport.mqtt.payloads import LogLimiter
 
 __all__ = ["PrismChargerBase"]
 
@@ -66,6 +67,9 @@ class PrismChargerBase(Charger):
         self._last_status_s: float | None = None
         self._last_emit_s: float | None = None
         self._fault: str | None = None
+        #: Fault changes are logged at most a few times a minute (a device or a stranger on the broker
+        #: can change the fault text with every message).
+        self._fault_log = LogLimiter(burst=5, window_s=60.0)
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
 
@@ -123,7 +127,9 @@ class PrismChargerBase(Charger):
             status = self.status
             stage = target
             if self.config.staged_step_down and status.charging:
-                stage = next_stage(self.limit_sent_a, target, self._assumed_draw_a(), self.config.step_down_ratio)
+                stage = next_stage(
+                    self.limit_sent_a, target, self._assumed_draw_a(), self.config.step_down_ratio
+                )
                 timed_out = (
                     self._stage_since is not None and now - self._stage_since >= self.config.stage_timeout_s
                 )
@@ -158,7 +164,11 @@ class PrismChargerBase(Charger):
     async def _ensure_mode(self, mode: PrismMode, now: float) -> None:
         if self.status.mode == mode:
             return
-        if self._mode_sent is not None and self._mode_sent[0] == mode and now - self._mode_sent[1] < _MODE_RETRY_S:
+        if (
+            self._mode_sent is not None
+            and self._mode_sent[0] == mode
+            and now - self._mode_sent[1] < _MODE_RETRY_S
+        ):
             return  # sent recently; waiting for the Prism to report it
         await self._send_mode(mode)
         self._mode_sent = (int(mode), now)
@@ -182,12 +192,14 @@ class PrismChargerBase(Charger):
         """Enter or leave a fault (shown as the charger's error; the charger counts as offline)."""
         if fault == self._fault:
             return
+        loggable = self._fault_log.allow(self.clock.now())
         if fault:
-            log.warning("charger %s: %s", self.name, fault)
+            if loggable:
+                log.warning("charger %s: %s", self.name, fault)
             # Make sure the next command is really sent again.
             self.limit_sent_a = None
             self._mode_sent = None
-        else:
+        elif loggable:
             log.info("charger %s: fault cleared", self.name)
         self._fault = fault
         self.error = fault

@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 #: Status payloads longer than this are not numbers; rejected unread.
 _MAX_STATUS_BYTES = 256
+#: The commands this driver sends; results for others are ignored.
+_COMMANDS = frozenset({"set_current_limit", "set_mode"})
 
 
 class PrismMqttCharger(PrismChargerBase):
@@ -39,6 +41,9 @@ class PrismMqttCharger(PrismChargerBase):
         #: Status messages rejected as unusable.
         self.rejected = 0
         self._log_limit = LogLimiter()
+        #: ``hello`` and ``commandresult/*/error`` lines: a few a minute, whatever is published.
+        self._hello_log = LogLimiter(burst=3, window_s=60.0)
+        self._result_log = LogLimiter(burst=5, window_s=60.0)
         self._failed_commands: set[str] = set()
 
     @classmethod
@@ -67,7 +72,9 @@ class PrismMqttCharger(PrismChargerBase):
     async def run(self) -> None:
         """Listen to the Prism and keep its reports fresh until cancelled."""
         if self.connection is None:
-            raise RuntimeError(f"charger {self.name!r} is a Prism over MQTT but the configuration has no mqtt: section")
+            raise RuntimeError(
+                f"charger {self.name!r} is a Prism over MQTT but the configuration has no mqtt: section"
+            )
         self.error = None
         subs: list[Subscription] = [
             self.connection.subscribe(f"{self.base}/+", self._on_status),
@@ -113,10 +120,13 @@ class PrismMqttCharger(PrismChargerBase):
         if len(parts) < 3 or parts[-1] not in ("success", "error"):
             return
         command = parts[-2]
+        if command not in _COMMANDS:
+            return  # a result for a command we never send (another client, or junk): nothing to keep
         if parts[-1] == "error":
             self._failed_commands.add(command)
             text = payload[:200].decode("utf-8", "replace")
-            log.warning("charger %s: Prism rejected %s: %s", self.name, command, text)
+            if self._result_log.allow(self.clock.now()):
+                log.warning("charger %s: Prism rejected %s: %s", self.name, command, text)
             self._set_fault(f"Prism rejected {command}: {text}")
         else:
             self._failed_commands.discard(command)
@@ -127,8 +137,9 @@ class PrismMqttCharger(PrismChargerBase):
     def _on_hello(self, topic: str, payload: bytes, retained: bool) -> None:
         text = payload[:200].decode("utf-8", "replace").strip()
         if text:
+            if self._hello_log.allow(self.clock.now()):
+                log.info("charger %s: %s", self.name, text)
             self.status.firmware = text
-            log.info("charger %s: %s", self.name, text)
         self._wake.set()
 
     async def wait_for_status(self, timeout_s: float) -> None:

@@ -226,7 +226,9 @@ class PrismSimulator:
         cfg = self.config
         while True:
             try:
-                async with aiomqtt.Client(cfg.host, cfg.port, identifier=cfg.client_id, keepalive=10) as client:
+                async with aiomqtt.Client(
+                    cfg.host, cfg.port, identifier=cfg.client_id, keepalive=10
+                ) as client:
                     self._client = client
                     await client.subscribe(f"{self.base}/command/+")
                     await client.publish(f"{cfg.base_topic}/hello", "Prism-SIM001 3.2.77 (simulated)")
@@ -238,7 +240,11 @@ class PrismSimulator:
                         async for message in client.messages:
                             name = message.topic.value.rsplit("/", 1)[1]
                             raw = message.payload
-                            payload = raw.decode("utf-8", "replace") if isinstance(raw, bytes | bytearray) else str(raw or "")
+                            payload = (
+                                raw.decode("utf-8", "replace")
+                                if isinstance(raw, bytes | bytearray)
+                                else str(raw or "")
+                            )
                             ok, text = self.handle_command(name, payload)
                             result = "success" if ok else "error"
                             await client.publish(f"{cfg.base_topic}/commandresult/{name}/{result}", text)

@@ -31,6 +31,24 @@ __all__ = [
 PRISM_MIN_A = 6.0
 PRISM_MAX_A = 32.0
 
+#: Most unknown status keys kept (newer firmware adds a few; 20,000 random ones are an attack).
+MAX_EXTRA_KEYS = 32
+
+#: Plausible range of each numeric status value (issue 12: ``prism/1/w 1e308`` became 1.5e303 Wh). A
+#: current is at most twice the Prism's maximum, a power at most three phases at 300 V of that.
+_RANGES: dict[str, tuple[float, float]] = {
+    "amp": (0.0, 2 * PRISM_MAX_A * 1000.0),  # mA
+    "pilot": (0.0, 2 * PRISM_MAX_A),
+    "user_amp": (0.0, 2 * PRISM_MAX_A),
+    "w": (-3 * 300.0 * 2 * PRISM_MAX_A, 3 * 300.0 * 2 * PRISM_MAX_A),
+    "volt": (0.0, 500.0),
+    "session_time": (0.0, 10 * 365 * 86400.0),
+    "wh": (0.0, 1e7),
+    "wh_total": (0.0, 1e10),
+    "error": (0.0, 1e6),
+    "mode": (0.0, 255.0),
+}
+
 
 class PrismState(IntEnum):
     """``<base>/<port>/state``."""
@@ -112,11 +130,13 @@ class PrismStatus:
     def apply(self, key: str, payload: bytes) -> Bad | None:
         """Store the value of topic ``<base>/<port>/<key>``; Bad (nothing changed) when it is not usable.
 
-        Unknown keys (newer firmware) are kept as text in ``extra`` and not an error.
+        Unknown keys (newer firmware) are kept as text in ``extra`` and not an error, at most
+        :data:`MAX_EXTRA_KEYS` of them (more are ignored: a device must not make us keep without end).
+        A value outside its plausible range is Bad like a malformed one.
         """
         spec = self.TOPICS.get(key)
         if spec is None:
-            if len(payload) <= 256:
+            if len(payload) <= 256 and (key in self.extra or len(self.extra) < MAX_EXTRA_KEYS):
                 self.extra[key] = payload.decode("utf-8", "replace")
             return None
         attr, integer = spec
@@ -125,6 +145,9 @@ class PrismStatus:
             return Bad(f"{key}: {number.reason}")
         if number < 0 and key != "w":
             return Bad(f"{key}: negative value {number}")
+        lo, hi = _RANGES.get(key, (-math.inf, math.inf))
+        if not lo <= number <= hi:
+            return Bad(f"{key}: {number:g} is outside the plausible range {lo:g}..{hi:g}")
         if integer:
             if number != int(number):
                 return Bad(f"{key}: expected an integer, got {number}")

@@ -7,7 +7,10 @@ over with the master's state intact. So no task is created outside the engine's 
 
 The port may vanish (USB adapter unplugged): the bus closes it, waits with exponential backoff
 (``backoff_initial_s`` .. ``backoff_max_s`` clock seconds), reopens it and starts over with the
-link-ready sequence; slaves that fell back to linkready meanwhile relink.
+link-ready sequence; slaves that fell back to linkready meanwhile relink. The backoff stops growing
+at 4 s: opening a device path costs nothing, and an adapter plugged back in (it re-enumerates in 1-2 s)
+should be driven again within seconds, not after a 30 s wait (the fault suite measured 12.6 s with a
+30 s cap after a 4 s removal).
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ class TwcBus:
         opener: Opener | None = None,
         frame_timeout_s: float = 2.0,
         backoff_initial_s: float = 1.0,
-        backoff_max_s: float = 30.0,
+        backoff_max_s: float = 4.0,
     ) -> None:
         self.port = port
         self.clock = clock

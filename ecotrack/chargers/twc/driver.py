@@ -114,6 +114,13 @@ class TwcCharger(Charger):
         if self.bus.request(self.name, amps):
             await self.bus.wait_heartbeat(self.name, CUT_WAIT_S)
 
+    async def stop_charging(self) -> None:
+        """Run the configured ``stop_method`` (``FC B2`` or withheld heartbeats) whatever the protocol."""
+        self.requested_a = 0.0
+        self.bus.request(self.name, 0.0)
+        if self.bus.protocol.force_stop(self.name):
+            log.warning("charger %s: running its stop method (0 A was not enough)", self.name)
+
     def details(self) -> dict[str, object]:
         """Facts about the TWC for the state/API: ID, protocol, state, VIN, lifetime kWh, voltages."""
         slave = self.slave()

@@ -9,7 +9,14 @@ What it does (``specs/twc-gen2.md``):
 * **Link-up**: 5x ``FC E1`` then 5x ``FB E2``, ``linkready_spacing_s`` apart; again whenever a slave
   reports the master's own ID (so it picks another).
 * **Registry**: at most 3 slaves; a slave is registered on ``FD E2`` and answered with a heartbeat in the
-  next slot; one that has not answered for ``drop_after_s`` is dropped (a returning one relinks).
+  next slot; one that has not answered for ``drop_after_s`` is dropped (a returning one relinks). Its
+  protocol is the one its linkready announced; a heartbeat reply of the other length does not change it
+  (a protocol-2 TWC taken for protocol 1 would never get its stop method).
+* **Binding**: a configured TWC is bound to the slave with its pinned ID, else to the first unpinned
+  slave. A TWC that comes back under another ID (a power cycle of a fake slave, a swapped unit) is
+  adopted: when exactly one configured TWC has no slave or only one silent for ``rebind_after_s``, and
+  exactly one linked slave is unbound (and not pinned elsewhere), the two are bound and it is logged. The
+  adopted slave gets that TWC's limits; its pinned ID coming back takes the binding back.
 * **Slots**: one transmission per ``tx_interval_s`` (>= 1 s on a real bus, half duplex). Slots go to
   heartbeats in round-robin; a slave whose current must be *cut*, or that just linked, jumps the queue.
   A query (``FB EB`` at most every ``power_query_every_s`` per slave, VIN parts when a charge starts,
@@ -25,7 +32,9 @@ What it does (``specs/twc-gen2.md``):
   controller asks (defence in depth).
 * **Stopping protocol 2**, which ignores 0 A: ``stop_method`` ``fc-b2`` (send ``FC B2``, ``FC B1`` when
   charging is wanted again), ``withhold-heartbeat`` (the default: no heartbeats for ``withhold_s``, so the
-  TWC drops to its own safe state) or ``none``.
+  TWC drops to its own safe state) or ``none``. An unbound slave that charges is stopped by withholding.
+  When the engine escalates (0 A ignored, :meth:`MasterProtocol.force_stop`) the stop method runs
+  whatever the protocol.
 * **Spike** (optional): a car stuck at ~6 A below a higher grant gets ``spike_amps`` (21 A on 80 A units,
   16 A otherwise, capped by the same limits) for ``spike_s``, then the grant again.
 """
@@ -127,6 +136,8 @@ class MasterSettings:
     withhold_s: float = 60.0
     #: A query may take the slot between two rounds only when this many rounds passed since the last one.
     query_every_rounds: int = 2
+    #: A bound slave silent this long counts as gone when an unbound one could take its place.
+    rebind_after_s: float = 12.0
     spike_after_s: float = 10.0
     spike_s: float = 5.0
     #: Wiring limit of all TWCs on this bus together (A); None: only each TWC's own limit.
@@ -177,6 +188,10 @@ class SlaveState:
     last_spike_s: float | None = None
     heartbeats_sent: int = 0
     replies: int = 0
+    #: The engine asked for the configured stop method whatever the protocol (0 A was ignored).
+    force_stop: bool = False
+    #: Heartbeat replies whose length disagreed with the protocol of the linkready.
+    protocol_mismatches: int = 0
 
     @property
     def held_a(self) -> float:
@@ -210,6 +225,7 @@ class MasterCounters:
     id_collisions: int = 0
     rejected_slaves: int = 0
     unknown_senders: int = 0
+    adoptions: int = 0
 
 
 Listener: TypeAlias = Callable[[str | None, SlaveState], None]
@@ -232,6 +248,8 @@ class MasterProtocol:
         self._last_tx_s: float | None = None
         self._last_was_query = False
         self._rounds_since_query = 0
+        #: When each configured TWC last had an answering slave (see :meth:`_adopt`).
+        self._target_seen_s: dict[str, float] = {}
 
     # ------------------------------------------------------------------ inputs
     def start(self) -> None:
@@ -252,7 +270,25 @@ class MasterProtocol:
             self._urgent.append(slave.twc_id)
         if amps > 0 and slave.withhold_until_s is not None:
             slave.withhold_until_s = None  # charging wanted again: resume heartbeats at once
+        if amps > 0:
+            slave.force_stop = False
         return amps < old
+
+    def force_stop(self, target: str) -> bool:
+        """Run ``target``'s stop method while it is asked for 0 A, whatever its protocol; False when unlinked.
+
+        For a TWC that keeps charging after 0 A was sent (the engine escalates): ``fc-b2`` sends ``FC B2``,
+        ``withhold-heartbeat`` withholds its heartbeats, ``none`` does nothing more.
+        """
+        if target not in self.targets:
+            raise KeyError(target)
+        slave = self.slave_of(target)
+        if slave is None:
+            return False
+        slave.force_stop = True
+        if slave.twc_id not in self._urgent:
+            self._urgent.append(slave.twc_id)
+        return True
 
     def on_message(self, msg: Message, now: float) -> None:
         """Handle one received message."""
@@ -293,6 +329,7 @@ class MasterProtocol:
                 slave.state, slave.actual_a, slave.echo_a = None, 0.0, 0.0
                 if target is not None:
                     self._notify_target(target, slave)
+        self._adopt(now)
 
     # ------------------------------------------------------------------ output
     def next_tx_s(self) -> float:
@@ -366,6 +403,10 @@ class MasterProtocol:
             slave.sign = msg.sign
             slave.state, slave.echo_a, slave.actual_a, slave.sent_a = None, 0.0, 0.0, 0.0
             slave.stopped_by_b2 = False
+            if slave.target is None:  # its charger was given to a stand-in meanwhile: a pinned ID takes it back
+                slave.target = self._bind(slave.twc_id)
+                if slave.target is not None and self.requests.get(slave.target, 0.0) > 0:
+                    slave.withhold_until_s = None  # withheld while unbound; its charger wants current
             if not slave.withheld(now) and slave.twc_id not in self._urgent:
                 self._urgent.append(slave.twc_id)
             self._notify(slave)
@@ -384,6 +425,8 @@ class MasterProtocol:
         )
         slave.target = self._bind(msg.slave_id)
         self.slaves[msg.slave_id] = slave
+        if slave.target is None:
+            self._adopt(now)
         self.counters.links += 1
         self._urgent.append(msg.slave_id)
         log.info(
@@ -400,6 +443,20 @@ class MasterProtocol:
         for t in self.targets.values():
             if t.twc_id == sid and t.name not in taken:
                 return t.name
+            if t.twc_id == sid:
+                # its pinned TWC is back: the slave adopted in its place is left unbound (0 A)
+                stand_in = self.slave_of(t.name)
+                if stand_in is not None and stand_in.twc_id != sid:
+                    log.warning(
+                        "TWC %04X is back for charger %r: TWC %04X, adopted in its place, is kept at 0 A",
+                        sid,
+                        t.name,
+                        stand_in.twc_id,
+                    )
+                    stand_in.target = None
+                    if stand_in.twc_id not in self._urgent:
+                        self._urgent.append(stand_in.twc_id)
+                    return t.name
         pinned = {t.twc_id for t in self.targets.values() if t.twc_id is not None}
         if sid in pinned:
             return None
@@ -408,6 +465,54 @@ class MasterProtocol:
                 return t.name
         return None
 
+    def _adopt(self, now: float) -> None:
+        """Bind the one unbound slave to the one configured TWC left without a live slave (see the docstring).
+
+        A configured TWC counts as gone when it has had no answering slave for ``rebind_after_s`` or
+        ``drop_after_s``, whichever is shorter (from
+        the start, so a pinned TWC has time to link first). Nothing is adopted while another configured
+        TWC is merely late (a few slots without an answer): two TWCs lost at once are not guessed between.
+        """
+        s = self.settings
+        for name in self.targets:
+            self._target_seen_s.setdefault(name, now)
+        bound = {x.target: x for x in self.slaves.values() if x.target is not None}
+        for name, x in bound.items():
+            if x.withheld(now):
+                self._target_seen_s[name] = now  # quiet on purpose
+            else:
+                self._target_seen_s[name] = max(self._target_seen_s[name], x.last_rx_s)
+        pinned = {t.twc_id for t in self.targets.values() if t.twc_id is not None}
+        unbound = [
+            x
+            for x in self.slaves.values()
+            if x.target is None and x.twc_id not in pinned and now - x.last_rx_s <= s.rebind_after_s
+        ]
+        if len(unbound) != 1:
+            return
+        late_after_s = (len(self.slaves) + 2) * s.tx_interval_s
+        late = [name for name in self.targets if now - self._target_seen_s[name] > late_after_s]
+        if len(late) != 1 or now - self._target_seen_s[late[0]] <= min(s.rebind_after_s, s.drop_after_s):
+            return
+        (slave,), (name,) = unbound, late
+        old = bound.get(name)
+        if old is not None:
+            old.target = None  # silent; if it ever answers again it is kept at 0 A
+        slave.target = name
+        self._target_seen_s[name] = now
+        self.counters.adoptions += 1
+        log.warning(
+            "TWC %04X adopted for charger %r (%s), with its limits",
+            slave.twc_id,
+            name,
+            f"its TWC {old.twc_id:04X} has been silent for {now - old.last_rx_s:.0f} s"
+            if old is not None
+            else "no TWC of its own has answered",
+        )
+        if slave.twc_id not in self._urgent:
+            self._urgent.append(slave.twc_id)
+        self._notify(slave)
+
     def _on_heartbeat(self, msg: SlaveHeartbeat, now: float) -> None:
         if msg.master_id != self.settings.master_id:
             return  # a reply to some other master
@@ -415,7 +520,17 @@ class MasterProtocol:
         if slave is None:
             return
         was_charging = slave.actual_a >= 1.0
-        slave.protocol = msg.protocol
+        if msg.protocol != slave.protocol:
+            # The linkready decided the protocol; a reply of the other length does not change it.
+            slave.protocol_mismatches += 1
+            if slave.protocol_mismatches == 1:
+                log.warning(
+                    "TWC %04X linked with protocol %d but answers with protocol-%d heartbeats; keeping protocol %d",
+                    slave.twc_id,
+                    slave.protocol,
+                    msg.protocol,
+                    slave.protocol,
+                )
         slave.state = msg.state
         slave.echo_a = msg.max_amps
         slave.actual_a = msg.actual_amps
@@ -497,9 +612,13 @@ class MasterProtocol:
         s = self.settings
         target = self.targets.get(slave.target) if slave.target else None
         amps = self._grant(slave, target, now)
-        if target is not None and slave.protocol == 2:
-            if amps == 0 and slave.charging and target.stop_method not in ("none", "vehicle"):  # vehicle: the car stops
-                if target.stop_method == "fc-b2":
+        # An unbound slave (a stranger, or a stand-in whose own TWC came back) is kept at 0 A: withholding
+        # its heartbeats stops a protocol-2 charge that 0 A would not.
+        stop_method: StopMethod = target.stop_method if target is not None else "withhold-heartbeat"
+        if slave.protocol == 2 or slave.force_stop:
+            # "vehicle": the car itself is told to stop (ecotrack.vehicles.stop), not the TWC.
+            if amps == 0 and slave.charging and stop_method not in ("none", "vehicle"):
+                if stop_method == "fc-b2":
                     if slave.b2_sent_s is None or now - slave.b2_sent_s >= 10 * s.tx_interval_s:
                         slave.b2_sent_s = now
                         slave.stopped_by_b2 = True
@@ -513,7 +632,7 @@ class MasterProtocol:
                         s.withhold_s,
                     )
                     return None
-            if amps > 0 and slave.stopped_by_b2:
+            if amps > 0 and slave.stopped_by_b2 and target is not None:
                 slave.stopped_by_b2 = False
                 slave.b2_sent_s = None
                 slave.sent_a = max(slave.sent_a, float(amps))

@@ -16,6 +16,9 @@ Behaviour modelled (what the master must cope with):
 * without a heartbeat for ``fallback_after_s`` it falls back to linkready and stops charging;
 * the car (:class:`~ecotrack.world.car.Car`) never draws more than the honoured limit.
 
+Faults for the master's tests: replies of the wrong length (``heartbeat_size``), a unit that ignores
+0 A altogether (``ignores_zero``).
+
 ``powered`` False makes it deaf and mute (a TWC switched off or a cut wire); switching it on again
 starts it unlinked, as a power cycle would.
 """
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from typing import Literal
 
 from ecotrack.chargers.twc.codec import (
     MasterHeartbeat,
@@ -39,6 +43,7 @@ from ecotrack.chargers.twc.codec import (
     VinQuery,
     VinReply,
 )
+from ecotrack.core.vin import is_valid_vin, vin_check_digit
 from ecotrack.world.car import Car, CarParams
 
 __all__ = ["SimulatedSlave", "SlaveParams"]
@@ -60,7 +65,8 @@ class SlaveParams:
     protocol: int = 2
     #: 80.0 (US unit) or 32.0 (EU unit).
     unit_max_a: float = 32.0
-    vin: str = "5YJ3E1EA7KF000001"
+    #: A VIN whose check digit is right (:func:`ecotrack.core.vin.is_valid_vin`): a master may re-ask otherwise.
+    vin: str = "5YJ3E1EA8KF000001"
     lifetime_kwh: int = 924
     volts: tuple[int, int, int] = (244, 240, 245)
     linkready_every_s: float = 10.0
@@ -69,6 +75,17 @@ class SlaveParams:
     #: Seconds in state 08 (starting) after current begins to flow.
     starting_s: float = 2.0
     seed: int | None = None
+    #: Heartbeat replies of this length (13 or 15) whatever the protocol of its linkready (a faulty unit).
+    heartbeat_size: Literal[13, 15] | None = None
+    #: A faulty unit that ignores a 0 A limit (and protocol 1's ``05 00 00``): it keeps its last limit.
+    ignores_zero: bool = False
+
+
+def _check_digit(vin: str) -> str:
+    try:
+        return vin_check_digit(vin)
+    except ValueError as e:
+        return f"unknown: {e}"
 
 
 class SimulatedSlave:
@@ -81,6 +98,8 @@ class SimulatedSlave:
         p = self.params
         if p.protocol not in (1, 2):
             raise ValueError(f"protocol must be 1 or 2, not {p.protocol}")
+        if p.vin and not is_valid_vin(p.vin):  # "" is a car without a VIN
+            raise ValueError(f"VIN {p.vin!r} fails the check digit (position 9 should be {_check_digit(p.vin)})")
         self.twc_id = p.twc_id
         min_a = 5.0 if p.protocol == 1 else 6.0
         self.car = Car(
@@ -104,9 +123,14 @@ class SimulatedSlave:
         self._p1 = p.protocol == 1
 
     # ------------------------------------------------------------------ control by tests / demo
-    def power(self, on: bool, now: float) -> None:
-        """Switch the TWC on or off; on starts unlinked (and announces itself at once)."""
+    def power(self, on: bool, now: float, *, new_id: int | None = None) -> None:
+        """Switch the TWC on or off; on starts unlinked (and announces itself at once).
+
+        ``new_id``: it comes back under another ID (a fake slave restarted, a swapped unit).
+        """
         self._advance(now)
+        if new_id is not None:
+            self.twc_id = new_id
         self.powered = on
         self.master_id = None
         self.limit_a = 0.0
@@ -206,7 +230,9 @@ class SimulatedSlave:
         self.heartbeats_heard += 1
         if msg.command in (0x05, 0x09):
             wanted = min(msg.amps, self.params.unit_max_a)
-            if wanted == 0 and not self._p1 and self.car.actual_a > 0:
+            if wanted == 0 and self.params.ignores_zero:
+                wanted = self.limit_a  # a faulty unit: 0 A changes nothing
+            elif wanted == 0 and not self._p1 and self.car.actual_a > 0:
                 wanted = 6.0  # protocol 2 ignores 0 A for stopping: it keeps the minimum
             self.limit_a = wanted
             self.limits_seen.append(wanted)
@@ -217,7 +243,7 @@ class SimulatedSlave:
             state=self._state(now),
             max_amps_ca=round(self.limit_a * 100),
             actual_amps_ca=round(self.car.actual_a * 100),
-            size=13 if self._p1 else 15,
+            size=self.params.heartbeat_size or (13 if self._p1 else 15),
         )
 
     def _state(self, now: float) -> int:

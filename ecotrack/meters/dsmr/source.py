@@ -107,9 +107,11 @@ class DsmrSource(Source):
             )
         except SourceError as e:
             self.bad += 1
+            self.failures += 1
             self._set_error(f"{self.port}: {e}")
             return
         self.good += 1
+        self.failures = 0
         if self.error is not None:
             log.info("meter %s: good telegrams again", self.name)
         self.error = None

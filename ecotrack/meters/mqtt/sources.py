@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ecotrack.clock import Clock
+from ecotrack.core.bounds import meter_reading_problem
 from ecotrack.devices.context import DeviceContext
 from ecotrack.meters.base import MeterReading, MeterSink, Source
 from ecotrack.meters.mqtt.config import (
@@ -101,13 +102,23 @@ class MqttSource(Source):
             except Exception as e:  # a parser bug must look like a bad message, not kill the source
                 log.exception("meter %s: parser failed", self.name)
                 result = Bad(f"parser failed: {e}")
+        if isinstance(result, MeterReading) and (problem := meter_reading_problem(result)) is not None:
+            result = Bad(f"implausible: {problem}")  # emon/data pwr1: -1e12 is a broken sensor, not a site
         if isinstance(result, Bad):
             self.rejected += 1
+            self.failures += 1
             if self._log_limit.allow(now):
-                log.warning("meter %s: ignored message on %s %s: %s", self.name, topic, preview(payload), result.reason)
+                log.warning(
+                    "meter %s: ignored message on %s %s: %s",
+                    self.name,
+                    topic,
+                    preview(payload),
+                    result.reason,
+                )
             return
         if result is not None:
             self.emitted += 1
+            self.failures = 0
             sink.on_meter_reading(self.name, result)
 
 

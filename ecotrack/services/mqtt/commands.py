@@ -139,7 +139,14 @@ Intent = (
     | PublishStatus
 )
 
-_LOG_LEVELS = {"debug": "DEBUG", "info": "INFO", "warning": "WARNING", "warn": "WARNING", "error": "ERROR", "critical": "CRITICAL"}
+_LOG_LEVELS = {
+    "debug": "DEBUG",
+    "info": "INFO",
+    "warning": "WARNING",
+    "warn": "WARNING",
+    "error": "ERROR",
+    "critical": "CRITICAL",
+}
 _SEED_MODES = {"auto": Mode.MINPV, "eco": Mode.PV}
 _NONE_WORDS = {"", "none", "null", "off", "0"}
 _TOPIC_UNSAFE = re.compile(r"[/+#\s\x00]")
@@ -175,7 +182,9 @@ class CommandCodec:
             wanted = twc.loadpoints if twc.loadpoints is not None else list(self.loadpoints)
             unknown = [lp for lp in wanted if lp not in self.loadpoints]
             if unknown:
-                raise ValueError(f"mqtt.twcmanager_compat.loadpoints: unknown loadpoint(s) {', '.join(unknown)}")
+                raise ValueError(
+                    f"mqtt.twcmanager_compat.loadpoints: unknown loadpoint(s) {', '.join(unknown)}"
+                )
             self.twc_loadpoints = list(wanted)
 
     def _pick_seed_loadpoint(self, wanted: str | None) -> str:
@@ -256,7 +265,9 @@ class CommandCodec:
             if isinstance(amps, Bad):
                 return Bad(f"charge_now: expected on, off or amps, got {preview(text, 40)}")
             return [ChargeNowIntent(lp, amps=amps)]
-        return Bad(f"unknown setting {key!r} (known: mode, min_a, max_a, energy_limit_kwh, phases, charge_now)")
+        return Bad(
+            f"unknown setting {key!r} (known: mode, min_a, max_a, energy_limit_kwh, phases, charge_now)"
+        )
 
     def _limit(self, lp: str, text: str) -> list[Intent] | Bad:
         if text.lower() in _NONE_WORDS:

@@ -28,10 +28,18 @@ class MqttStatusConfig(ConfigModel):
         description="Rate limit: a topic is published at most this often; the latest value follows when "
         "the interval has passed (s).",
     )
-    deadband_w: float = Field(20.0, ge=0, le=100_000, description="Power changes smaller than this are not published (W).")
-    deadband_a: float = Field(0.1, ge=0, le=100, description="Current changes smaller than this are not published (A).")
-    deadband_wh: float = Field(10.0, ge=0, le=1_000_000, description="Energy changes smaller than this are not published (Wh).")
-    deadband_v: float = Field(1.0, ge=0, le=100, description="Voltage changes smaller than this are not published (V).")
+    deadband_w: float = Field(
+        20.0, ge=0, le=100_000, description="Power changes smaller than this are not published (W)."
+    )
+    deadband_a: float = Field(
+        0.1, ge=0, le=100, description="Current changes smaller than this are not published (A)."
+    )
+    deadband_wh: float = Field(
+        10.0, ge=0, le=1_000_000, description="Energy changes smaller than this are not published (Wh)."
+    )
+    deadband_v: float = Field(
+        1.0, ge=0, le=100, description="Voltage changes smaller than this are not published (V)."
+    )
     deadbands: dict[str, float] = Field(
         default_factory=dict,
         description="Per-topic deadband overriding the unit's, keyed by the topic below the prefix, e.g. "
@@ -51,15 +59,20 @@ class EcotrackCompatConfig(ConfigModel):
     """Commands and status of the seed program ecotrack (``cmnd/prism/mode``, ``stat/prism/cA``)."""
 
     loadpoint: str | None = Field(
-        None, description="Loadpoint the commands act on; null: the only loadpoint (an error when there are several)."
+        None,
+        description="Loadpoint the commands act on; null: the only loadpoint (an error when there are several).",
     )
-    command_prefix: str = Field("cmnd/prism", description="Commands arrive on <command_prefix>/mode and /limit.")
+    command_prefix: str = Field(
+        "cmnd/prism", description="Commands arrive on <command_prefix>/mode and /limit."
+    )
     status_prefix: str | None = Field(
         None,
         description="Publish <status_prefix>/cA (the new current) and /status (JSON) like the seed did; "
         "null: do not. The seed used 'stat/prism'.",
     )
-    half_a: float = Field(16.0, gt=0, le=80, description="Current of the 'half' command (A); the seed's max-curr.")
+    half_a: float = Field(
+        16.0, gt=0, le=80, description="Current of the 'half' command (A); the seed's max-curr."
+    )
     status_every_s: float = Field(60.0, gt=0, le=3600, description="Publish /status at least this often (s).")
 
     _check_cmd = field_validator("command_prefix")(check_topic_prefix)
@@ -110,7 +123,8 @@ class MqttConfig(MqttConnectionConfig):
     control: bool = Field(True, description="Accept setters on <prefix>/loadpoints/<id>/<key>/set.")
     status: MqttStatusConfig = Field(default_factory=MqttStatusConfig, description="Retained status topics.")
     ecotrack_compat: EcotrackCompatConfig | None = Field(
-        None, description="Accept the seed program's cmnd/prism/mode and /limit (and optionally publish stat/prism)."
+        None,
+        description="Accept the seed program's cmnd/prism/mode and /limit (and optionally publish stat/prism).",
     )
     twcmanager_compat: TwcManagerCompatConfig | None = Field(
         None, description="Accept TWCManager's <prefix>/control/chargeNow and chargeNowEnd."
@@ -118,4 +132,3 @@ class MqttConfig(MqttConnectionConfig):
     homeassistant: HomeAssistantConfig = Field(
         default_factory=HomeAssistantConfig, description="Home Assistant discovery."
     )
-

@@ -60,7 +60,9 @@ class CommandHandler:
     def on_message(self, topic: str, payload: bytes, retained: bool) -> None:
         """Connection handler: decode, validate, apply — or log and change nothing."""
         if retained:
-            log.info("ignoring retained command on %s %s (commands are not replayed)", topic, preview(payload))
+            log.info(
+                "ignoring retained command on %s %s (commands are not replayed)", topic, preview(payload)
+            )
             return
         result = self.codec.decode(topic, payload)
         if result is None:

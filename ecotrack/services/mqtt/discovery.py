@@ -66,7 +66,13 @@ def discovery_messages(
     out: dict[str, str] = {}
 
     def add(component: str, object_id: str, device: dict[str, Any], entity: dict[str, Any]) -> None:
-        payload = {**entity, **common, "unique_id": f"{node}_{object_id}", "object_id": f"{node}_{object_id}", "device": device}
+        payload = {
+            **entity,
+            **common,
+            "unique_id": f"{node}_{object_id}",
+            "object_id": f"{node}_{object_id}",
+            "device": device,
+        }
         out[f"{ha.prefix}/{component}/{node}/{object_id}/config"] = json.dumps(payload, sort_keys=True)
 
     def power(name: str, topic: str) -> dict[str, Any]:

@@ -182,7 +182,12 @@ class MqttService:
     async def _seed_publish(self, now: float, periodic: bool) -> None:
         compat = self.config.ecotrack_compat
         snap = self._snapshot
-        if compat is None or compat.status_prefix is None or snap is None or self.codec.seed_loadpoint is None:
+        if (
+            compat is None
+            or compat.status_prefix is None
+            or snap is None
+            or self.codec.seed_loadpoint is None
+        ):
             return
         try:
             lp = snap.loadpoint(self.codec.seed_loadpoint)

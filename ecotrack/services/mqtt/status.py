@@ -147,7 +147,12 @@ class Throttle:
         cfg = self.config
         if key in cfg.deadbands:
             return cfg.deadbands[key]
-        for suffix, band in (("_wh", cfg.deadband_wh), ("_w", cfg.deadband_w), ("_a", cfg.deadband_a), ("_v", cfg.deadband_v)):
+        for suffix, band in (
+            ("_wh", cfg.deadband_wh),
+            ("_w", cfg.deadband_w),
+            ("_a", cfg.deadband_a),
+            ("_v", cfg.deadband_v),
+        ):
             if key.endswith(suffix):
                 return band
         return 0.0

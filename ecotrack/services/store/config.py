@@ -83,5 +83,7 @@ class StoreConfig(ConfigModel):
         except ArgumentError as e:
             raise ValueError(f"not a database URL ({e})") from None
         if url.get_backend_name() not in {"sqlite", "postgresql", "mysql", "mariadb"}:
-            raise ValueError(f"unsupported database {url.get_backend_name()!r}: use sqlite, postgresql or mysql")
+            raise ValueError(
+                f"unsupported database {url.get_backend_name()!r}: use sqlite, postgresql or mysql"
+            )
         return v

@@ -193,7 +193,12 @@ class Store:
                 conn.execute(
                     t.events.insert(),
                     [
-                        {"time": e.time, "kind": e.kind[:40], "loadpoint": e.loadpoint, "message": e.message[:1000]}
+                        {
+                            "time": e.time,
+                            "kind": e.kind[:40],
+                            "loadpoint": e.loadpoint,
+                            "message": e.message[:1000],
+                        }
                         for e in batch.events
                     ],
                 )
@@ -335,7 +340,9 @@ class Store:
         lp_n = self._rollup_loadpoints(cutoff)
         raw_before = min(now - raw_retention, cutoff)
         with self.engine.begin() as conn:
-            deleted = conn.execute(t.site_readings.delete().where(t.site_readings.c.time < raw_before)).rowcount
+            deleted = conn.execute(
+                t.site_readings.delete().where(t.site_readings.c.time < raw_before)
+            ).rowcount
             deleted += conn.execute(
                 t.loadpoint_readings.delete().where(t.loadpoint_readings.c.time < raw_before)
             ).rowcount
@@ -349,7 +356,9 @@ class Store:
                     t.loadpoint_readings_5m.delete().where(t.loadpoint_readings_5m.c.bucket < before)
                 ).rowcount
             if events_retention is not None:
-                ev_deleted = conn.execute(t.events.delete().where(t.events.c.time < now - events_retention)).rowcount
+                ev_deleted = conn.execute(
+                    t.events.delete().where(t.events.c.time < now - events_retention)
+                ).rowcount
         return RollupResult(site_n, lp_n, deleted, agg_deleted, ev_deleted)
 
     def _rollup_site(self, cutoff: datetime) -> int:
@@ -414,7 +423,9 @@ class Store:
         return written
 
 
-def _between(q: sa.Select[Any], col: sa.ColumnElement[Any], start: datetime | None, end: datetime | None) -> sa.Select[Any]:
+def _between(
+    q: sa.Select[Any], col: sa.ColumnElement[Any], start: datetime | None, end: datetime | None
+) -> sa.Select[Any]:
     if start is not None:
         q = q.where(col >= start)
     if end is not None:
@@ -457,4 +468,3 @@ def _session(m: Any) -> SessionRecord:
         currency=m["currency"],
         updated=when(m["updated"]),
     )
-

@@ -120,7 +120,11 @@ class Recorder:
         open_sessions = sorted(store.open_sessions(), key=lambda s: s.started, reverse=True)
         for rec in open_sessions:
             lp = rec.loadpoint
-            if lp in self.engine.loadpoint_charger and lp not in restored and self.engine.session_of(lp) is None:
+            if (
+                lp in self.engine.loadpoint_charger
+                and lp not in restored
+                and self.engine.session_of(lp) is None
+            ):
                 restored.add(lp)
                 self.engine.restore_session(rec.to_session())
                 if self.costs is not None:
@@ -131,7 +135,9 @@ class Recorder:
                 continue
             ended = rec.updated or rec.started
             store.put_session(dataclasses.replace(rec, ended=ended))
-            log.info("store: closed session %s on %s at its last record %s", rec.id[:8], lp, ended.isoformat())
+            log.info(
+                "store: closed session %s on %s at its last record %s", rec.id[:8], lp, ended.isoformat()
+            )
 
     # ------------------------------------------------------------------ listeners (event loop; quick)
     def _add_site(self, row: SiteRow) -> None:
@@ -223,7 +229,9 @@ class Recorder:
                 aggregate_retention=(
                     timedelta(days=cfg.aggregate_retention_days) if cfg.aggregate_retention_days else None
                 ),
-                events_retention=timedelta(days=cfg.events_retention_days) if cfg.events_retention_days else None,
+                events_retention=timedelta(days=cfg.events_retention_days)
+                if cfg.events_retention_days
+                else None,
             )
             if res.deleted_readings or res.site_buckets:
                 log.debug("store: roll-up %s", res)

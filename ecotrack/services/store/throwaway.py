@@ -26,7 +26,9 @@ class PostgresUnavailable(RuntimeError):
 
 def find_pg_bin() -> Path:
     """The directory holding ``initdb`` and ``pg_ctl`` (newest Debian version first, then PATH)."""
-    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name), reverse=True)
+    candidates = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name), reverse=True
+    )
     for c in candidates:
         if (Path(c) / "initdb").exists():
             return Path(c)

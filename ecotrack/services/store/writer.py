@@ -172,7 +172,9 @@ class StoreWriter:
                 self.stats.last_error = f"{type(e).__name__}: {e}"
                 self._idle.notify_all()
             if backoff == 0:
-                log.warning("store: writing %d rows failed (%s); will retry", len(batch), self.stats.last_error)
+                log.warning(
+                    "store: writing %d rows failed (%s); will retry", len(batch), self.stats.last_error
+                )
             return min(max(1.0, backoff * 2), self.backoff_max_s)
         took = time.monotonic() - started
         with self._idle:

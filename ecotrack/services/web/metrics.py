@@ -109,6 +109,17 @@ def render_metrics(state: StateResponse, extra: dict[str, tuple[str, str, float]
         [(la, lp.charger_online) for la, lp in zip(lab, lps, strict=True)],
     )
     w.gauge(
+        "ecotrack_loadpoint_fault",
+        "1 while the loadpoint is in fault (its charger kept drawing current after 0 A).",
+        [(la, lp.status == "fault") for la, lp in zip(lab, lps, strict=True)],
+    )
+    w.gauge(
+        "ecotrack_loadpoint_stop_escalations_total",
+        "Times the charger's stop method was run because 0 A did not stop it.",
+        [(la, lp.stop_escalations) for la, lp in zip(lab, lps, strict=True)],
+        kind="counter",
+    )
+    w.gauge(
         "ecotrack_loadpoint_mode",
         "1 for the mode in force, 0 for the others.",
         [({"loadpoint": lp.id, "mode": m.value}, lp.mode == m) for lp in lps for m in Mode],

@@ -237,6 +237,9 @@ class LoadpointState(BaseModel):
     session: SessionState | None
     #: The car on the loadpoint (``vehicles:`` section), None without one.
     vehicle: VehicleInfo | None = None
+    #: Times the charger's stop method was run because it kept drawing current after 0 A
+    #: (``status`` is ``fault`` while it still does).
+    stop_escalations: int = 0
 
 
 class ChargerState(BaseModel):

@@ -39,6 +39,7 @@ __all__ = ["HttpService", "announce_token", "attach_http", "bind_socket"]
 
 log = logging.getLogger(__name__)
 
+
 class _Server(uvicorn.Server):
     """uvicorn's server without its signal handlers (the engine handles SIGINT/SIGTERM), ticking once a second.
 

@@ -27,11 +27,15 @@ class HistoryReader(Protocol):
         """Site readings in ``[start, end)``."""
         ...
 
-    def loadpoint_readings(self, start: datetime | None = None, end: datetime | None = None) -> list[LoadpointRow]:
+    def loadpoint_readings(
+        self, start: datetime | None = None, end: datetime | None = None
+    ) -> list[LoadpointRow]:
         """Loadpoint readings in ``[start, end)``."""
         ...
 
-    def site_aggregates(self, start: datetime | None = None, end: datetime | None = None) -> list[dict[str, Any]]:
+    def site_aggregates(
+        self, start: datetime | None = None, end: datetime | None = None
+    ) -> list[dict[str, Any]]:
         """5-minute roll-ups of the site readings (``bucket`` and the averaged powers)."""
         ...
 

@@ -104,6 +104,7 @@ def _loadpoint(lp: LoadpointSnapshot) -> LoadpointState:
         energy_limit_wh=lp.energy_limit_wh,
         charge_now=ChargeNowState(amps=cn.amps, until=cn.until) if cn is not None else None,
         session=session_state(lp.session) if lp.session is not None else None,
+        stop_escalations=lp.escalations,
         vehicle=vehicle_info(lp.details),
     )
 

@@ -54,15 +54,23 @@ class MqttConnectionConfig(ConfigModel):
         max_length=128,
         description="MQTT client id; must be unique on the broker (two clients with one id kick each other off).",
     )
-    keepalive_s: int = Field(30, ge=5, le=3600, description="Keep-alive interval (s); the last will fires after 1.5x.")
+    keepalive_s: int = Field(
+        30, ge=5, le=3600, description="Keep-alive interval (s); the last will fires after 1.5x."
+    )
     tls: MqttTlsConfig = Field(default_factory=MqttTlsConfig, description="TLS settings.")
     topic_prefix: str = Field(
         "ecotrack",
         description="Root of ecotrack's own topics: <prefix>/status (online/offline), <prefix>/site/..., "
         "<prefix>/loadpoints/<id>/... with setters on .../<key>/set.",
     )
-    reconnect_min_s: float = Field(0.5, gt=0, le=60, description="First wait before reconnecting (s); doubles.")
-    reconnect_max_s: float = Field(30.0, gt=0, le=3600, description="Longest wait between reconnects (s).")
+    reconnect_min_s: float = Field(0.5, gt=0, le=5, description="First wait before reconnecting (s); doubles.")
+    reconnect_max_s: float = Field(
+        4.0,
+        gt=0,
+        le=5,
+        description="Longest wait between reconnects (s): at most 5, so control over MQTT is back within "
+        "about that long after the broker is (a reconnect attempt to a local broker costs next to nothing).",
+    )
 
     _check_prefix = field_validator("topic_prefix")(check_topic_prefix)
 

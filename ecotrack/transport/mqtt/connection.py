@@ -7,7 +7,8 @@ id on the broker, one last will). :class:`MqttConnection`:
   (retained), then publishes ``online`` (retained);
 * **subscribes** every registered filter, and again after each reconnect (so a broker restart loses
   nothing but the messages sent while it was down); retained messages arrive again and are routed;
-* **reconnects** with exponential backoff (``reconnect_min_s`` doubling to ``reconnect_max_s``);
+* **reconnects** with exponential backoff (``reconnect_min_s`` doubling to ``reconnect_max_s``, 4 s by
+  default and never more than 5 s, so a broker that is back is used again within that long);
 * routes each message to the handlers whose filter matches, in the order they arrive; a handler's bug
   is logged and never ends the connection;
 * runs ``on_connect`` callbacks after each (re)connect, e.g. to republish retained state;
@@ -78,7 +79,9 @@ class Subscription:
 class MqttConnection:
     """A supervised aiomqtt client shared by everything MQTT in the process (see the module docstring)."""
 
-    def __init__(self, config: MqttConnectionConfig, *, base_dir: Path | None = None, timeout_s: float = 5.0) -> None:
+    def __init__(
+        self, config: MqttConnectionConfig, *, base_dir: Path | None = None, timeout_s: float = 5.0
+    ) -> None:
         self.config = config
         self.base_dir = base_dir
         self.timeout_s = timeout_s
@@ -162,9 +165,7 @@ class MqttConnection:
                 await self._session()
             except aiomqtt.MqttError as e:
                 self.error = str(e)
-                log.warning(
-                    "MQTT broker %s:%d: %s; reconnecting in %.1f s", cfg.host, cfg.port, e, backoff
-                )
+                log.warning("MQTT broker %s:%d: %s; reconnecting in %.1f s", cfg.host, cfg.port, e, backoff)
             else:  # the message iterator ended without an error: treat as a lost connection
                 self.error = "connection closed"
                 log.warning("MQTT broker %s:%d closed the connection; reconnecting", cfg.host, cfg.port)

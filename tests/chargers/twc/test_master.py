@@ -196,7 +196,7 @@ def test_queries_never_starve_heartbeats() -> None:
         polls = [t for t, m in bus.sent if isinstance(m, PowerQuery) and m.slave_id == sid]
         assert len(polls) >= 2 and all(b - a >= 60 - 1e-6 for a, b in itertools.pairwise(polls))
     st = bus.master.slaves
-    assert all(s.vin == "5YJ3E1EA7KF000001" for s in st.values())
+    assert all(s.vin == "5YJ3E1EA8KF000001" for s in st.values())
     assert all(s.lifetime_kwh == 924 and s.volts == (244, 240, 245) for s in st.values())
 
 

@@ -21,6 +21,9 @@ from ecotrack.chargers.twc.slave import SimulatedSlave, SlaveParams
 from ecotrack.clock import ScaledClock
 from ecotrack.config import Config
 from ecotrack.config_load import parse_config
+from ecotrack.services.mqtt.status import loadpoint_values
+from ecotrack.services.web.metrics import render_metrics
+from ecotrack.services.web.state import build_state
 
 SPEED = 20.0
 
@@ -81,23 +84,18 @@ def config(
     lps: dict[str, float],
     wiring: float | None,
     twc: dict[str, Any] | None = None,
-    slaves: list[SimulatedSlave] | None = None,
+    control: dict[str, Any] | None = None,
+    ids: dict[str, int] | None = None,
 ) -> Config:
-    """Loadpoint ``n`` (a, b, ...) on charger ``twc_n``, pinned to ``slaves[i]`` when given.
-
-    Unpinned chargers take TWCs in the order they link, and that order is up to timing (on a loaded
-    machine the second TWC's link-ready can be read first): tests that expect a current at a given TWC pin.
-    """
-    ids = [f"{s.twc_id:04X}" for s in slaves] if slaves else [None] * len(lps)
-    chargers = {
-        f"twc_{n}": {"type": "twc", "port": str(port), "max_a": 32, "twc_id": i, **(twc or {})}
-        for n, i in zip(lps, ids, strict=True)
-    }
+    chargers = {f"twc_{n}": {"type": "twc", "port": str(port), "max_a": 32, **(twc or {})} for n in lps}
+    for n, twc_id in (ids or {}).items():  # pinned: which slave links first is up to the scheduler
+        chargers[f"twc_{n}"]["twc_id"] = f"{twc_id:04X}"
     return parse_config(
         {
             "site": {"grid_meter": "grid", "wiring_limit_a": wiring},
             "meters": {"grid": {"type": "replay", "interval_s": 2}},
             "chargers": chargers,
+            **({"control": control} if control else {}),
             "loadpoints": {
                 n: {"charger": f"twc_{n}", "mode": "now", "min_a": 6, "max_a": a} for n, a in lps.items()
             },
@@ -127,7 +125,8 @@ async def test_engine_drives_slaves_over_a_pty(
 ) -> None:
     ln = line([sl(*k) for k in kinds])
     wants = dict(zip(["a", "b", "c"][: len(kinds)], [16.0, 13.0, 10.0], strict=False))
-    cfg = config(ln.link, wants, wiring=40, twc={"bus_max_a": 40, "stop_method": "fc-b2"}, slaves=ln.slaves)
+    ids = dict(zip(wants, [k[0] for k in kinds], strict=True))
+    cfg = config(ln.link, wants, wiring=40, twc={"bus_max_a": 40, "stop_method": "fc-b2"}, ids=ids)
     engine = build_engine(cfg, clock=ln.clock, services=False)
     run = asyncio.create_task(engine.run())
     try:
@@ -140,7 +139,7 @@ async def test_engine_drives_slaves_over_a_pty(
         for name, lp in zip(wants, snap.loadpoints, strict=True):
             assert lp.name == name and lp.charger_online and lp.charging and lp.actual_a == wants[name]
             details = engine.chargers[f"twc_{name}"].details()
-            assert details["vin"] is None or details["vin"] == "5YJ3E1EA7KF000001"
+            assert details["vin"] is None or details["vin"] == "5YJ3E1EA8KF000001"
         await until(lambda: all(engine.chargers[f"twc_{n}"].details()["vin"] for n in wants))
         await until(lambda: engine.chargers["twc_a"].details()["lifetime_kwh"] == 924)
         d = engine.chargers["twc_a"].details()
@@ -212,7 +211,9 @@ async def test_garbage_and_bad_checksums_are_counted_and_ignored(line: Callable[
 async def test_silent_slave_dropped_and_relinked(line: Callable[..., Line]) -> None:
     ln = line([sl(0x1111, 1, 80.0), sl(0x2222, 2)])
     engine = build_engine(
-        config(ln.link, {"a": 10, "b": 8}, wiring=None, slaves=ln.slaves), clock=ln.clock, services=False
+        config(ln.link, {"a": 10, "b": 8}, wiring=None, ids={"a": 0x1111, "b": 0x2222}),
+        clock=ln.clock,
+        services=False,
     )
     run = asyncio.create_task(engine.run())
     try:
@@ -263,6 +264,79 @@ async def test_port_vanishing_and_returning_is_survived(line: Callable[..., Line
         await until(lambda: charger.bus.opens == 2)
         await until(lambda: ln.slaves[0].limit_a == 11 and charger.error is None)
         await until(lambda: charger.reading().online)  # type: ignore[union-attr]
+    finally:
+        engine.stop()
+        await asyncio.wait_for(run, 10)
+
+
+async def test_a_twc_back_under_a_new_id_is_driven_again(line: Callable[..., Line]) -> None:
+    """TWCManager's fake slave killed and back 10 s later under another ID (issue 12, defect 5)."""
+    ln = line([sl(0x1111, 2)])
+    engine = build_engine(config(ln.link, {"a": 10}, wiring=None), clock=ln.clock, services=False)
+    run = asyncio.create_task(engine.run())
+    try:
+        twc = ln.slaves[0]
+        await until(lambda: twc.limit_a == 10 and twc.actual_a == 10)
+        charger = engine.chargers["twc_a"]
+        assert isinstance(charger, TwcCharger)
+        twc.power(False, ln.clock.now())
+        await asyncio.sleep(10 / SPEED)
+        twc.power(True, ln.clock.now(), new_id=0x4444)
+        back = ln.clock.now()
+        await until(lambda: charger.slave() is not None and charger.slave().twc_id == 0x4444)  # type: ignore[union-attr]
+        assert ln.clock.now() - back < 20  # adopted before the old ID's 26 s drop
+        await until(lambda: twc.limit_a == 10 and twc.actual_a == 10)
+        await until(lambda: engine.snapshot().loadpoints[0].charger_online)
+    finally:
+        engine.stop()
+        await asyncio.wait_for(run, 10)
+
+
+async def test_a_protocol2_linkready_with_13_byte_replies_is_stopped_by_its_stop_method(
+    line: Callable[..., Line],
+) -> None:
+    """Issue 12, defect 6: such a slave was taken for protocol 1 and sent ``05 00 00`` forever."""
+    odd = SimulatedSlave(SlaveParams(twc_id=0x2222, protocol=2, heartbeat_size=13, seed=2))
+    ln = line([odd])
+    engine = build_engine(config(ln.link, {"a": 13}, wiring=None, twc={"stop_method": "fc-b2"}), clock=ln.clock, services=False)
+    run = asyncio.create_task(engine.run())
+    try:
+        await until(lambda: odd.actual_a == 13)
+        engine.set_mode("a", "off")
+        await until(lambda: odd.halted and odd.actual_a == 0)
+        charger = engine.chargers["twc_a"]
+        assert isinstance(charger, TwcCharger)
+        assert charger.details()["protocol"] == 2
+    finally:
+        engine.stop()
+        await asyncio.wait_for(run, 10)
+
+
+async def test_a_twc_that_ignores_0a_is_escalated_and_its_loadpoint_shows_a_fault(line: Callable[..., Line]) -> None:
+    """A protocol-1 TWC that ignores ``05 00 00``: after stop_escalation_s the stop method runs (FC B2)."""
+    deaf = SimulatedSlave(SlaveParams(twc_id=0x1111, protocol=1, ignores_zero=True, seed=3))
+    ln = line([deaf])
+    cfg = config(ln.link, {"a": 13}, wiring=None, twc={"stop_method": "fc-b2"}, control={"stop_escalation_s": 10})
+    engine = build_engine(cfg, clock=ln.clock, services=False)
+    faults: list[str] = []
+    engine.add_event_listener(lambda e: faults.append(e.message) if e.kind == "fault" else None)
+    run = asyncio.create_task(engine.run())
+    try:
+        await until(lambda: deaf.actual_a == 13)
+        engine.set_mode("a", "off")
+        off = ln.clock.now()
+        await until(lambda: engine.snapshot().loadpoints[0].status == "fault")
+        assert ln.clock.now() - off >= 10
+        lp = engine.snapshot().loadpoints[0]
+        assert "13.0 A" in lp.reason and lp.escalations == 1 and faults
+        # the same fault in the MQTT status and /metrics
+        values = loadpoint_values(lp)
+        assert values["loadpoints/a/status"] == "fault" and "13.0 A" in str(values["loadpoints/a/reason"])
+        metrics = render_metrics(build_state(engine, engine.snapshot()))
+        assert 'ecotrack_loadpoint_fault{loadpoint="a"} 1.0' in metrics
+        assert 'ecotrack_loadpoint_stop_escalations_total{loadpoint="a"} 1.0' in metrics
+        await until(lambda: deaf.halted and deaf.actual_a == 0)  # FC B2 stopped it
+        await until(lambda: engine.snapshot().loadpoints[0].status != "fault")
     finally:
         engine.stop()
         await asyncio.wait_for(run, 10)

@@ -144,7 +144,7 @@ async def running(engine: Engine) -> AsyncIterator[asyncio.Task[None]]:
         await asyncio.wait_for(task, 5)
 
 
-async def until(pred: Callable[[], bool], timeout_s: float = 3.0) -> None:
+async def until(pred: Callable[[], bool], timeout_s: float = 20.0) -> None:
     """Wait (wall seconds) until ``pred()`` holds."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s

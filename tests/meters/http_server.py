@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -45,11 +44,15 @@ class Request:
 
 Responder = Reply | Callable[[Request], Reply]
 
+#: A delay that outlasts any test: the handler answers only when the server is closed (a hung device).
+#: A finite delay a little above the client's timeout races the client on a loaded machine.
+HANG_S = 3600.0
+
 #: The failure shapes every HTTP source must survive.
 FAILURES: dict[str, Reply] = {
     "401": Reply('{"error": "unauthorized"}', status=401),
     "500": Reply("Internal Server Error", status=500, content_type="text/plain"),
-    "timeout": Reply("{}", delay_s=1.5),
+    "timeout": Reply("{}", delay_s=HANG_S),
     "truncated": Reply('{"Body": {"Data": {"Site": {"P_Grid": 12'),
     "html": Reply(
         "<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>",
@@ -72,6 +75,7 @@ class VendorServer:
         self.routes: dict[tuple[str, str], Responder] = {}
         self.requests: list[Request] = []
         self.default: Reply | None = None
+        self.closing = threading.Event()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -100,7 +104,7 @@ class VendorServer:
                 else:
                     reply = responder
                 if reply.delay_s:
-                    time.sleep(reply.delay_s)
+                    server.closing.wait(reply.delay_s)  # close() ends a hang at once
                 data = reply.body.encode() if isinstance(reply.body, str) else reply.body
                 try:
                     self.send_response(reply.status)
@@ -125,6 +129,7 @@ class VendorServer:
         self._thread.start()
 
     def close(self) -> None:
+        self.closing.set()
         self.httpd.shutdown()
         self.httpd.server_close()
 

@@ -22,7 +22,12 @@ from ecotrack.meters.polling import PollingSource, SourceError
 
 from .http_server import FAILURE_TEXT, FAILURES, Reply, Request, VendorServer
 
-FAST = {"timeout_s": 0.5, "retries": 0}
+#: One attempt, no retries. The timeout is far above what a loaded machine needs for an answer that
+#: comes: only the hung-server cases are about the timeout, and they set their own (``HUNG``).
+FAST = {"timeout_s": 10.0, "retries": 0}
+#: The timeout for a server that never answers (see ``http_server.HANG_S``): short, and reached whatever
+#: the load, since no answer can beat it.
+HUNG = {"timeout_s": 0.5, "retries": 0}
 
 
 def build(meter: dict[str, Any]) -> PollingSource:
@@ -596,8 +601,8 @@ TEXT_TRUNCATED = {
 }
 
 
-def with_url(meter: dict[str, Any], url: str) -> dict[str, Any]:
-    out = {**meter, **FAST}
+def with_url(meter: dict[str, Any], url: str, failure: str = "") -> dict[str, Any]:
+    out = {**meter, **(HUNG if failure == "timeout" else FAST)}
     if meter["type"] == "url":
         out["grid"] = {**meter["grid"], "url": meter["grid"]["url"].replace("URL", url)}
     else:
@@ -612,7 +617,7 @@ async def test_failure_shapes_give_a_clear_error_and_no_value(
 ) -> None:
     meter, route = VENDORS[vendor]
     vendor_server.routes[route] = FAILURES[failure]
-    message = await read_error(with_url(meter, vendor_server.url))
+    message = await read_error(with_url(meter, vendor_server.url, failure))
     expected = (
         TEXT_TRUNCATED.get(vendor, FAILURE_TEXT[failure]) if failure == "truncated" else FAILURE_TEXT[failure]
     )

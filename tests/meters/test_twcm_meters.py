@@ -17,7 +17,7 @@ from ecotrack.meters.http.growatt import hash_password
 from ecotrack.meters.polling import SourceError
 
 from .http_server import FAILURE_TEXT, FAILURES, Reply, Request, VendorServer
-from .test_http_sources import FAST, build, read, read_error
+from .test_http_sources import FAST, HUNG, build, read, read_error
 
 # ------------------------------------------------------------------------------------------- Emoncms
 
@@ -400,7 +400,7 @@ async def test_failure_shapes_give_a_clear_error_and_no_value(
 ) -> None:
     meter, route = VENDORS[vendor]
     vendor_server.routes[route] = FAILURES[failure]
-    message = await read_error({**meter, "url": vendor_server.url, **FAST})
+    message = await read_error({**meter, "url": vendor_server.url, **(HUNG if failure == "timeout" else FAST)})
     assert FAILURE_TEXT[failure] in message, message
     if failure != "timeout":
         assert route[1] in message and route[1] + "?" not in message  # the path, never a query (keys)

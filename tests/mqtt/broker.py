@@ -153,7 +153,7 @@ class Recorder:
     def on(self, topic: str) -> list[str]:
         return [p for t, p, _ in self.messages if t == topic]
 
-    async def wait_for(self, condition: Callable[[], object], timeout: float = 5.0, what: str = "") -> None:
+    async def wait_for(self, condition: Callable[[], object], timeout: float = 20.0, what: str = "") -> None:
         deadline = asyncio.get_running_loop().time() + timeout
         while not condition():
             remaining = deadline - asyncio.get_running_loop().time()
@@ -165,8 +165,12 @@ class Recorder:
                     await self._changed.wait()
 
 
-async def until(condition: Callable[[], object], timeout: float = 5.0, what: str = "") -> None:
-    """Poll ``condition`` until true (AssertionError naming ``what`` after ``timeout`` s)."""
+async def until(condition: Callable[[], object], timeout: float = 20.0, what: str = "") -> None:
+    """Poll ``condition`` until true (AssertionError naming ``what`` after ``timeout`` s).
+
+    The default timeout only bounds a failing test: it is long because a loaded machine (CI, two CPUs
+    shared with other jobs) can take seconds for what takes milliseconds here.
+    """
     deadline = asyncio.get_running_loop().time() + timeout
     while not condition():
         if asyncio.get_running_loop().time() > deadline:

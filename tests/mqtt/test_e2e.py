@@ -108,7 +108,7 @@ async def site(
         yield engine, sim, house
     finally:
         engine.stop()
-        done, _ = await asyncio.wait([run], timeout=10)
+        done, _ = await asyncio.wait([run], timeout=30)  # bounds a hang only: a loaded machine is slow
         if not done:
             import sys
 
@@ -151,7 +151,7 @@ async def test_every_control_payload(broker: Broker) -> None:
 
         async def send(topic: str, payload: str, check: Any, what: str) -> None:
             await rec.publish(topic, payload)
-            await until(check, timeout=5, what=what)
+            await until(check, what=what)
 
         lp = "garage"
         snap = lambda: engine.snapshot().loadpoint(lp)  # noqa: E731
@@ -181,7 +181,7 @@ async def test_every_control_payload(broker: Broker) -> None:
             lambda: snap().charge_now is not None and snap().charge_now.amps == 10,
             "10 A",
         )
-        await until(lambda: sim.limit_a == 10.0, timeout=5, what="Prism at 10 A")
+        await until(lambda: sim.limit_a == 10.0, what="Prism at 10 A")
         await send(
             "cmnd/prism/mode",
             "auto",
@@ -243,20 +243,15 @@ async def test_every_control_payload(broker: Broker) -> None:
 
 async def test_broker_restart_reconnects_resubscribes_and_republishes(broker: Broker) -> None:
     async with site(broker, make_config(broker.port)) as (engine, sim, _house):
-        await until(lambda: sim.drawn_a > 10.0, timeout=15, what="charging")
+        await until(lambda: sim.drawn_a > 10.0, what="charging")
         broker.restart()  # persistence off: every retained message is gone
         async with Recorder(broker.port) as rec:
+            await rec.wait_for(lambda: rec.last("ecotrack/status") == "online", what="online again")
             await rec.wait_for(
-                lambda: rec.last("ecotrack/status") == "online", timeout=10, what="online again"
-            )
-            await rec.wait_for(
-                lambda: rec.last("ecotrack/loadpoints/garage/mode") == "minpv",
-                timeout=10,
-                what="state republished",
+                lambda: rec.last("ecotrack/loadpoints/garage/mode") == "minpv", what="state republished"
             )
             await rec.wait_for(
                 lambda: rec.last("homeassistant/sensor/ecotrack/site_grid_w/config"),
-                timeout=10,
                 what="discovery republished",
             )
             # resubscribed: commands and meter data work again
@@ -264,12 +259,8 @@ async def test_broker_restart_reconnects_resubscribes_and_republishes(broker: Br
             await until(lambda: engine.user_mode_of("garage") is Mode.PV, what="command after restart")
             n = engine.sources["emon"].emitted  # type: ignore[attr-defined]
             await until(lambda: engine.sources["emon"].emitted > n + 2, what="meter data after restart")  # type: ignore[attr-defined]
-        await until(lambda: sim.connected.is_set(), timeout=10, what="simulator back")
-        await until(
-            lambda: engine.snapshot().loadpoint("garage").charger_online,
-            timeout=10,
-            what="Prism online again",
-        )
+        await until(lambda: sim.connected.is_set(), what="simulator back")
+        await until(lambda: engine.snapshot().loadpoint("garage").charger_online, what="Prism online again")
 
 
 async def test_meter_silence_triggers_failsafe_and_the_prism_gets_the_safe_current(broker: Broker) -> None:

@@ -99,6 +99,11 @@ def calls(state: Path) -> list[list[str]]:
     return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
 
 
+def commands(state: Path) -> list[list[str]]:
+    """The commands sent (method and message), without the polls that run beside them."""
+    return [c[2:] for c in calls(state) if c[2:3] != ["get_status"]]
+
+
 def test_parse_documented_answer() -> None:
     answer = {"status": "success", "result": {"firmware": "Prism 1.0", "ports": [PORT], "error": 0}}
     parsed = parse_status(answer, 1)
@@ -136,16 +141,19 @@ async def test_polls_and_commands_through_ubus(fake_ubus: Path) -> None:
         assert ["call", "evse.control", "set_current", '{"port":1,"current_max":12.0}'] in calls(fake_ubus)
         await until(lambda: readings[-1].offered_a == 12.0, what="new setpoint polled")
         await charger.set_current(0.0)
-        assert ["call", "evse.control", "set_mode", '{"port":1,"mode":3}'] in calls(fake_ubus)
+        assert commands(fake_ubus)[-1] == ["set_mode", '{"port":1,"mode":3}']
+        paused_at = len(commands(fake_ubus))
         await charger.set_current(16.0)
-        # (the poll running meanwhile may already have sent set_mode after it: look at the last set_current)
-        assert [c[2:] for c in calls(fake_ubus) if c[2] == "set_current"][-1] == [
-            "set_current", '{"port":1,"current_max":16.0}'
-        ]
-        # The next poll shows the Prism still paused: the driver puts it back into normal mode.
+        assert commands(fake_ubus)[paused_at] == ["set_current", '{"port":1,"current_max":16.0}']
+        # The Prism is still paused: the driver puts it back into normal mode, right away when a poll has
+        # already shown the pause, else after the next poll shows it.
         await until(lambda: json.loads(fake_ubus.read_text())["port"]["mode"] == 2, what="normal mode again")
+        assert commands(fake_ubus)[paused_at : paused_at + 2] == [
+            ["set_current", '{"port":1,"current_max":16.0}'],
+            ["set_mode", '{"port":1,"mode":2}'],
+        ]
         write(fake_ubus, behaviour="garbage")
-        await until(lambda: not readings[-1].online, timeout=5, what="offline on garbage")
+        await until(lambda: not readings[-1].online, what="offline on garbage")
         write(fake_ubus, behaviour="fail")
         with pytest.raises(UbusError, match="Not found"):
             await charger.set_current(10.0)

@@ -45,7 +45,7 @@ def config(tmp_path: Path, cross_check: bool = True, **extra: Any) -> Config:
     return config_model().model_validate(data, context=None if cross_check else {"skip_cross_check": True})
 
 
-async def until(pred: Callable[[], bool], timeout_s: float = 5.0) -> None:
+async def until(pred: Callable[[], bool], timeout_s: float = 20.0) -> None:
     deadline = asyncio.get_running_loop().time() + timeout_s
     while not pred():
         if asyncio.get_running_loop().time() > deadline:

@@ -63,7 +63,7 @@ def site_config(trace: Path, http: dict[str, Any] | None = None, **loadpoint: An
     )
 
 
-async def until(pred: Callable[[], bool], timeout_s: float = 5.0, what: str = "condition") -> None:
+async def until(pred: Callable[[], bool], timeout_s: float = 20.0, what: str = "condition") -> None:
     """Wait (wall seconds) until ``pred()`` holds."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s

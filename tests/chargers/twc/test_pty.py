@@ -103,7 +103,8 @@ def config(
     )
 
 
-async def until(cond: Callable[[], bool], wall_s: float = 5.0) -> None:
+async def until(cond: Callable[[], bool], wall_s: float = 30.0) -> None:
+    """Wait until ``cond()``; ``wall_s`` only bounds a failing test (a loaded machine is slow, not wrong)."""
     deadline = time.monotonic() + wall_s
     while not cond():
         assert time.monotonic() < deadline, "condition not met in time"
@@ -129,18 +130,18 @@ async def test_engine_drives_slaves_over_a_pty(
     engine = build_engine(cfg, clock=ln.clock, services=False)
     run = asyncio.create_task(engine.run())
     try:
-        await until(lambda: all(s.linked for s in ln.slaves), 5)
+        await until(lambda: all(s.linked for s in ln.slaves))
         # each TWC carries the current the core decided for its loadpoint (mode now: the loadpoint max)
-        await until(lambda: [s.limit_a for s in ln.slaves] == list(wants.values()), 5)
-        await until(lambda: all(s.actual_a == s.limit_a for s in ln.slaves), 5)
-        await until(lambda: all(lp.actual_a == wants[lp.name] for lp in engine.snapshot().loadpoints), 5)
+        await until(lambda: [s.limit_a for s in ln.slaves] == list(wants.values()))
+        await until(lambda: all(s.actual_a == s.limit_a for s in ln.slaves))
+        await until(lambda: all(lp.actual_a == wants[lp.name] for lp in engine.snapshot().loadpoints))
         snap = engine.snapshot()
         for name, lp in zip(wants, snap.loadpoints, strict=True):
             assert lp.name == name and lp.charger_online and lp.charging and lp.actual_a == wants[name]
             details = engine.chargers[f"twc_{name}"].details()
             assert details["vin"] is None or details["vin"] == "5YJ3E1EA8KF000001"
-        await until(lambda: all(engine.chargers[f"twc_{n}"].details()["vin"] for n in wants), 5)
-        await until(lambda: engine.chargers["twc_a"].details()["lifetime_kwh"] == 924, 5)
+        await until(lambda: all(engine.chargers[f"twc_{n}"].details()["vin"] for n in wants))
+        await until(lambda: engine.chargers["twc_a"].details()["lifetime_kwh"] == 924)
         d = engine.chargers["twc_a"].details()
         assert d["lifetime_kwh"] == 924 and d["voltages_v"] == [244, 240, 245] and d["linked"] is True
         assert ln.sim is not None and ln.sim.max_total_limit_a <= 40
@@ -148,7 +149,7 @@ async def test_engine_drives_slaves_over_a_pty(
         engine.stop()
         await asyncio.wait_for(run, 10)
     # left safe: every slave at 0 A and not charging (p1 by 0 A, p2 by FC B2)
-    await until(lambda: all(s.actual_a == 0 for s in ln.slaves), 3)
+    await until(lambda: all(s.actual_a == 0 for s in ln.slaves))
     assert all(s.offer_a() == 0 for s in ln.slaves)
 
 
@@ -168,7 +169,7 @@ async def test_wiring_limit_holds_on_the_wire_for_random_commands(line: Callable
     tasks = [asyncio.create_task(c.run()) for c in chargers]
     rng = random.Random(7)
     try:
-        await until(lambda: len(bus.protocol.slaves) == 3, 5)
+        await until(lambda: len(bus.protocol.slaves) == 3)
         for _ in range(25):
             await rng.choice(chargers).set_current(
                 rng.choice([0, 6, 7.5, 10, 16, 20, 32, 80, -1, float("nan")])
@@ -190,7 +191,7 @@ async def test_garbage_and_bad_checksums_are_counted_and_ignored(line: Callable[
     engine = build_engine(config(ln.link, {"a": 12}, wiring=None), clock=ln.clock, services=False)
     run = asyncio.create_task(engine.run())
     try:
-        await until(lambda: ln.slaves[0].limit_a == 12, 5)
+        await until(lambda: ln.slaves[0].limit_a == 12)
         charger = engine.chargers["twc_a"]
         assert isinstance(charger, TwcCharger)
         stats = charger.bus.deframer.stats
@@ -198,9 +199,9 @@ async def test_garbage_and_bad_checksums_are_counted_and_ignored(line: Callable[
         ln.sim.inject(b"\xfe\x00\x11garbage\xc0\xc0\xdb\x01\xc0")
         ln.sim.inject(b"\xc0\xfd\xe0\x11\x11\x77\x77\x01")  # a frame cut short
         ln.sim.corrupt_replies = 3
-        await until(lambda: stats.bad_checksum >= 3 and stats.stray_bytes > 0 and stats.bad_frames >= 4, 5)
+        await until(lambda: stats.bad_checksum >= 3 and stats.stray_bytes > 0 and stats.bad_frames >= 4)
         replies = charger.bus.protocol.slaves[0x1111].replies
-        await until(lambda: charger.bus.protocol.slaves[0x1111].replies > replies + 3, 5)
+        await until(lambda: charger.bus.protocol.slaves[0x1111].replies > replies + 3)
         assert ln.slaves[0].limit_a == 12 and charger.reading() is not None and charger.reading().online  # type: ignore[union-attr]
     finally:
         engine.stop()
@@ -209,21 +210,30 @@ async def test_garbage_and_bad_checksums_are_counted_and_ignored(line: Callable[
 
 async def test_silent_slave_dropped_and_relinked(line: Callable[..., Line]) -> None:
     ln = line([sl(0x1111, 1, 80.0), sl(0x2222, 2)])
-    engine = build_engine(config(ln.link, {"a": 10, "b": 8}, wiring=None), clock=ln.clock, services=False)
+    engine = build_engine(
+        config(ln.link, {"a": 10, "b": 8}, wiring=None, ids={"a": 0x1111, "b": 0x2222}),
+        clock=ln.clock,
+        services=False,
+    )
     run = asyncio.create_task(engine.run())
     try:
-        await until(lambda: [s.limit_a for s in ln.slaves] == [10, 8], 5)
+        await until(lambda: [s.limit_a for s in ln.slaves] == [10, 8])
         charger = engine.chargers["twc_b"]
         assert isinstance(charger, TwcCharger)
+        # When the master drops it (clock time, taken at the drop, not when this test looks).
+        dropped_at: list[float] = []
+        charger.bus.protocol.listeners.append(
+            lambda target, slave: dropped_at.append(ln.clock.now()) if target == "twc_b" and slave.target is None else None
+        )
         ln.slaves[1].power(False, ln.clock.now())
         off = ln.clock.now()
-        await until(lambda: charger.slave() is None, 3)
-        assert 25 <= ln.clock.now() - off <= 32
-        await until(lambda: charger.reading() is not None and not charger.reading().online, 2)  # type: ignore[union-attr]
+        await until(lambda: charger.slave() is None)
+        assert len(dropped_at) == 1 and 25 <= dropped_at[0] - off <= 32
+        await until(lambda: charger.reading() is not None and not charger.reading().online)  # type: ignore[union-attr]
         assert ln.slaves[0].limit_a == 10  # the other TWC was served all along
         ln.slaves[1].power(True, ln.clock.now())
-        await until(lambda: charger.slave() is not None and ln.slaves[1].limit_a == 8, 3)
-        await until(lambda: charger.reading().online, 2)  # type: ignore[union-attr]
+        await until(lambda: charger.slave() is not None and ln.slaves[1].limit_a == 8)
+        await until(lambda: charger.reading().online)  # type: ignore[union-attr]
     finally:
         engine.stop()
         await asyncio.wait_for(run, 10)
@@ -234,12 +244,12 @@ async def test_port_vanishing_and_returning_is_survived(line: Callable[..., Line
     engine = build_engine(config(ln.link, {"a": 11}, wiring=None), clock=ln.clock, services=False)
     run = asyncio.create_task(engine.run())
     try:
-        await until(lambda: ln.slaves[0].limit_a == 11, 5)
+        await until(lambda: ln.slaves[0].limit_a == 11)
         charger = engine.chargers["twc_a"]
         assert isinstance(charger, TwcCharger)
         await ln.unplug()  # the USB adapter is pulled: the tty and its by-id link disappear
-        await until(lambda: charger.bus.port_losses == 1 and charger.bus.port_error is not None, 3)
-        await until(lambda: charger.error is not None and not charger.reading().online, 3)  # type: ignore[union-attr]
+        await until(lambda: charger.bus.port_losses == 1 and charger.bus.port_error is not None)
+        await until(lambda: charger.error is not None and not charger.reading().online)  # type: ignore[union-attr]
         await asyncio.sleep(0.3)  # a few reopen attempts fail meanwhile
         assert charger.bus.opens == 1
         # the TWC (still powered, its timers running) heard nothing for > 10 s: it fell back and stopped
@@ -249,11 +259,11 @@ async def test_port_vanishing_and_returning_is_survived(line: Callable[..., Line
             twc.tick(ln.clock.now())
             return twc.fallbacks == 1 and twc.actual_a == 0 and not twc.linked
 
-        await until(fell_back, 3)
+        await until(fell_back)
         ln.plug_in()  # plugged back in: a new tty behind the same link
-        await until(lambda: charger.bus.opens == 2, 5)
-        await until(lambda: ln.slaves[0].limit_a == 11 and charger.error is None, 5)
-        await until(lambda: charger.reading().online, 3)  # type: ignore[union-attr]
+        await until(lambda: charger.bus.opens == 2)
+        await until(lambda: ln.slaves[0].limit_a == 11 and charger.error is None)
+        await until(lambda: charger.reading().online)  # type: ignore[union-attr]
     finally:
         engine.stop()
         await asyncio.wait_for(run, 10)
@@ -266,17 +276,17 @@ async def test_a_twc_back_under_a_new_id_is_driven_again(line: Callable[..., Lin
     run = asyncio.create_task(engine.run())
     try:
         twc = ln.slaves[0]
-        await until(lambda: twc.limit_a == 10 and twc.actual_a == 10, 5)
+        await until(lambda: twc.limit_a == 10 and twc.actual_a == 10)
         charger = engine.chargers["twc_a"]
         assert isinstance(charger, TwcCharger)
         twc.power(False, ln.clock.now())
         await asyncio.sleep(10 / SPEED)
         twc.power(True, ln.clock.now(), new_id=0x4444)
         back = ln.clock.now()
-        await until(lambda: charger.slave() is not None and charger.slave().twc_id == 0x4444, 3)  # type: ignore[union-attr]
+        await until(lambda: charger.slave() is not None and charger.slave().twc_id == 0x4444)  # type: ignore[union-attr]
         assert ln.clock.now() - back < 20  # adopted before the old ID's 26 s drop
-        await until(lambda: twc.limit_a == 10 and twc.actual_a == 10, 3)
-        await until(lambda: engine.snapshot().loadpoints[0].charger_online, 3)
+        await until(lambda: twc.limit_a == 10 and twc.actual_a == 10)
+        await until(lambda: engine.snapshot().loadpoints[0].charger_online)
     finally:
         engine.stop()
         await asyncio.wait_for(run, 10)
@@ -291,9 +301,9 @@ async def test_a_protocol2_linkready_with_13_byte_replies_is_stopped_by_its_stop
     engine = build_engine(config(ln.link, {"a": 13}, wiring=None, twc={"stop_method": "fc-b2"}), clock=ln.clock, services=False)
     run = asyncio.create_task(engine.run())
     try:
-        await until(lambda: odd.actual_a == 13, 5)
+        await until(lambda: odd.actual_a == 13)
         engine.set_mode("a", "off")
-        await until(lambda: odd.halted and odd.actual_a == 0, 3)
+        await until(lambda: odd.halted and odd.actual_a == 0)
         charger = engine.chargers["twc_a"]
         assert isinstance(charger, TwcCharger)
         assert charger.details()["protocol"] == 2
@@ -312,10 +322,10 @@ async def test_a_twc_that_ignores_0a_is_escalated_and_its_loadpoint_shows_a_faul
     engine.add_event_listener(lambda e: faults.append(e.message) if e.kind == "fault" else None)
     run = asyncio.create_task(engine.run())
     try:
-        await until(lambda: deaf.actual_a == 13, 5)
+        await until(lambda: deaf.actual_a == 13)
         engine.set_mode("a", "off")
         off = ln.clock.now()
-        await until(lambda: engine.snapshot().loadpoints[0].status == "fault", 3)
+        await until(lambda: engine.snapshot().loadpoints[0].status == "fault")
         assert ln.clock.now() - off >= 10
         lp = engine.snapshot().loadpoints[0]
         assert "13.0 A" in lp.reason and lp.escalations == 1 and faults
@@ -325,8 +335,8 @@ async def test_a_twc_that_ignores_0a_is_escalated_and_its_loadpoint_shows_a_faul
         metrics = render_metrics(build_state(engine, engine.snapshot()))
         assert 'ecotrack_loadpoint_fault{loadpoint="a"} 1.0' in metrics
         assert 'ecotrack_loadpoint_stop_escalations_total{loadpoint="a"} 1.0' in metrics
-        await until(lambda: deaf.halted and deaf.actual_a == 0, 3)  # FC B2 stopped it
-        await until(lambda: engine.snapshot().loadpoints[0].status != "fault", 3)
+        await until(lambda: deaf.halted and deaf.actual_a == 0)  # FC B2 stopped it
+        await until(lambda: engine.snapshot().loadpoints[0].status != "fault")
     finally:
         engine.stop()
         await asyncio.wait_for(run, 10)

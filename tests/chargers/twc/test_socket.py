@@ -96,7 +96,8 @@ async def converter() -> AsyncIterator[Callable[[list[SimulatedSlave]], Converte
         await c.close()
 
 
-async def until(cond: Callable[[], bool], wall_s: float = 5.0) -> None:
+async def until(cond: Callable[[], bool], wall_s: float = 30.0) -> None:
+    """Wait until ``cond()``; ``wall_s`` only bounds a failing test (a loaded machine is slow, not wrong)."""
     deadline = time.monotonic() + wall_s
     while not cond():
         assert time.monotonic() < deadline, "condition not met in time"
@@ -131,7 +132,7 @@ async def test_engine_drives_slaves_through_a_tcp_converter_and_reconnects(
         await until(lambda: sorted(s.limit_a for s in conv.sim.slaves) == [12.0, 16.0])
         assert conv.connections == 1 and conv.sim.max_total_limit_a <= 30
         conv.drop_clients()  # the converter reboots
-        await until(lambda: conv.connections >= 2, 10)
+        await until(lambda: conv.connections >= 2)
         heard = len(conv.sim.heard)
         await until(lambda: len(conv.sim.heard) > heard + 3)  # the master talks on the new connection
         assert sorted(s.limit_a for s in conv.sim.slaves) == [12.0, 16.0]

@@ -34,6 +34,9 @@ from ecotrack.transport.mqtt.payloads import LogLimiter
 
 __all__ = ["PrismChargerBase"]
 
+#: Two measurements this close (A) after a raise: the car has stopped ramping.
+_SETTLED_A = 0.5
+
 log = logging.getLogger(__name__)
 
 #: Resend ``set_mode`` when the Prism has not confirmed the mode after this long (s).
@@ -64,6 +67,11 @@ class PrismChargerBase(Charger):
         #: When the limit was last raised, and when the last measurement of the current arrived.
         self._raised_at = -math.inf
         self._measured_at = -math.inf
+        #: Measurements since the last raise; the car counts as ramping (possibly at the new limit) until
+        #: two of them agree within :data:`_SETTLED_A` or one reaches the limit.
+        self._since_raise: list[float] = []
+        #: The limit of the last raise: what an unmeasured, ramping car may draw (stages do not lower it).
+        self._raised_to_a: float | None = None
         self._last_status_s: float | None = None
         self._last_emit_s: float | None = None
         self._fault: str | None = None
@@ -126,7 +134,10 @@ class PrismChargerBase(Charger):
                 return
             status = self.status
             stage = target
-            if self.config.staged_step_down and status.charging:
+            # Staged while the car may be drawing: charging, a current measured, or ramping after a raise
+            # (a state report may lag the current: a jump from 16 to 6 A trips a slow car).
+            may_draw = status.charging or status.actual_a > 0.0 or not self._settled()
+            if self.config.staged_step_down and may_draw:
                 stage = next_stage(
                     self.limit_sent_a, target, self._assumed_draw_a(), self.config.step_down_ratio
                 )
@@ -145,6 +156,8 @@ class PrismChargerBase(Charger):
             if stage != self.limit_sent_a:
                 if self.limit_sent_a is None or stage > self.limit_sent_a:
                     self._raised_at = now
+                    self._since_raise = []
+                    self._raised_to_a = stage
                 if self.limit_sent_a is not None and stage < self.limit_sent_a and stage > target:
                     log.info(
                         "charger %s: stepping down %.1f -> %.1f A (car draws %.1f A, target %.1f A)",
@@ -205,19 +218,31 @@ class PrismChargerBase(Charger):
         self.error = fault
 
     def _assumed_draw_a(self) -> float:
-        """What the car may be drawing: the measurement, or the limit when the limit was raised since.
+        """What the car may be drawing: the measurement, or the limit while the car may still be ramping.
 
-        A measurement older than the last raise may show a car that has ramped up in the meantime;
-        staging from it could cut so far that the car trips the Prism.
+        After a raise, a measurement may catch the car on its way up (10 A of a ramp to 16 A); staging a cut
+        from it could cut so far below what the car draws a moment later that it trips the Prism. So until
+        the car has settled (two measurements since the raise within :data:`_SETTLED_A` of each other, or
+        one at the limit), the car counts as drawing up to the limit.
         """
         measured = self.status.actual_a
-        if self._measured_at < self._raised_at and self.limit_sent_a is not None:
-            return max(measured, self.limit_sent_a)
+        ceiling = self._raised_to_a if self._raised_to_a is not None else self.limit_sent_a
+        if ceiling is not None and not self._settled():
+            return max(measured, ceiling)
         return measured
+
+    def _settled(self) -> bool:
+        seen = self._since_raise
+        if self._measured_at < self._raised_at or not seen:
+            return False
+        if self.limit_sent_a is not None and seen[-1] >= self.limit_sent_a - _SETTLED_A:
+            return True
+        return len(seen) >= 2 and abs(seen[-1] - seen[-2]) <= _SETTLED_A
 
     def _measured(self) -> None:
         """A new measurement of the current arrived (the transport calls this)."""
         self._measured_at = self.clock.now()
+        self._since_raise = [*self._since_raise[-1:], self.status.actual_a]
 
     def _status_changed(self) -> None:
         """Call after new status values arrived: report them and continue a cut in progress."""

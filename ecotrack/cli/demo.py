@@ -64,11 +64,11 @@ def demo_command(
         ),
     ] = None,
 ) -> None:
-    """Run a simulated house: a replayed day, two simulated cars, the real control engine.
+    """Run a simulated house: a replayed day, three simulated cars, the real control engine.
 
-    The day starts at 09:15 and loops. Two loadpoints charge from the solar surplus (pv mode, 6-16 A): [bold]garage[/bold], a simulated 1-phase 32 A charger ([bold]car[/bold]), and [bold]driveway[/bold], a simulated Tesla Wall Connector ([bold]twc[/bold]) driven over a pseudo-terminal by the real RS485 master, with lower priority, so it gets what the garage leaves.
+    The day starts at 09:15 and loops. Three loadpoints charge from the solar surplus (pv mode, 6-16 A), in order of priority: [bold]garage[/bold], a simulated 1-phase 32 A charger ([bold]car[/bold]); [bold]driveway[/bold], a simulated Tesla Wall Connector ([bold]twc[/bold]) driven over a pseudo-terminal by the real RS485 master; and [bold]carport[/bold], a simulated OCPP 1.6J wallbox (charge point demo-cp) connected over a local WebSocket to the demo's OCPP central system. Each gets what the ones before it leave.
 
-    The web dashboard shows it live on http://127.0.0.1:PORT/ (the full URL, with the API token, is printed). Stop it with Ctrl-C: both chargers are left at 0 A.
+    The web dashboard shows it live on http://127.0.0.1:PORT/ (the full URL, with the API token, is printed). Stop it with Ctrl-C: every charger is left at 0 A.
 
     The demo never touches the data of [bold]ecotrack run[/bold]: it keeps its history in its own directory (see --data-dir), and each restart continues on the next simulated day, with the sessions left open by the previous run closed.
 

@@ -47,6 +47,8 @@ class SimSeries:
     grid_w: FloatArray
     offered_a: FloatArray
     start_times_s: tuple[float, ...]
+    #: Phases the charger used, second by second.
+    phases: FloatArray | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +125,7 @@ def simulate(
     interval = max(1, round(settings.meter_interval_s))
     ev_w = np.zeros(n, dtype=np.float64)
     offered_series = np.zeros(n, dtype=np.float64) if record else None
+    phases_series = np.zeros(n, dtype=np.float64) if record else None
     pv_list = pv_s.tolist()
     load_list = load_s.tolist()
     offered = 0.0
@@ -170,8 +173,11 @@ def simulate(
                 switch_ready_at = None
         drawn_hist[(t + 1) % (lag + 1)] = drawn
         ev_w[t] = drawn * wpa
-        if offered_series is not None:
+        if offered_series is not None and phases_series is not None:
             offered_series[t] = offered
+            phases_series[t] = phases
+    if not switchable:  # a strategy that never switches is measured against a fixed-phase charger
+        settings = replace(settings, loadpoint=replace(lp, phase_switching=None))
     result = _figures(trace, strategy.name, pv_s, load_s, ev_w, settings, starts, worst, switches)
     series = None
     if record and offered_series is not None:
@@ -183,6 +189,7 @@ def simulate(
             grid_w=load_s + ev_w - pv_s,
             offered_a=offered_series,
             start_times_s=tuple(start_times),
+            phases=phases_series,
         )
     return result, series
 

@@ -40,7 +40,7 @@ def run(state: PhaseState, steps: list[PhaseInputs]) -> PhaseState:
 
 
 def test_three_phase_minimum_is_4140_w_at_6_a() -> None:
-    assert MIN3 == pytest.approx(4140.0)
+    assert pytest.approx(4140.0) == MIN3
 
 
 @pytest.mark.parametrize(

@@ -404,9 +404,7 @@ class Controller:
                 state.reset_hysteresis()
                 desired[name] = self._observed_draw_a(state)
                 state.status = "observing"
-                state.reason = (
-                    f"read-only charger: its car is house load; {desired[name]:g} A kept free on its limits"
-                )
+                state.reason = f"read-only charger: its car is house load; {desired[name]:g} A kept free on its limits"
             elif (phase := self._phase.get(name)) is not None and phase.pausing:
                 desired[name] = 0.0  # the switch sequence holds it at 0 A (see _switch_phases)
             elif state.mode is Mode.OFF:

@@ -155,6 +155,10 @@ def phase_step(state: PhaseState, timing: PhaseSwitching, inputs: PhaseInputs) -
             )
         return state
     # steady
+    if inputs.reported_phases in (1, 3) and inputs.reported_phases != state.phases:
+        # The charger knows best (at start-up, or its contactor was moved by hand): take its count.
+        n = inputs.reported_phases
+        return dataclasses.replace(state, phases=n, target=n, above_since_s=None, below_since_s=None)
     if inputs.choice in (1, 3):
         if inputs.choice != state.phases:
             return _begin(state, inputs.choice, now)

@@ -260,6 +260,9 @@ class Engine:
         1, 3 or auto. A switch pauses the charge, waits for the charger to confirm 0 A, switches and
         resumes (:mod:`ecotrack.core.phases`).
         """
+        lp = self.house.loadpoint(loadpoint)
+        if not lp.switchable and str(choice) == str(lp.phases):
+            return  # a loadpoint fixed on that count: nothing to do
         self.house.set_phases(loadpoint, choice)
         self._changed()
 

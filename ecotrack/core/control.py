@@ -381,6 +381,7 @@ class Controller:
                     voltage_v=self._voltage(state),
                     measured_a=nonneg(c.actual_a) if c is not None and c.online else 0.0,
                     reported_phases=c.phases if c is not None else None,
+                    settling=self._catching_up(state, now_s),
                 ),
             )
             self._phase[name] = phase

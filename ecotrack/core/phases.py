@@ -96,6 +96,9 @@ class PhaseInputs:
     measured_a: float
     #: The phase count the charger reports using, or None.
     reported_phases: int | None
+    #: The charger has not yet followed its last command (just started or raised): the meter already
+    #: sees the car's new current but its report does not, so the surplus reads low. The timers hold.
+    settling: bool = False
 
 
 def three_phase_min_w(min_a: float, voltage_v: float) -> float:
@@ -165,6 +168,8 @@ def phase_step(state: PhaseState, timing: PhaseSwitching, inputs: PhaseInputs) -
         return dataclasses.replace(state, above_since_s=None, below_since_s=None)
     if not inputs.active or inputs.available_w is None or not math.isfinite(inputs.available_w):
         return dataclasses.replace(state, above_since_s=None, below_since_s=None)
+    if inputs.settling:
+        return state
     need_w = three_phase_min_w(inputs.min_a, inputs.voltage_v)
     above = inputs.available_w >= need_w
     above_since = (state.above_since_s if state.above_since_s is not None else now) if above else None

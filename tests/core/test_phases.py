@@ -83,6 +83,14 @@ def test_unknown_surplus_stops_the_timers(avail: float | None) -> None:
     assert run(initial_phase_state(1), steps).stage is PhaseStage.STEADY
 
 
+def test_timers_hold_while_the_charger_follows_a_command() -> None:
+    # just after a start the meter sees the car, its report does not yet: the surplus reads low
+    state = run(initial_phase_state(3), [inp(t, 5000.0) for t in range(0, 10)])
+    settling = [dataclasses.replace(inp(t, 2000.0), settling=True) for t in range(10, 200)]
+    state = run(state, settling)
+    assert state.stage is PhaseStage.STEADY and state.phases == 3
+
+
 def test_no_car_no_switch() -> None:
     assert (
         run(initial_phase_state(1), [inp(t, 9000.0, active=False) for t in range(200)]).stage

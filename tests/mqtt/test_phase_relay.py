@@ -30,7 +30,11 @@ async def relay_site(broker: Broker, tmp_path: Path) -> AsyncIterator[tuple[Engi
         {
             "site": {"grid_meter": "grid", "pv_meters": ["grid"], "max_meter_age_s": 5},
             "meters": {
-                "grid": {"type": "replay", "trace": str(write_trace(tmp_path / "d.csv", 3000, 500)), "interval_s": 1}
+                "grid": {
+                    "type": "replay",
+                    "trace": str(write_trace(tmp_path / "d.csv", 3000, 500)),
+                    "interval_s": 1,
+                }
             },
             "chargers": {"car": {"type": "simulated", "max_a": 16, "phases": 3, "start_delay_s": 1}},
             "loadpoints": {
@@ -46,7 +50,12 @@ async def relay_site(broker: Broker, tmp_path: Path) -> AsyncIterator[tuple[Engi
                 }
             },
             "control": {"tick_s": 1},
-            "mqtt": {"host": "127.0.0.1", "port": broker.port, "reconnect_min_s": 0.1, "reconnect_max_s": 0.5},
+            "mqtt": {
+                "host": "127.0.0.1",
+                "port": broker.port,
+                "reconnect_min_s": 0.1,
+                "reconnect_max_s": 0.5,
+            },
         }
     )
     engine = build_engine(config, clock=ScaledClock(20.0))
@@ -62,8 +71,13 @@ async def relay_site(broker: Broker, tmp_path: Path) -> AsyncIterator[tuple[Engi
         await asyncio.wait_for(run, 10)
 
 
-async def test_relay_switches_to_one_phase_and_phases_set_switches_back(broker: Broker, tmp_path: Path) -> None:
-    async with Recorder(broker.port, (RELAY, "ecotrack/#")) as rec, relay_site(broker, tmp_path) as (engine, wallbox):
+async def test_relay_switches_to_one_phase_and_phases_set_switches_back(
+    broker: Broker, tmp_path: Path
+) -> None:
+    async with (
+        Recorder(broker.port, (RELAY, "ecotrack/#")) as rec,
+        relay_site(broker, tmp_path) as (engine, wallbox),
+    ):
 
         async def contactor() -> None:  # the relay: moves the wallbox's phases on each payload
             seen = 0
@@ -78,7 +92,9 @@ async def test_relay_switches_to_one_phase_and_phases_set_switches_back(broker: 
         relay_task = asyncio.create_task(contactor())
         try:
             # 2.5 kW is below the 3-phase minimum: the relay is told OFF, then the car charges on one phase
-            await until(lambda: rec.last(RELAY) == "OFF" and wallbox.car.actual_a >= 9, 15, "1 phase, charging")
+            await until(
+                lambda: rec.last(RELAY) == "OFF" and wallbox.car.actual_a >= 9, 15, "1 phase, charging"
+            )
             lp = engine.snapshot().loadpoint("garage")
             assert (lp.phases, lp.phases_choice) == (1, "auto")
             await rec.publish("ecotrack/loadpoints/garage/phases/set", "2")  # refused, nothing changes

@@ -40,8 +40,11 @@ from ecotrack.world.trace import Trace  # noqa: E402
 BEGIN = "<!-- phases:begin -->"
 END = "<!-- phases:end -->"
 HEADING = "## Phase switching (3-phase site)"
-#: Switch intervals (s) of the sweep; the default is marked.
+#: Switch intervals (s) and up/down delays (s) of the sweeps; the defaults are marked.
 INTERVALS = (60.0, 300.0, 900.0)
+DELAYS = (30.0, 120.0, 300.0, 600.0)
+#: Rows of the main table (the rest are the sweeps).
+MAIN_ROWS = 5
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,7 @@ class Variant:
 def variants() -> list[Variant]:
     """The main table's rows, then the interval sweep's."""
     main = [
+        Variant("ecotrack, fixed 1p", "default", None),
         Variant("ecotrack, fixed 3p", "default", None),
         Variant("evcc-default, fixed 3p", "evcc-default", None),
         Variant("ecotrack, switching", "default", PhaseSwitching()),
@@ -70,14 +74,24 @@ def variants() -> list[Variant]:
         )
         for i in INTERVALS
     ]
+    default_delay = PhaseSwitching().up_delay_s
+    sweep += [
+        Variant(
+            f"ecotrack, up/down delay {d:g} s" + (" (default)" if d == default_delay else ""),
+            "default",
+            PhaseSwitching(up_delay_s=d, down_delay_s=d),
+        )
+        for d in DELAYS
+    ]
     return main + sweep
 
 
 def settings_for(v: Variant) -> SimSettings:
-    """3 x 230 V, a 6-16 A loadpoint on a 16 A charger, switching or not."""
+    """3 x 230 V, a 6-16 A loadpoint on a 16 A charger, switching or not (the ``fixed 1p`` row: wired on one)."""
     base = SimSettings()
+    phases = 1 if "fixed 1p" in v.label else 3
     lp = replace(
-        base.loadpoint, phases=3, min_a=6.0, max_a=16.0, charger_max_a=16.0, phase_switching=v.switching
+        base.loadpoint, phases=phases, min_a=6.0, max_a=16.0, charger_max_a=16.0, phase_switching=v.switching
     )
     return replace(base, loadpoint=lp)
 
@@ -137,7 +151,7 @@ def run(traces: Sequence[Trace], *, workers: int | None, progress: bool) -> list
 
 def section(rows: Sequence[Row], source: str, command: str, seconds: float, days: int) -> str:
     """The markdown written between the markers."""
-    main, sweep = rows[:4], rows[4:]
+    main, sweep = rows[:MAIN_ROWS], rows[MAIN_ROWS:]
     return "\n".join(
         [
             f"{source} {days} days; site 3 x 230 V, charger 16 A (6-16 A), car always plugged in.",
@@ -145,7 +159,8 @@ def section(rows: Sequence[Row], source: str, command: str, seconds: float, days
             "",
             report.markdown_table(HEADER, [_cells(r) for r in main], _left),
             "",
-            "ecotrack's switch interval (least time between two switches):",
+            "ecotrack's switch interval (least time between two switches) and up/down delays (how long the surplus "
+            "must stay above/below the 3-phase minimum):",
             "",
             report.markdown_table(HEADER, [_cells(r) for r in sweep], _left),
             "",
@@ -168,7 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     t0 = time.perf_counter()
     rows = run(traces, workers=args.workers, progress=not args.no_progress)
     seconds = time.perf_counter() - t0
-    for title, part in (("3-phase site", rows[:4]), ("switch interval", rows[4:])):
+    for title, part in (("3-phase site", rows[:MAIN_ROWS]), ("switch timers", rows[MAIN_ROWS:])):
         report.print_table(title, HEADER, [_cells(r) for r in part], _left)
     if args.write is not None:
         command = "python bench/phases.py" + (" " + shlex.join(sys.argv[1:]) if sys.argv[1:] else "")

@@ -206,6 +206,7 @@ def _settings(
     car_capacity: float | None = None,
     car_soc: float | None = None,
     switch_phases: bool = False,
+    battery: tuple[float | None, float | None, float | None] = (None, None, None),
 ) -> SimSettings:
     from dataclasses import replace
 
@@ -242,6 +243,20 @@ def _settings(
                 lp, phases=3 if phases is None else lp.phases, phase_switching=PhaseSwitching()
             ),
         )
+    battery_kw, battery_kwh, battery_priority = battery
+    if battery_kw is not None or battery_kwh is not None:
+        from ecotrack.world.battery import HomeBatteryParams
+
+        if battery_kw is None or battery_kwh is None:
+            raise InputError("a home battery needs both --battery-kw and --battery-kwh")
+        settings = replace(
+            settings,
+            battery=HomeBatteryParams(
+                power_w=battery_kw * 1000.0, capacity_kwh=battery_kwh, priority_soc_pct=battery_priority
+            ),
+        )
+    elif battery_priority is not None:
+        raise InputError("--battery-priority-soc needs --battery-kw and --battery-kwh")
     if car_capacity is not None:
         settings = replace(settings, car=replace(settings.car, capacity_kwh=car_capacity))
     if car_soc is not None:
@@ -353,6 +368,37 @@ def simulate_command(
             ),
         ),
     ] = False,
+    battery_kw: Annotated[
+        float | None,
+        typer.Option(
+            "--battery-kw",
+            min=0.1,
+            max=100.0,
+            help=(
+                "Put a home battery behind the grid meter that charges from the export and covers the import "
+                "up to this power (kW); needs --battery-kwh. It starts half full. The figures gain "
+                "battery_charged_kwh and battery_discharged_kwh; import and export are what the meter sees."
+            ),
+            show_default=False,
+        ),
+    ] = None,
+    battery_kwh: Annotated[
+        float | None,
+        typer.Option("--battery-kwh", min=0.5, max=500.0, help="Capacity of the home battery (kWh).", show_default=False),
+    ] = None,
+    battery_priority_soc: Annotated[
+        float | None,
+        typer.Option(
+            "--battery-priority-soc",
+            min=0.0,
+            max=100.0,
+            help=(
+                "Below this state of charge (%) the home battery charges first: its charging power is not "
+                "surplus for the car (ecotrack's battery_priority_soc_pct). Default: the car may take it."
+            ),
+            show_default=False,
+        ),
+    ] = None,
     car_capacity: Annotated[
         float | None,
         typer.Option(
@@ -419,7 +465,15 @@ def simulate_command(
         if phases not in (None, 1, 3):
             raise InputError(f"--phases must be 1 or 3, got {phases}")
         settings = _settings(
-            config, loadpoint, meter_interval, report_lag, phases, car_capacity, car_soc, switch_phases
+            config,
+            loadpoint,
+            meter_interval,
+            report_lag,
+            phases,
+            car_capacity,
+            car_soc,
+            switch_phases,
+            (battery_kw, battery_kwh, battery_priority_soc),
         )
         if plot is not None:
             import importlib.util

@@ -15,6 +15,11 @@ The simulated world, per second ``t``:
    (a charger that obeys IEC 61851), ``SimSettings.phase_switch_delay_s`` after
    the strategy asked for the new count and the car stopped, and reports the
    count it uses. Power is the car's current x 230 V x the phases in use.
+5. With ``SimSettings.battery`` a home battery behind the grid meter charges from
+   the export and discharges into the import every second
+   (:mod:`ecotrack.world.battery`); the meter reading carries its power and state
+   of charge to strategies that take them (``on_battery``; ecotrack's core does,
+   the peers' baselines see the grid only).
 
 Energies are integrated over the 1-s steps; the car is always connected and
 always wants energy (a big battery), so every figure measures only the
@@ -32,6 +37,7 @@ from ecotrack.core.model import ChargerReading, SiteParams
 from ecotrack.core.safety import build_limits, violations
 from ecotrack.sim.bounds import frontier_grid_kwh
 from ecotrack.sim.strategies import SimSettings, Strategy
+from ecotrack.world.battery import HomeBattery
 from ecotrack.world.car import Car
 from ecotrack.world.trace import FloatArray, Trace
 
@@ -72,6 +78,9 @@ class SimResult:
     max_over_limit_a: float
     #: Phase switches the charger made (0 without ``--switch-phases``).
     phase_switches: int
+    #: Energy the home battery took in and gave out (0 without a battery).
+    battery_charged_kwh: float
+    battery_discharged_kwh: float
     #: The clairvoyant frontier's grid energy at this run's own starts (:func:`ecotrack.sim.bounds.frontier_grid_kwh`).
     frontier_grid_kwh: float
     #: ``ev_grid_kwh - frontier_grid_kwh``: how far above the frontier the run pulled from the grid.
@@ -121,6 +130,10 @@ def simulate(
     switch_delay = max(1, round(settings.phase_switch_delay_s))
     switch_ready_at: int | None = None  # second at which the contactor moves (car at 0 A, new count asked)
     switches = 0
+    battery = HomeBattery(settings.battery) if settings.battery is not None else None
+    on_battery = getattr(strategy, "on_battery", None)
+    grid_series = np.zeros(n, dtype=np.float64)
+    battery_w = 0.0
     limits = build_limits(SiteParams(loadpoints=(lp,), voltage_v=volts))
     interval = max(1, round(settings.meter_interval_s))
     ev_w = np.zeros(n, dtype=np.float64)
@@ -137,8 +150,14 @@ def simulate(
     lag = max(0, round(settings.report_lag_s))
     drawn_hist = [0.0] * (lag + 1)  # ring of the car's current over the last ``lag`` seconds
     for t in range(n):
+        grid = load_list[t] + drawn * wpa - pv_list[t]
+        if battery is not None:
+            battery_w = battery.step(grid, 1.0)
+            grid -= battery_w
+        grid_series[t] = grid
         if t % interval == 0:
-            grid = load_list[t] + drawn * wpa - pv_list[t]
+            if battery is not None and callable(on_battery):
+                on_battery(battery_w, battery.soc_pct)
             reported = drawn_hist[(t - lag) % (lag + 1)] if t >= lag else 0.0
             report = ChargerReading(
                 t_s=float(t),
@@ -178,7 +197,18 @@ def simulate(
             phases_series[t] = phases
     if not switchable:  # a strategy that never switches is measured against a fixed-phase charger
         settings = replace(settings, loadpoint=replace(lp, phase_switching=None))
-    result = _figures(trace, strategy.name, pv_s, load_s, ev_w, settings, starts, worst, switches)
+    result = _figures(
+        trace,
+        strategy.name,
+        pv_s,
+        load_s,
+        ev_w,
+        settings,
+        starts,
+        worst,
+        switches,
+        grid_series if battery else None,
+    )
     series = None
     if record and offered_series is not None:
         series = SimSeries(
@@ -186,7 +216,7 @@ def simulate(
             pv_w=pv_s,
             load_w=load_s,
             ev_w=ev_w,
-            grid_w=load_s + ev_w - pv_s,
+            grid_w=grid_series,
             offered_a=offered_series,
             start_times_s=tuple(start_times),
             phases=phases_series,
@@ -204,11 +234,13 @@ def _figures(
     starts: int,
     worst: float,
     switches: int = 0,
+    metered_grid_w: FloatArray | None = None,
 ) -> SimResult:
     """Integrate the per-second powers into the result figures (kWh; 1 s steps)."""
     to_kwh = 1.0 / 3_600_000.0
     surplus = pv_w - load_w
-    grid = load_w + ev_w - pv_w
+    grid = load_w + ev_w - pv_w if metered_grid_w is None else metered_grid_w
+    battery_w = (load_w + ev_w - pv_w) - grid  # + discharge
     ev_solar = np.minimum(ev_w, np.maximum(surplus, 0.0))
     ev_kwh = float(ev_w.sum()) * to_kwh
     ev_solar_kwh = float(ev_solar.sum()) * to_kwh
@@ -234,6 +266,8 @@ def _figures(
         starts=starts,
         max_over_limit_a=worst,
         phase_switches=switches,
+        battery_charged_kwh=float(np.maximum(-battery_w, 0.0).sum()) * to_kwh,
+        battery_discharged_kwh=float(np.maximum(battery_w, 0.0).sum()) * to_kwh,
         frontier_grid_kwh=frontier,
         frontier_excess_kwh=ev_kwh - ev_solar_kwh - frontier,
     )

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from ecotrack.core.control import Controller
 from ecotrack.core.model import ChargerReading, LoadpointParams, Mode, SiteParams, SiteReading, Tuning
 from ecotrack.core.profiles import apply_profile
+from ecotrack.world.battery import HomeBatteryParams
 from ecotrack.world.car import CarParams
 
 
@@ -42,6 +43,8 @@ class SimSettings:
     #: Seconds a switchable charger takes to move its contactor once the car is at 0 A (a wallbox's
     #: relay plus its own checks; with ``loadpoint.phase_switching``).
     phase_switch_delay_s: float = 5.0
+    #: A home battery behind the grid meter (:mod:`ecotrack.world.battery`); None: none.
+    battery: HomeBatteryParams | None = None
     residual_w: float = 0.0
     tuning: Tuning = field(default_factory=Tuning)
 
@@ -77,11 +80,19 @@ class DefaultStrategy:
             loadpoints=(lp,),
             voltage_v=settings.voltage_v,
             residual_w=settings.residual_w,
+            battery_priority_soc_pct=settings.battery.priority_soc_pct
+            if settings.battery is not None
+            else None,
             tuning=settings.tuning,
         )
         self._lp = lp.name
         self._controller = Controller(site)
         self._phases = lp.phases
+        self._battery: tuple[float, float] | None = None
+
+    def on_battery(self, battery_w: float, soc_pct: float) -> None:
+        """The home battery's power (+ discharge) and state of charge, read with the next meter reading."""
+        self._battery = (battery_w, soc_pct)
 
     def requested_phases(self) -> int:
         """The phase count the core last asked the charger to use."""
@@ -90,7 +101,12 @@ class DefaultStrategy:
     def on_reading(self, t_s: float, grid_w: float, charger: ChargerReading) -> float:
         c = self._controller
         c.on_charger_reading(self._lp, charger)
-        c.on_site_reading(SiteReading(t_s=t_s, grid_w=grid_w, voltage_v=charger.voltage_v))
+        battery_w, soc = self._battery if self._battery is not None else (None, None)
+        c.on_site_reading(
+            SiteReading(
+                t_s=t_s, grid_w=grid_w, voltage_v=charger.voltage_v, battery_w=battery_w, battery_soc_pct=soc
+            )
+        )
         decision = c.step(t_s).loadpoints[0]
         if decision.phases is not None:
             self._phases = decision.phases

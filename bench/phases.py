@@ -154,7 +154,7 @@ def section(rows: Sequence[Row], source: str, command: str, seconds: float, days
     main, sweep = rows[:MAIN_ROWS], rows[MAIN_ROWS:]
     return "\n".join(
         [
-            f"{source} {days} days; site 3 x 230 V, charger 16 A (6-16 A), car always plugged in.",
+            f"{source} ({days} days); site 3 x 230 V, charger 16 A (6-16 A), car always plugged in.",
             "A resume after a switch's pause counts as a start (the car sees one).",
             "",
             report.markdown_table(HEADER, [_cells(r) for r in main], _left),

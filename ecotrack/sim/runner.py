@@ -132,7 +132,7 @@ def simulate(
     switches = 0
     battery = HomeBattery(settings.battery) if settings.battery is not None else None
     on_battery = getattr(strategy, "on_battery", None)
-    grid_series = np.zeros(n, dtype=np.float64)
+    battery_series = np.zeros(n, dtype=np.float64)  # + discharge
     battery_w = 0.0
     limits = build_limits(SiteParams(loadpoints=(lp,), voltage_v=volts))
     interval = max(1, round(settings.meter_interval_s))
@@ -154,7 +154,7 @@ def simulate(
         if battery is not None:
             battery_w = battery.step(grid, 1.0)
             grid -= battery_w
-        grid_series[t] = grid
+        battery_series[t] = battery_w
         if t % interval == 0:
             if battery is not None and callable(on_battery):
                 on_battery(battery_w, battery.soc_pct)
@@ -207,7 +207,7 @@ def simulate(
         starts,
         worst,
         switches,
-        grid_series if battery else None,
+        battery_series if battery else None,
     )
     series = None
     if record and offered_series is not None:
@@ -216,7 +216,7 @@ def simulate(
             pv_w=pv_s,
             load_w=load_s,
             ev_w=ev_w,
-            grid_w=grid_series,
+            grid_w=load_s + ev_w - pv_s - battery_series,
             offered_a=offered_series,
             start_times_s=tuple(start_times),
             phases=phases_series,
@@ -234,13 +234,14 @@ def _figures(
     starts: int,
     worst: float,
     switches: int = 0,
-    metered_grid_w: FloatArray | None = None,
+    battery_w: FloatArray | None = None,
 ) -> SimResult:
     """Integrate the per-second powers into the result figures (kWh; 1 s steps)."""
     to_kwh = 1.0 / 3_600_000.0
     surplus = pv_w - load_w
-    grid = load_w + ev_w - pv_w if metered_grid_w is None else metered_grid_w
-    battery_w = (load_w + ev_w - pv_w) - grid  # + discharge
+    if battery_w is None:
+        battery_w = np.zeros_like(pv_w)
+    grid = load_w + ev_w - pv_w - battery_w  # what the meter sees: the battery covers part of the import
     ev_solar = np.minimum(ev_w, np.maximum(surplus, 0.0))
     ev_kwh = float(ev_w.sum()) * to_kwh
     ev_solar_kwh = float(ev_solar.sum()) * to_kwh

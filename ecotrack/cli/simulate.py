@@ -454,7 +454,7 @@ def simulate_command(
       [bold]ecotrack simulate --trace day.csv --plot day.png[/bold]
       [bold]ecotrack simulate --trace traces/ --strategy all --json > results.jsonl[/bold]
       [bold]ecotrack simulate --modelled cloudy --seed 3 --config examples/demo.yaml[/bold]
-      [bold]ecotrack simulate --trace day.csv --phases 3 --switch-phases --strategy default,evcc-default[/bold]
+      [bold]ecotrack simulate --trace day.csv --phases 3 --switch-phases --json[/bold]
     """
     try:
         if not trace and not modelled:

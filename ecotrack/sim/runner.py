@@ -76,15 +76,15 @@ class SimResult:
     capture_ratio: float
     starts: int
     max_over_limit_a: float
-    #: Phase switches the charger made (0 without ``--switch-phases``).
-    phase_switches: int
-    #: Energy the home battery took in and gave out (0 without a battery).
-    battery_charged_kwh: float
-    battery_discharged_kwh: float
     #: The clairvoyant frontier's grid energy at this run's own starts (:func:`ecotrack.sim.bounds.frontier_grid_kwh`).
     frontier_grid_kwh: float
     #: ``ev_grid_kwh - frontier_grid_kwh``: how far above the frontier the run pulled from the grid.
     frontier_excess_kwh: float
+    #: Phase switches the charger made (0 without ``--switch-phases``).
+    phase_switches: int = 0
+    #: Energy the home battery took in and gave out (0 without a battery).
+    battery_charged_kwh: float = 0.0
+    battery_discharged_kwh: float = 0.0
 
     def as_json(self) -> dict[str, object]:
         """The result as a JSON-ready dict with rounded figures."""

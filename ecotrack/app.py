@@ -84,6 +84,22 @@ class App:
         await self.engine.run_until_signal()
 
 
+def wrap_phase_relays(config: Config, drivers: dict[str, Charger], context: DeviceContext) -> dict[str, Charger]:
+    """Every charger of a loadpoint with a ``phase_switch`` relay, wrapped so the engine can switch 1p/3p."""
+    out = dict(drivers)
+    for name, lp in config.loadpoints.items():
+        relay = lp.phase_switch
+        if relay is None:
+            continue
+        from ecotrack.chargers.phase_relay import PhaseRelayCharger
+
+        connection = context.require_mqtt(f"loadpoint {name!r}: phase_switch")
+        out[lp.charger] = PhaseRelayCharger(
+            out[lp.charger], connection, relay.topic, {1: relay.payload_1p, 3: relay.payload_3p}
+        )
+    return out
+
+
 def build_drivers(
     config: Config, context: DeviceContext, registry: DriverRegistry | None = None
 ) -> tuple[dict[str, Source], dict[str, Charger]]:
@@ -266,6 +282,7 @@ def build_app(
 
         owners = {lp.charger: name for name, lp in config.loadpoints.items()}
         drivers = wrap_stop_method(drivers, dict(config.chargers), garage, owners)
+    drivers = wrap_phase_relays(config, drivers, context)
     setup = config.site_setup()
     tariff = build_tariff(config)
     rules = build_rules(config, setup, tariff, garage)

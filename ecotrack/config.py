@@ -37,7 +37,7 @@ from pydantic import (
 )
 
 from ecotrack.config_base import ConfigModel
-from ecotrack.core.model import CircuitParams, LoadpointParams, Mode, SiteParams, Tuning
+from ecotrack.core.model import CircuitParams, LoadpointParams, Mode, PhaseSwitching, SiteParams, Tuning
 from ecotrack.core.profiles import DEFAULT_PROFILE, ProfileName, apply_profile
 from ecotrack.core.site import MeterRoles
 from ecotrack.devices.registry import DriverKind, DriverRegistry
@@ -125,6 +125,31 @@ class SiteConfig(ConfigModel):
     )
 
 
+_PHASE_TIMERS = PhaseSwitching()
+
+
+class PhaseRelayConfig(ConfigModel):
+    """A 1p/3p contactor in front of the wallbox, switched by publishing to an MQTT topic (Shelly, Tasmota)."""
+
+    type: Literal["mqtt"] = Field(description="How the relay is switched (mqtt: through the mqtt: broker).")
+    topic: str = Field(min_length=1, max_length=256, description="Command topic of the relay.")
+    payload_1p: str = Field(max_length=256, description="Payload that switches the wallbox to one phase.")
+    payload_3p: str = Field(max_length=256, description="Payload that switches the wallbox to three phases.")
+
+    @field_validator("topic")
+    @classmethod
+    def _check_topic(cls, v: str) -> str:
+        if any(c in v for c in "#+\x00"):
+            raise ValueError("a command topic has no wildcards (+, #) and no NUL")
+        return v
+
+    @model_validator(mode="after")
+    def _distinct(self) -> PhaseRelayConfig:
+        if self.payload_1p == self.payload_3p:
+            raise ValueError("payload_1p and payload_3p must differ")
+        return self
+
+
 class LoadpointConfig(ConfigModel):
     """A charger with a car behind it, and how to charge it."""
 
@@ -135,7 +160,32 @@ class LoadpointConfig(ConfigModel):
     max_a: float = Field(
         _LP_DEFAULTS["max_a"], gt=0, le=_MAX_AMPS, description="Highest current for this loadpoint (A)."
     )
-    phases: Literal[1, 3] | None = Field(None, description="Phases used; null: the site's phases.")
+    phases: Literal[1, 3, "auto"] | None = Field(
+        None,
+        description="Phases used; null: the site's phases; auto: switch between 1 and 3 phases with the surplus "
+        "(needs a charger that can: a phase_switch relay, or a simulated charger with switch_phases: true).",
+    )
+    phase_switch: PhaseRelayConfig | None = Field(
+        None, description="Contactor that switches the wallbox between 1 and 3 phases (with phases: auto)."
+    )
+    phase_up_delay_s: float = Field(
+        _PHASE_TIMERS.up_delay_s,
+        ge=0,
+        le=3600,
+        description="phases auto: switch to 3 phases once the surplus held above the 3-phase minimum this long (s).",
+    )
+    phase_down_delay_s: float = Field(
+        _PHASE_TIMERS.down_delay_s,
+        ge=0,
+        le=3600,
+        description="phases auto: switch to 1 phase once the surplus stayed below the 3-phase minimum this long (s).",
+    )
+    phase_switch_interval_s: float = Field(
+        _PHASE_TIMERS.interval_s,
+        ge=30,
+        le=86_400,
+        description="phases auto: least time between two switches (s); spares the contactor and the car.",
+    )
     priority: int = Field(
         _LP_DEFAULTS["priority"], ge=-1000, le=1000, description="Higher priority gets the surplus first."
     )
@@ -337,8 +387,11 @@ class Config(ConfigModel):
         return self
 
     def loadpoint_phases(self, name: str) -> int:
-        """Phases of loadpoint ``name`` (its own setting, else the site's)."""
+        """Phases of loadpoint ``name`` (its own setting, else the site's); ``auto`` counts as 3, the most it
+        may use (the charger's reports tell the count in use)."""
         lp = self.loadpoints[name]
+        if lp.phases == "auto":
+            return 3
         return lp.phases if lp.phases is not None else self.site.phases
 
     def to_site_params(self) -> SiteParams:
@@ -350,6 +403,12 @@ class Config(ConfigModel):
                 key: value for key, value in lp.model_dump().items() if key in lp_fields and key != "phases"
             }
             values["phases"] = self.loadpoint_phases(name)
+            if lp.phases == "auto":
+                values["phase_switching"] = PhaseSwitching(
+                    up_delay_s=lp.phase_up_delay_s,
+                    down_delay_s=lp.phase_down_delay_s,
+                    interval_s=lp.phase_switch_interval_s,
+                )
             charger = self.chargers.get(lp.charger)
             charger_max_a = getattr(charger, "max_a", None)
             if isinstance(charger_max_a, int | float):
@@ -480,6 +539,21 @@ def _mqtt_refs(
                 yield ("mqtt", "twcmanager_compat", "loadpoints", i), err
 
 
+def _phase_refs(lp_name: str, lp: Mapping[Any, Any], charger: object) -> Iterator[tuple[_Path, str]]:
+    """``phases: auto`` needs a charger that can switch; a ``phase_switch`` relay is only for ``auto``."""
+    relay = lp.get("phase_switch")
+    if lp.get("phases") == "auto":
+        native = isinstance(charger, Mapping) and charger.get("switch_phases") is True
+        if relay is None and not native:
+            yield (
+                ("loadpoints", lp_name, "phases"),
+                "auto needs a charger that can switch phases: a phase_switch relay on the loadpoint, or a "
+                "simulated charger with switch_phases: true",
+            )
+    elif relay is not None:
+        yield ("loadpoints", lp_name, "phase_switch"), "a phase switch is used only with phases: auto"
+
+
 def cross_check(data: Any, registry: DriverRegistry | None = None) -> Iterator[tuple[_Path, str]]:
     """Reference and range checks across sections, on raw (possibly invalid) data.
 
@@ -547,6 +621,7 @@ def cross_check(data: Any, registry: DriverRegistry | None = None) -> Iterator[t
                 used_by[charger] = str(lp_name)
         if err := known("circuit", circuits, lp.get("circuit")):
             yield ("loadpoints", lp_name, "circuit"), err
+        yield from _phase_refs(str(lp_name), lp, chargers.get(charger) if isinstance(charger, str) else None)
         if err := known("vehicle", section("vehicles"), lp.get("vehicle")):
             yield ("loadpoints", lp_name, "vehicle"), err
         min_a = lp.get("min_a", _LP_DEFAULTS["min_a"])

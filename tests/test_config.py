@@ -20,7 +20,7 @@ from ecotrack.config_load import (
     load_config,
     resolve_data_dir,
 )
-from ecotrack.core.model import LoadpointParams, Mode, Tuning
+from ecotrack.core.model import LoadpointParams, Mode, PhaseSwitching, Tuning
 from ecotrack.meters.replay_config import ReplayMeterConfig
 
 VALID = """\
@@ -122,8 +122,14 @@ def test_defaults_come_from_core() -> None:
     lp = LoadpointConfig(charger="c")
     core = LoadpointParams("x")
     for name in LoadpointConfig.model_fields:
+        if name.startswith("phase_"):
+            continue  # the 1p/3p switching timers, checked below
         if name not in {"charger", "phases", "vehicle", "profile"}:
             assert getattr(lp, name) == getattr(core, name), name
+    timers = PhaseSwitching()
+    assert lp.phase_up_delay_s == timers.up_delay_s
+    assert lp.phase_down_delay_s == timers.down_delay_s
+    assert lp.phase_switch_interval_s == timers.interval_s
     ctl = ControlConfig()
     for f in dataclasses.fields(Tuning):
         assert f.name in ControlConfig.model_fields, f"ControlConfig lacks Tuning.{f.name}"

@@ -37,6 +37,10 @@ class Charger(ABC):
     #: False for a charger that only reports (Gen3 Wall Connector over HTTP): ``set_current`` is then
     #: a no-op, and its loadpoint only observes (the core keeps room for what it may draw).
     can_control: bool = True
+    #: The charger can switch between 1 and 3 phases (:meth:`set_phases`); it should then report the count
+    #: it uses in ``ChargerReading.phases`` (a relay without feedback: the house counts the last switch
+    #: acknowledged).
+    can_switch_phases: bool = False
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -52,6 +56,11 @@ class Charger(ABC):
     @abstractmethod
     async def set_current(self, amps: float) -> None:
         """Offer ``amps`` to the car (0 = stop charging). May raise on a link error."""
+
+    async def set_phases(self, phases: int) -> None:
+        """Switch to ``phases`` (1 or 3). The engine calls it only while the charger is at 0 A and has
+        confirmed it (IEC 61851 forbids switching under load). May raise on a link error."""
+        raise NotImplementedError(f"charger {self.name} cannot switch phases")
 
     async def stop_charging(self) -> None:
         """Stop a charge that 0 A did not stop: the driver's configured stop method.

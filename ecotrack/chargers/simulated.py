@@ -8,6 +8,10 @@ changes nothing, the car follows the offer with the lag of
 measurement delay it will see with real hardware). It registers itself in the
 :class:`~ecotrack.chargers.base.SimulatedWorld` so a replay meter includes its
 power in the grid reading.
+
+With ``switch_phases`` it has a 1p/3p contactor (the ``phases`` capability): :meth:`set_phases` refuses
+while the car draws current (IEC 61851 forbids switching under load; the engine pauses first), otherwise
+the contactor moves ``phase_switch_delay_s`` later, and the reports carry the phase count in use.
 """
 
 from __future__ import annotations
@@ -46,6 +50,8 @@ class SimulatedCharger(Charger):
         car: CarParams | None = None,
         report_interval_s: float = 1.0,
         step_a: float = 1.0,
+        switch_phases: bool = False,
+        phase_switch_delay_s: float = 2.0,
     ) -> None:
         super().__init__(name)
         if not max_a > 0 or phases not in (1, 2, 3) or not voltage_v > 0 or not report_interval_s > 0:
@@ -69,6 +75,12 @@ class SimulatedCharger(Charger):
         #: Commands rejected as invalid.
         self.rejected = 0
         self._last_step_s: float | None = None
+        #: 1p/3p contactor: the capability, how long it takes to move, and a switch under way (count, due at).
+        self.can_switch_phases = bool(switch_phases)
+        self.phase_switch_delay_s = max(0.0, float(phase_switch_delay_s))
+        self._phase_switch: tuple[int, float] | None = None
+        #: Phase switches made (for tests and the demo).
+        self.phase_switches = 0
 
     @classmethod
     def from_config(cls, name: str, config: Any, context: DeviceContext) -> SimulatedCharger:
@@ -88,6 +100,8 @@ class SimulatedCharger(Charger):
             car=car,
             report_interval_s=float(getattr(config, "report_interval_s", 1.0)),
             step_a=float(getattr(config, "step_a", 1.0)),
+            switch_phases=bool(getattr(config, "switch_phases", False)),
+            phase_switch_delay_s=float(getattr(config, "phase_switch_delay_s", 2.0)),
         )
         context.world.add(charger)
         return charger
@@ -121,6 +135,27 @@ class SimulatedCharger(Charger):
         # A cut takes effect at once (the car never draws above the offer); a raise follows the car's lag.
         self.car.step(0.0, value if self.car_connected else 0.0)
 
+    async def set_phases(self, phases: int) -> None:
+        """Move the contactor to ``phases`` (1 or 3) after ``phase_switch_delay_s``.
+
+        Raises ValueError for a charger without the capability, a count other than 1 or 3, or while the
+        car still draws or is offered current (a real wallbox refuses to switch under load).
+        """
+        if not self.can_switch_phases:
+            raise ValueError(f"charger {self.name!r} has no phase contactor (switch_phases: false)")
+        if phases not in (1, 3) or isinstance(phases, bool):
+            raise ValueError(f"charger {self.name!r}: phases must be 1 or 3, got {phases!r}")
+        self._advance()
+        if self.offered_a > 0.0 or self.car.actual_a > 0.0:
+            raise ValueError(
+                f"charger {self.name!r}: refusing to switch phases under load "
+                f"(offered {self.offered_a:g} A, drawing {self.car.actual_a:g} A)"
+            )
+        if phases == self.phases:
+            self._phase_switch = None
+            return
+        self._phase_switch = (phases, self.clock.now() + self.phase_switch_delay_s)
+
     async def run(self) -> None:
         """Advance the car model and report every ``report_interval_s`` until cancelled."""
         self._last_step_s = self.clock.now()
@@ -146,6 +181,12 @@ class SimulatedCharger(Charger):
         if dt <= 0.0:
             return
         self._last_step_s = now
+        switch = self._phase_switch
+        if switch is not None and now >= switch[1]:
+            self._phase_switch = None
+            if self.offered_a == 0.0 and self.car.actual_a == 0.0:
+                self.phases = switch[0]
+                self.phase_switches += 1
         offer = self.offered_a if self.car_connected else 0.0
         while dt > 0.0:
             slice_s = min(dt, _MAX_STEP_S)
@@ -162,4 +203,5 @@ class SimulatedCharger(Charger):
             power_w=actual * self.voltage_v * self.phases,
             voltage_v=self.voltage_v,
             offered_a=self.offered_a,
+            phases=self.phases if self.can_switch_phases else None,
         )

@@ -30,6 +30,12 @@ class SimulatedChargerConfig(ConfigModel):
     report_interval_s: float = Field(
         1.0, gt=0, le=600, description="Seconds between two reports of the charger."
     )
+    switch_phases: bool = Field(
+        False, description="The charger has a 1p/3p contactor (use it with the loadpoint's phases: auto)."
+    )
+    phase_switch_delay_s: float = Field(
+        2.0, ge=0, le=60, description="Seconds the contactor takes to switch once the car is at 0 A."
+    )
 
 
 #: The simulated charger (see :mod:`ecotrack.devices.registry`).

@@ -146,6 +146,7 @@ def results_table(results: Sequence[SimResult], title: str | None = None) -> Any
         ("oracle", "oracle_ev_solar_kwh", "{:.2f}"),
         ("capture", "capture_ratio", "{:.1%}"),
         ("starts", "starts", "{}"),
+        ("switches", "phase_switches", "{}"),
         ("frontier", "frontier_grid_kwh", "{:.3f}"),
         ("above frontier", "frontier_excess_kwh", "{:.3f}"),
         ("over A", "max_over_limit_a", "{:g}"),
@@ -204,6 +205,8 @@ def _settings(
     phases: int | None = None,
     car_capacity: float | None = None,
     car_soc: float | None = None,
+    switch_phases: bool = False,
+    battery: tuple[float | None, float | None, float | None] = (None, None, None),
 ) -> SimSettings:
     from dataclasses import replace
 
@@ -230,6 +233,30 @@ def _settings(
         settings = replace(settings, report_lag_s=report_lag)
     if phases is not None:
         settings = replace(settings, loadpoint=replace(settings.loadpoint, phases=phases))
+    if switch_phases and settings.loadpoint.phase_switching is None:
+        from ecotrack.core.model import PhaseSwitching
+
+        lp = settings.loadpoint
+        settings = replace(
+            settings,
+            loadpoint=replace(
+                lp, phases=3 if phases is None else lp.phases, phase_switching=PhaseSwitching()
+            ),
+        )
+    battery_kw, battery_kwh, battery_priority = battery
+    if battery_kw is not None or battery_kwh is not None:
+        from ecotrack.world.battery import HomeBatteryParams
+
+        if battery_kw is None or battery_kwh is None:
+            raise InputError("a home battery needs both --battery-kw and --battery-kwh")
+        settings = replace(
+            settings,
+            battery=HomeBatteryParams(
+                power_w=battery_kw * 1000.0, capacity_kwh=battery_kwh, priority_soc_pct=battery_priority
+            ),
+        )
+    elif battery_priority is not None:
+        raise InputError("--battery-priority-soc needs --battery-kw and --battery-kwh")
     if car_capacity is not None:
         settings = replace(settings, car=replace(settings.car, capacity_kwh=car_capacity))
     if car_soc is not None:
@@ -329,6 +356,49 @@ def simulate_command(
             show_default=False,
         ),
     ] = None,
+    switch_phases: Annotated[
+        bool,
+        typer.Option(
+            "--switch-phases",
+            help=(
+                "Give the charger a 1p/3p contactor: ecotrack switches to 1 phase when the surplus is below the "
+                "3-phase minimum and back to 3 when it holds above (evcc-default with evcc's own phase timers; "
+                "the seed baselines never switch). The charger starts on --phases (default 3 with this option); "
+                "the figures gain phase_switches."
+            ),
+        ),
+    ] = False,
+    battery_kw: Annotated[
+        float | None,
+        typer.Option(
+            "--battery-kw",
+            min=0.1,
+            max=100.0,
+            help=(
+                "Put a home battery behind the grid meter that charges from the export and covers the import "
+                "up to this power (kW); needs --battery-kwh. It starts half full. The figures gain "
+                "battery_charged_kwh and battery_discharged_kwh; import and export are what the meter sees."
+            ),
+            show_default=False,
+        ),
+    ] = None,
+    battery_kwh: Annotated[
+        float | None,
+        typer.Option("--battery-kwh", min=0.5, max=500.0, help="Capacity of the home battery (kWh).", show_default=False),
+    ] = None,
+    battery_priority_soc: Annotated[
+        float | None,
+        typer.Option(
+            "--battery-priority-soc",
+            min=0.0,
+            max=100.0,
+            help=(
+                "Below this state of charge (%) the home battery charges first: its charging power is not "
+                "surplus for the car (ecotrack's battery_priority_soc_pct). Default: the car may take it."
+            ),
+            show_default=False,
+        ),
+    ] = None,
     car_capacity: Annotated[
         float | None,
         typer.Option(
@@ -374,6 +444,7 @@ def simulate_command(
     • [bold]oracle[/bold] (oracle_ev_solar): the most surplus an ideal zero-import controller with the same charger limits (min/max A, whole-amp steps) could have put in the car, second by second.
     • [bold]capture_ratio[/bold] = ev_solar / oracle. It can exceed 1 when a controller keeps charging at min through dips (paid for in ev_grid).
     • [bold]starts[/bold]: charge starts (each costs the car's start delay and wears the contactor).
+    • [bold]phase_switches[/bold]: 1p/3p switches of the charger (with --switch-phases; a resume after a switch's pause counts as a start).
     • [bold]max_over_limit_a[/bold]: worst current above any limit; must be 0 (exit code 1 otherwise).
     • [bold]frontier_grid_kwh[/bold]: the least grid energy a clairvoyant controller that takes every sunny stretch of the trace needs with no more starts than this run (it knows how long each dip below the charger's minimum lasts and rides the cheapest); [bold]frontier_excess_kwh[/bold] = ev_grid − frontier_grid: how much of the run's grid energy came from not knowing the future.
 
@@ -383,6 +454,7 @@ def simulate_command(
       [bold]ecotrack simulate --trace day.csv --plot day.png[/bold]
       [bold]ecotrack simulate --trace traces/ --strategy all --json > results.jsonl[/bold]
       [bold]ecotrack simulate --modelled cloudy --seed 3 --config examples/demo.yaml[/bold]
+      [bold]ecotrack simulate --trace day.csv --phases 3 --switch-phases --json[/bold]
     """
     try:
         if not trace and not modelled:
@@ -392,7 +464,17 @@ def simulate_command(
         strategies = expand_strategies(strategy or ["default"])
         if phases not in (None, 1, 3):
             raise InputError(f"--phases must be 1 or 3, got {phases}")
-        settings = _settings(config, loadpoint, meter_interval, report_lag, phases, car_capacity, car_soc)
+        settings = _settings(
+            config,
+            loadpoint,
+            meter_interval,
+            report_lag,
+            phases,
+            car_capacity,
+            car_soc,
+            switch_phases,
+            (battery_kw, battery_kwh, battery_priority_soc),
+        )
         if plot is not None:
             import importlib.util
 

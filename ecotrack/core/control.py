@@ -41,15 +41,19 @@ from ecotrack.core.model import (
     LoadpointDecision,
     LoadpointParams,
     Mode,
+    PhaseSwitching,
     SiteParams,
     SiteReading,
 )
+from ecotrack.core.phases import PhaseInputs, PhaseState, initial_phase_state, phase_step
 from ecotrack.core.power import ev_power_w, plausible_voltage
 from ecotrack.core.safety import build_limits, clamp, static_ceilings
 from ecotrack.core.units import finite_or_none, nonneg, quantize
 
 #: A reading stamped further than this in the future (s) comes from a broken clock.
 _FUTURE_TOLERANCE_S = 5.0
+#: Timers for a loadpoint without its own (never used: only switchable loadpoints are advanced).
+_NO_SWITCHING = PhaseSwitching()
 
 
 def check_current_range(min_a: float, max_a: float, limit_min_a: float, limit_max_a: float) -> None:
@@ -91,6 +95,9 @@ class _LoadpointState:
     #: Solar the car took while holding its minimum through the current dip (grows the stop budget).
     hold_solar_wh: float = 0.0
     available_w: float | None = None
+    #: The surplus this loadpoint could take if its charger had no maximum (the pool less the other
+    #: loadpoints' shares): what 1p/3p switching decides on (W).
+    headroom_w: float | None = None
     #: Times of the recent stops for lack of surplus (for the restart back-off).
     stops_s: list[float] = field(default_factory=list)
     status: str = "init"
@@ -134,8 +141,41 @@ class Controller:
         self._pool_w: float | None = None
         self._last_eval_reading_s: float | None = None
         self._last: Decision | None = None
+        #: 1p/3p switching (:mod:`ecotrack.core.phases`) of the loadpoints whose charger can switch.
+        self._phase: dict[str, PhaseState] = {
+            lp.name: initial_phase_state(lp.phases)
+            for lp in site.loadpoints
+            if lp.phase_switching is not None
+        }
+        #: The user's phase choice per switchable loadpoint: 1, 3 or None (auto).
+        self._phase_choice: dict[str, int | None] = dict.fromkeys(self._phase)
 
     # ----------------------------------------------------------------- inputs
+    def set_phase_choice(self, loadpoint: str, choice: int | None) -> None:
+        """Fix a switchable loadpoint on 1 or 3 phases, or let it switch (None: auto).
+
+        ValueError for a loadpoint whose charger cannot switch or a count other than 1 or 3.
+        """
+        if loadpoint not in self._phase:
+            raise ValueError(f"loadpoint {loadpoint!r} cannot switch phases")
+        if choice not in (None, 1, 3):
+            raise ValueError(f"phases must be 1, 3 or auto, got {choice!r}")
+        if self._phase_choice[loadpoint] != choice:
+            self._phase_choice[loadpoint] = choice
+            self._dirty = True
+
+    def phase_choice(self, loadpoint: str) -> int | None:
+        """The user's phase choice (1, 3, None for auto); KeyError for a loadpoint that cannot switch."""
+        return self._phase_choice[loadpoint]
+
+    def phase_state(self, loadpoint: str) -> PhaseState | None:
+        """Where a switchable loadpoint is in its phase switching; None when its charger cannot switch."""
+        return self._phase.get(loadpoint)
+
+    def phases_of(self, loadpoint: str) -> int:
+        """Phases the loadpoint's charger uses now (what its power and share are computed with)."""
+        return self._lps[loadpoint].params.phases
+
     @property
     def site(self) -> SiteParams:
         """The parameters this controller was built with."""
@@ -213,7 +253,8 @@ class Controller:
         if state.charger is not None:
             state.previous_actual_a = nonneg(state.charger.actual_a)
         state.charger = reading
-        if state.active() != before:
+        phase = self._phase.get(loadpoint)
+        if state.active() != before or (phase is not None and phase.pausing):
             self._dirty = True
         return True
 
@@ -254,6 +295,7 @@ class Controller:
         self._dirty = False
         self._was_fresh = fresh
         desired = self._decide(now_s, fresh, dt_s)
+        self._switch_phases(now_s, fresh, desired)
         final = clamp(self._limits, desired)
         decisions = []
         for name, state in self._lps.items():
@@ -264,13 +306,23 @@ class Controller:
                 state.reason = (
                     f"cut to {amps:g} A by charger/circuit/wiring limits (wanted {desired[name]:g} A)"
                 )
-            if amps == 0.0 and state.enabled and state.mode is Mode.PV:
+            phase = self._phase.get(name)
+            pausing = phase is not None and phase.pausing
+            if amps == 0.0 and state.enabled and state.mode is Mode.PV and not pausing:
                 state.reset_hysteresis()
             if amps != state.offered_a:
                 state.offered_a = amps
                 state.offered_at_s = now_s
             decisions.append(
-                LoadpointDecision(name, state.mode, amps, state.status, state.reason, state.available_w)
+                LoadpointDecision(
+                    name,
+                    state.mode,
+                    amps,
+                    state.status,
+                    state.reason,
+                    state.available_w,
+                    phase.requested if phase is not None else None,
+                )
             )
         self._last = Decision(now_s, tuple(decisions), self._pool_w if fresh else None, not fresh)
         return self._last
@@ -308,17 +360,54 @@ class Controller:
                     pool -= battery  # battery charging power is surplus the car may take
         return pool
 
+    def _switch_phases(self, now_s: float, fresh: bool, desired: dict[str, float]) -> None:
+        """Advance each switchable loadpoint's phase switching; a loadpoint in the sequence gets 0 A."""
+        for name, phase in self._phase.items():
+            state = self._lps[name]
+            follows = state.mode in (Mode.PV, Mode.MINPV) and fresh
+            choice = self._phase_choice[name]
+            if choice is None and state.mode is Mode.NOW:
+                choice = 3  # charge now: as fast as the charger can
+            c = state.charger
+            phase = phase_step(
+                phase,
+                state.params.phase_switching or _NO_SWITCHING,
+                PhaseInputs(
+                    now_s=now_s,
+                    choice=choice if state.active() else None,
+                    available_w=state.headroom_w if follows else None,
+                    active=state.active(),
+                    min_a=state.params.min_a,
+                    voltage_v=self._voltage(state),
+                    measured_a=nonneg(c.actual_a) if c is not None and c.online else 0.0,
+                    reported_phases=c.phases if c is not None else None,
+                    settling=self._catching_up(state, now_s),
+                ),
+            )
+            self._phase[name] = phase
+            if phase.phases != state.params.phases:
+                state.params = dataclasses.replace(state.params, phases=phase.phases)
+            if phase.pausing:
+                desired[name] = 0.0
+                state.status = "switching-phases"
+                wait = "0 A" if phase.stage.value == "pausing" else f"{phase.target} phase(s)"
+                state.reason = f"switching {phase.phases} -> {phase.target} phase(s): waiting for the charger to confirm {wait}"
+            elif phase.note and state.status != "off":
+                state.reason = f"{state.reason} ({phase.note})"
+
     def _decide(self, now_s: float, fresh: bool, dt_s: float) -> dict[str, float]:
         desired: dict[str, float] = {}
         solar: list[_LoadpointState] = []
         for name, state in self._lps.items():
             p = state.params
-            state.available_w = None
+            state.available_w = state.headroom_w = None
             if p.observe_only:
                 state.reset_hysteresis()
                 desired[name] = self._observed_draw_a(state)
                 state.status = "observing"
                 state.reason = f"read-only charger: its car is house load; {desired[name]:g} A kept free on its limits"
+            elif (phase := self._phase.get(name)) is not None and phase.pausing:
+                desired[name] = 0.0  # the switch sequence holds it at 0 A (see _switch_phases)
             elif state.mode is Mode.OFF:
                 state.reset_hysteresis()
                 desired[name] = 0.0
@@ -382,10 +471,12 @@ class Controller:
                 self._start(state, now_s)
                 shares = share(pool, [self._claim(s, volts[s.params.name]) for s in solar])
         tuning = self._site.tuning
+        taken_w = sum(shares.values())
         for state in solar:
             p = state.params
             name = p.name
             avail = shares[name]
+            state.headroom_w = pool - (taken_w - avail)
             state.available_w = avail
             wpa = p.phases * volts[name]
             min_w = p.min_a * wpa

@@ -75,6 +75,14 @@ class Actuator:
         lp = self.house.loadpoint(self.loadpoint)
         backoff = self.backoff_initial_s
         while self.house.needs_command(self.loadpoint):
+            phases = self.house.next_phase_command(self.loadpoint)
+            if phases is not None:
+                if await self._switch_phases(phases):
+                    backoff = self.backoff_initial_s
+                else:
+                    await self._sleep_or_wake(backoff)
+                    backoff = min(backoff * 2, self.backoff_max_s)
+                continue
             want = self.house.next_command(self.loadpoint, self.clock.now())
             if want is None:
                 await self._sleep_or_wake(self.tick_s)
@@ -101,6 +109,23 @@ class Actuator:
                 continue
             lp.command_delivered(want)
             backoff = self.backoff_initial_s
+
+    async def _switch_phases(self, phases: int) -> bool:
+        """Tell the charger to use ``phases`` (the house checked it is at 0 A); True when acknowledged."""
+        lp = self.house.loadpoint(self.loadpoint)
+        try:
+            async with asyncio.timeout(self.command_timeout_s):
+                await self.charger.set_phases(phases)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            reason = "timed out" if isinstance(exc, TimeoutError) else f"{type(exc).__name__}: {exc}"
+            lp.phases_failed(phases, reason)
+            log.warning("charger %s: switching to %d phase(s) failed (%s)", self.charger.name, phases, reason)
+            return False
+        lp.phases_delivered(phases)
+        log.info("charger %s: switched to %d phase(s)", self.charger.name, phases)
+        return True
 
     async def _escalate_if_due(self) -> None:
         """Run the charger's stop method once when the house asks (it kept drawing current after 0 A)."""

@@ -104,7 +104,10 @@ class Engine:
                 raise ValueError(f"site: unknown meter {role!r}")
         self.house = House(
             setup,
-            {name: DriverLimits(c.max_a, c.step_a, c.safe_current_a, c.can_control) for name, c in self.chargers.items()},
+            {
+                name: DriverLimits(c.max_a, c.step_a, c.safe_current_a, c.can_control, c.can_switch_phases)
+                for name, c in self.chargers.items()
+            },
             wall=self._wall,
             rules=rules,
             cut_confirm_timeout_s=cut_confirm_timeout_s,
@@ -249,6 +252,19 @@ class Engine:
         request = self.house.charge_now(loadpoint, amps, until)
         self._changed()
         return request
+
+    def set_phases(self, loadpoint: str, choice: int | str | None) -> None:
+        """Fix a loadpoint on 1 or 3 phases, or let it switch (``auto``/None).
+
+        KeyError for an unknown loadpoint; ValueError when its charger cannot switch or the choice is not
+        1, 3 or auto. A switch pauses the charge, waits for the charger to confirm 0 A, switches and
+        resumes (:mod:`ecotrack.core.phases`).
+        """
+        lp = self.house.loadpoint(loadpoint)
+        if not lp.switchable and str(choice) == str(lp.phases):
+            return  # a loadpoint fixed on that count: nothing to do
+        self.house.set_phases(loadpoint, choice)
+        self._changed()
 
     def cancel_charge_now(self, loadpoint: str) -> bool:
         """End a charge-now request; False when there was none."""

@@ -69,11 +69,18 @@ class DriverLimits:
     safe_current_a: float = 0.0
     #: False for a charger that only reports (Gen3 Wall Connector): its loadpoint only observes.
     can_control: bool = True
+    #: The charger can switch 1p/3p (``Charger.can_switch_phases``).
+    can_switch_phases: bool = False
 
 
 def _with_driver_limits(lp: LoadpointParams, driver: DriverLimits) -> LoadpointParams:
     """``lp`` limited by its driver: the lower maximum, the coarser step, observe-only when read-only."""
     charger_max = driver.max_a if lp.charger_max_a is None else min(lp.charger_max_a, driver.max_a)
+    if lp.phase_switching is not None and not (driver.can_switch_phases and driver.can_control):
+        raise ValueError(
+            f"loadpoint {lp.name!r}: phases auto needs a charger that can switch phases "
+            "(a simulated charger with switch_phases: true, or a phase_switch relay on the loadpoint)"
+        )
     return dataclasses.replace(
         lp,
         charger_max_a=charger_max,
@@ -237,6 +244,10 @@ class House:
                 return
             # "offline" still counts; the measurements that came with it do not
             reading = ChargerReading(t_s=reading.t_s, connected=reading.connected, charging=False, online=False)
+        lp = self.loadpoints[name]
+        if lp.switchable and reading.phases not in (1, 3):
+            # A relay without feedback: the count last switched (and acknowledged) is the one in use.
+            reading = dataclasses.replace(reading, phases=lp.sent_phases)
         self.accepted_reports[name] = reading
         self.charger_readings[name] = reading
         self.controller.on_charger_reading(name, reading)
@@ -261,9 +272,9 @@ class House:
 
     def power_w(self, loadpoint: str) -> float:
         """The loadpoint's car power from its charger's last report (the one rule: :func:`ev_power_w`)."""
-        lp = self.loadpoints[loadpoint]
         site_v = self.site.voltage_v if self.site is not None else None
-        return ev_power_w(self.charger_readings.get(loadpoint), lp.phases, self.params.voltage_v, site_v)
+        phases = self.controller.phases_of(loadpoint)
+        return ev_power_w(self.charger_readings.get(loadpoint), phases, self.params.voltage_v, site_v)
 
     def _track_session(self, lp: Loadpoint, reading: ChargerReading, details: Mapping[str, object]) -> None:
         site = self.site
@@ -272,7 +283,7 @@ class House:
             t_s=reading.t_s,
             now=self._wall(),
             connected=reading.connected,
-            power_w=ev_power_w(reading, lp.phases, self.params.voltage_v, site_v),
+            power_w=ev_power_w(reading, self.controller.phases_of(lp.name), self.params.voltage_v, site_v),
             grid_w=site.grid_w if site is not None else None,
             battery_w=site.battery_w if site is not None else None,
             details=details,
@@ -292,6 +303,8 @@ class House:
             outcome = evaluate(self.rules, lp.rule_context(now, (soc_pct or {}).get(lp.name)))
             lo, hi = lp.range_for(outcome)
             self.controller.set_current_range(lp.name, lo, hi)
+            if lp.switchable:
+                self.controller.set_phase_choice(lp.name, lp.phase_choice)
             if self.controller.mode_of(lp.name) is not outcome.mode:
                 self.controller.set_mode(lp.name, outcome.mode)
             lp.note_rule(outcome)
@@ -319,6 +332,7 @@ class House:
         for lpd in decision.loadpoints:
             if (wanting := self.loadpoints.get(lpd.name)) is not None:
                 wanting.desired_a = lpd.current_a
+                wanting.desired_phases = lpd.phases
         return decision
 
     def log_decision(self, decision: Decision) -> None:
@@ -386,9 +400,34 @@ class House:
 
     # ------------------------------------------------------------------ what to send
     def needs_command(self, loadpoint: str) -> bool:
-        """The wanted current differs from what was sent (or what was sent is unknown)."""
+        """The wanted current (or phase count) differs from what was sent (or what was sent is unknown)."""
         lp = self.loadpoints[loadpoint]
-        return lp.desired_a != lp.sent_a
+        return lp.desired_a != lp.sent_a or lp.phases_pending()
+
+    def next_phase_command(self, loadpoint: str) -> int | None:
+        """The phase count the loadpoint's charger may be told now, or None.
+
+        Only while the charger is at 0 A for certain: the core asked for 0 A, the charger acknowledged it,
+        nothing is in flight, and its latest report (online) measures no current. The core only asks for a
+        new count after it saw 0 A measured; this re-checks on the actuator's side.
+        """
+        lp = self.loadpoints[loadpoint]
+        if not lp.phases_pending() or lp.desired_phases is None:
+            return None
+        report = self.charger_readings.get(loadpoint)
+        at_zero = (
+            lp.desired_a == 0.0
+            and lp.sent_a == 0.0
+            and lp.delivered_a == 0.0
+            and lp.in_flight_a is None
+            and report is not None
+            and report.online
+            and report.actual_a <= 0.5
+        )
+        if not at_zero:
+            return None
+        lp.phases_sending(lp.desired_phases)
+        return lp.desired_phases
 
     def command_state(self) -> tuple[tuple[float | None, float | None, str | None], ...]:
         """What every loadpoint's charger was sent, has in flight and failed with: when this changes, the
@@ -411,6 +450,8 @@ class House:
         if want == lp.sent_a:
             lp.raise_held = None
             return None
+        if want > 0.0 and (lp.phases_in_flight is not None or lp.phases_pending()):
+            return None  # never current while the contactor may be moving or is still to move
         if want <= (lp.sent_a or 0.0):
             lp.raise_held = None
             lp.command_sending(want)
@@ -487,6 +528,12 @@ class House:
         self._intent_since_step = True
         return lp.cancel_charge_now()
 
+    def set_phases(self, loadpoint: str, choice: int | str | None) -> None:
+        """The user's phase choice: 1, 3 or auto/None (ValueError: not switchable or not one of these)."""
+        lp = self.loadpoints[loadpoint]
+        self._intent_since_step = True
+        lp.set_phase_choice(choice)
+
     def set_energy_limit(self, loadpoint: str, kwh: float | None) -> None:
         """Per-session energy limit (None or 0: none)."""
         lp = self.loadpoints[loadpoint]
@@ -517,9 +564,17 @@ class House:
         by_name = {lp.name: lp for lp in decision.loadpoints} if decision is not None else {}
         out = []
         for name, lp in self.loadpoints.items():
-            out.append(
-                lp.snapshot(by_name.get(name), self.controller.mode_of(name), facts[name], self.power_w(name))
+            snap = lp.snapshot(
+                by_name.get(name), self.controller.mode_of(name), facts[name], self.power_w(name)
             )
+            phase = self.controller.phase_state(name)
+            snap = dataclasses.replace(
+                snap,
+                phases=self.controller.phases_of(name),
+                phase_switching=phase.stage.value if phase is not None else None,
+                phase_switches=phase.switches if phase is not None else 0,
+            )
+            out.append(snap)
         return tuple(out)
 
     def watch(self, snap: Snapshot) -> None:

@@ -90,7 +90,9 @@ class Loadpoint:
         self.escalations = 0
         #: The charger's lifetime meter, accepted only in plausible steps (a reset is a new base).
         self.lifetime = EnergyCounter(
-            ChargerBounds(params.charger_max_a if params.charger_max_a is not None else params.max_a, params.phases).power_w
+            ChargerBounds(
+                params.charger_max_a if params.charger_max_a is not None else params.max_a, params.phases
+            ).power_w
         )
         # ---- actuation: what the core wants and what the charger was told
         #: The current the core decided (A).
@@ -109,6 +111,17 @@ class Loadpoint:
         #: The charger error last turned into an event (for fault/recovered transitions).
         self.fault: str | None = None
         self._logged: tuple[float, str] | None = None
+        # ---- 1p/3p switching (loadpoints with ``phases: auto`` on a charger that can switch)
+        #: The charger can switch phases and the loadpoint was configured to.
+        self.switchable = params.phase_switching is not None
+        #: The user's phase choice: 1, 3, or None (auto).
+        self.phase_choice: int | None = None
+        #: The phase count the core wants the charger to use (None: not switchable).
+        self.desired_phases: int | None = None
+        #: The phase count last acknowledged by the charger (None: never told, or unknown).
+        self.sent_phases: int | None = None
+        #: A phase switch on its way to the charger.
+        self.phases_in_flight: int | None = None
 
     # ------------------------------------------------------------------ user intents
     def set_mode(self, mode: Mode | str) -> bool:
@@ -272,6 +285,47 @@ class Loadpoint:
                 )
         return events
 
+    def set_phase_choice(self, choice: int | str | None) -> bool:
+        """The user's phase choice: 1, 3, or ``auto``/None. ValueError when not switchable or bad. True on change."""
+        if not self.switchable:
+            raise ValueError(f"loadpoint {self.name!r} cannot switch phases (its phases are fixed)")
+        value: int | None
+        if choice is None or (isinstance(choice, str) and choice.strip().lower() == "auto"):
+            value = None
+        elif (
+            isinstance(choice, int | str)
+            and not isinstance(choice, bool)
+            and str(choice).strip() in ("1", "3")
+        ):
+            value = int(str(choice).strip())
+        else:
+            raise ValueError(f"phases must be 1, 3 or auto, got {str(choice)[:20]!r}")
+        if value == self.phase_choice:
+            return False
+        self.phase_choice = value
+        self._events.event("phases", self.name, f"phases {'auto' if value is None else value}")
+        return True
+
+    def phases_pending(self) -> bool:
+        """The core wants a phase count the charger has not acknowledged."""
+        return self.desired_phases is not None and self.desired_phases != self.sent_phases
+
+    def phases_sending(self, phases: int) -> None:
+        """A phase switch to ``phases`` is on its way (until delivered or failed)."""
+        self.phases_in_flight = phases
+
+    def phases_delivered(self, phases: int) -> None:
+        """The charger acknowledged switching to ``phases``."""
+        self.sent_phases = phases
+        self.phases_in_flight = None
+        self.command_error = None
+
+    def phases_failed(self, phases: int, reason: str) -> None:
+        """Switching to ``phases`` failed: the contactor's state is unknown until a switch succeeds."""
+        self.phases_in_flight = None
+        self.sent_phases = None
+        self.command_error = f"switching to {phases} phase(s) failed: {reason}"
+
     # ------------------------------------------------------------------ actuation
     def command_sending(self, amps: float) -> None:
         """A command for ``amps`` is on its way (until :meth:`command_delivered` or :meth:`command_failed`)."""
@@ -346,6 +400,13 @@ class Loadpoint:
             limit_min_a=self.limit_range[0],
             limit_max_a=self.limit_range[1],
             phases=self.phases,
+            phases_choice=(
+                None
+                if not self.switchable
+                else "auto"
+                if self.phase_choice is None
+                else str(self.phase_choice)
+            ),
             energy_limit_wh=self.energy_limit_wh,
             charge_now=self.charge_now_request,
             session=self.tracker.session,

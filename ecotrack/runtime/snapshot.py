@@ -64,7 +64,13 @@ class LoadpointSnapshot:
     max_a: float = 0.0
     limit_min_a: float = 0.0
     limit_max_a: float = 0.0
+    #: Phases the charger uses now.
     phases: int = 1
+    #: 1p/3p switching: None when the charger cannot switch, else the stage (``steady``, ``pausing``,
+    #: ``switching``); ``phases_choice`` is the user's ``1``, ``3`` or ``auto``.
+    phase_switching: str | None = None
+    phases_choice: str | None = None
+    phase_switches: int = 0
     energy_limit_wh: float | None = None
     charge_now: ChargeNow | None = None
     #: The open session (car connected), or None.

@@ -110,6 +110,10 @@ class EngineSurface(Protocol):
         """Stop the session's charge after ``kwh`` (None or 0: no limit)."""
         ...
 
+    def set_phases(self, loadpoint: str, choice: int | str | None) -> None:
+        """Fix the loadpoint on 1 or 3 phases, or let it switch (``auto``/None); ValueError when it cannot."""
+        ...
+
     def vehicle_names(self) -> list[str]:
         """The configured vehicles (for a choice in the dashboard)."""
         ...

@@ -10,6 +10,16 @@ The simulated world, per second ``t``:
    answers with an offered current.
 3. The car follows the offer (:mod:`ecotrack.world.car`): at once on a cut, with
    a dead time and a ramp on a raise, after a start delay from a pause.
+4. A loadpoint with ``phase_switching`` has a charger that switches 1p/3p like a
+   wallbox with a contactor: it moves the contactor only once the car draws 0 A
+   (a charger that obeys IEC 61851), ``SimSettings.phase_switch_delay_s`` after
+   the strategy asked for the new count and the car stopped, and reports the
+   count it uses. Power is the car's current x 230 V x the phases in use.
+5. With ``SimSettings.battery`` a home battery behind the grid meter charges from
+   the export and discharges into the import every second
+   (:mod:`ecotrack.world.battery`); the meter reading carries its power and state
+   of charge to strategies that take them (``on_battery``; ecotrack's core does,
+   the peers' baselines see the grid only).
 
 Energies are integrated over the 1-s steps; the car is always connected and
 always wants energy (a big battery), so every figure measures only the
@@ -27,6 +37,7 @@ from ecotrack.core.model import ChargerReading, SiteParams
 from ecotrack.core.safety import build_limits, violations
 from ecotrack.sim.bounds import frontier_grid_kwh
 from ecotrack.sim.strategies import SimSettings, Strategy
+from ecotrack.world.battery import HomeBattery
 from ecotrack.world.car import Car
 from ecotrack.world.trace import FloatArray, Trace
 
@@ -42,6 +53,8 @@ class SimSeries:
     grid_w: FloatArray
     offered_a: FloatArray
     start_times_s: tuple[float, ...]
+    #: Phases the charger used, second by second.
+    phases: FloatArray | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +80,11 @@ class SimResult:
     frontier_grid_kwh: float
     #: ``ev_grid_kwh - frontier_grid_kwh``: how far above the frontier the run pulled from the grid.
     frontier_excess_kwh: float
+    #: Phase switches the charger made (0 without ``--switch-phases``).
+    phase_switches: int = 0
+    #: Energy the home battery took in and gave out (0 without a battery).
+    battery_charged_kwh: float = 0.0
+    battery_discharged_kwh: float = 0.0
 
     def as_json(self) -> dict[str, object]:
         """The result as a JSON-ready dict with rounded figures."""
@@ -85,11 +103,15 @@ def oracle_ev_solar_w(surplus_w: FloatArray, settings: SimSettings) -> FloatArra
     the minimum it cannot charge without importing, so it offers nothing.
     """
     lp = settings.loadpoint
-    wpa = lp.phases * settings.voltage_v
-    amps = np.floor(np.maximum(surplus_w, 0.0) / wpa / lp.step_a + 1e-9) * lp.step_a
-    amps = np.minimum(amps, min(settings.offer_max_a, settings.car.max_a))
-    amps = np.where(amps >= lp.min_a, amps, 0.0)
-    return np.asarray(amps * wpa, dtype=np.float64)
+    best = np.zeros_like(surplus_w, dtype=np.float64)
+    # A charger that can switch uses, second by second, whichever phase count takes more.
+    for phases in (1, 3) if lp.phase_switching is not None else (lp.phases,):
+        wpa = phases * settings.voltage_v
+        amps = np.floor(np.maximum(surplus_w, 0.0) / wpa / lp.step_a + 1e-9) * lp.step_a
+        amps = np.minimum(amps, min(settings.offer_max_a, settings.car.max_a))
+        amps = np.where(amps >= lp.min_a, amps, 0.0)
+        best = np.maximum(best, amps * wpa)
+    return np.asarray(best, dtype=np.float64)
 
 
 def simulate(
@@ -100,12 +122,23 @@ def simulate(
     n = len(pv_s)
     lp = settings.loadpoint
     volts = settings.voltage_v
-    wpa = lp.phases * volts
+    phases = lp.phases
+    wpa = phases * volts
     car = Car(replace(settings.car, w_per_a=wpa))
+    wants_phases = getattr(strategy, "requested_phases", None)
+    switchable = lp.phase_switching is not None and callable(wants_phases)
+    switch_delay = max(1, round(settings.phase_switch_delay_s))
+    switch_ready_at: int | None = None  # second at which the contactor moves (car at 0 A, new count asked)
+    switches = 0
+    battery = HomeBattery(settings.battery) if settings.battery is not None else None
+    on_battery = getattr(strategy, "on_battery", None)
+    battery_series = np.zeros(n, dtype=np.float64)  # + discharge
+    battery_w = 0.0
     limits = build_limits(SiteParams(loadpoints=(lp,), voltage_v=volts))
     interval = max(1, round(settings.meter_interval_s))
     ev_w = np.zeros(n, dtype=np.float64)
     offered_series = np.zeros(n, dtype=np.float64) if record else None
+    phases_series = np.zeros(n, dtype=np.float64) if record else None
     pv_list = pv_s.tolist()
     load_list = load_s.tolist()
     offered = 0.0
@@ -117,8 +150,14 @@ def simulate(
     lag = max(0, round(settings.report_lag_s))
     drawn_hist = [0.0] * (lag + 1)  # ring of the car's current over the last ``lag`` seconds
     for t in range(n):
+        grid = load_list[t] + drawn * wpa - pv_list[t]
+        if battery is not None:
+            battery_w = battery.step(grid, 1.0)
+            grid -= battery_w
+        battery_series[t] = battery_w
         if t % interval == 0:
-            grid = load_list[t] + drawn * wpa - pv_list[t]
+            if battery is not None and callable(on_battery):
+                on_battery(battery_w, battery.soc_pct)
             reported = drawn_hist[(t - lag) % (lag + 1)] if t >= lag else 0.0
             report = ChargerReading(
                 t_s=float(t),
@@ -128,6 +167,7 @@ def simulate(
                 power_w=reported * wpa,
                 voltage_v=volts,
                 offered_a=offered,
+                phases=phases if switchable else None,
             )
             new = strategy.on_reading(float(t), grid, report)
             if new != offered:
@@ -139,11 +179,36 @@ def simulate(
                     start_times.append(float(t))
                 offered = new
         drawn = car.step(1.0, offered)
+        if switchable and callable(wants_phases):
+            wanted = wants_phases()
+            if wanted == phases or wanted not in (1, 3) or drawn > 0.0:
+                switch_ready_at = None  # nothing asked, or the car still draws: the contactor stays
+            elif switch_ready_at is None:
+                switch_ready_at = t + switch_delay
+            elif t >= switch_ready_at:
+                phases, wpa = wanted, wanted * volts
+                car.params.w_per_a = wpa
+                switches += 1
+                switch_ready_at = None
         drawn_hist[(t + 1) % (lag + 1)] = drawn
         ev_w[t] = drawn * wpa
-        if offered_series is not None:
+        if offered_series is not None and phases_series is not None:
             offered_series[t] = offered
-    result = _figures(trace, strategy.name, pv_s, load_s, ev_w, settings, starts, worst)
+            phases_series[t] = phases
+    if not switchable:  # a strategy that never switches is measured against a fixed-phase charger
+        settings = replace(settings, loadpoint=replace(lp, phase_switching=None))
+    result = _figures(
+        trace,
+        strategy.name,
+        pv_s,
+        load_s,
+        ev_w,
+        settings,
+        starts,
+        worst,
+        switches,
+        battery_series if battery else None,
+    )
     series = None
     if record and offered_series is not None:
         series = SimSeries(
@@ -151,9 +216,10 @@ def simulate(
             pv_w=pv_s,
             load_w=load_s,
             ev_w=ev_w,
-            grid_w=load_s + ev_w - pv_s,
+            grid_w=load_s + ev_w - pv_s - battery_series,
             offered_a=offered_series,
             start_times_s=tuple(start_times),
+            phases=phases_series,
         )
     return result, series
 
@@ -167,17 +233,23 @@ def _figures(
     settings: SimSettings,
     starts: int,
     worst: float,
+    switches: int = 0,
+    battery_w: FloatArray | None = None,
 ) -> SimResult:
     """Integrate the per-second powers into the result figures (kWh; 1 s steps)."""
     to_kwh = 1.0 / 3_600_000.0
     surplus = pv_w - load_w
-    grid = load_w + ev_w - pv_w
+    if battery_w is None:
+        battery_w = np.zeros_like(pv_w)
+    grid = load_w + ev_w - pv_w - battery_w  # what the meter sees: the battery covers part of the import
     ev_solar = np.minimum(ev_w, np.maximum(surplus, 0.0))
     ev_kwh = float(ev_w.sum()) * to_kwh
     ev_solar_kwh = float(ev_solar.sum()) * to_kwh
     oracle = float(oracle_ev_solar_w(surplus, settings).sum()) * to_kwh
     lp = settings.loadpoint
-    frontier = frontier_grid_kwh(surplus, lp.min_a * lp.phases * settings.voltage_v, starts)
+    # With switching, the least power the car can charge with is the one-phase minimum.
+    min_phases = 1 if lp.phase_switching is not None else lp.phases
+    frontier = frontier_grid_kwh(surplus, lp.min_a * min_phases * settings.voltage_v, starts)
     return SimResult(
         trace=trace.name,
         strategy=strategy,
@@ -194,6 +266,9 @@ def _figures(
         capture_ratio=ev_solar_kwh / oracle if oracle > 0 else (1.0 if ev_solar_kwh == 0 else math.inf),
         starts=starts,
         max_over_limit_a=worst,
+        phase_switches=switches,
+        battery_charged_kwh=float(np.maximum(-battery_w, 0.0).sum()) * to_kwh,
+        battery_discharged_kwh=float(np.maximum(battery_w, 0.0).sum()) * to_kwh,
         frontier_grid_kwh=frontier,
         frontier_excess_kwh=ev_kwh - ev_solar_kwh - frontier,
     )

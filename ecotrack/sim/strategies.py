@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from ecotrack.core.control import Controller
 from ecotrack.core.model import ChargerReading, LoadpointParams, Mode, SiteParams, SiteReading, Tuning
 from ecotrack.core.profiles import apply_profile
+from ecotrack.world.battery import HomeBatteryParams
 from ecotrack.world.car import CarParams
 
 
@@ -39,6 +40,11 @@ class SimSettings:
         default_factory=lambda: LoadpointParams(name="sim", min_a=6.0, max_a=16.0, phases=1, mode=Mode.PV)
     )
     car: CarParams = field(default_factory=CarParams)
+    #: Seconds a switchable charger takes to move its contactor once the car is at 0 A (a wallbox's
+    #: relay plus its own checks; with ``loadpoint.phase_switching``).
+    phase_switch_delay_s: float = 5.0
+    #: A home battery behind the grid meter (:mod:`ecotrack.world.battery`); None: none.
+    battery: HomeBatteryParams | None = None
     residual_w: float = 0.0
     tuning: Tuning = field(default_factory=Tuning)
 
@@ -74,16 +80,37 @@ class DefaultStrategy:
             loadpoints=(lp,),
             voltage_v=settings.voltage_v,
             residual_w=settings.residual_w,
+            battery_priority_soc_pct=settings.battery.priority_soc_pct
+            if settings.battery is not None
+            else None,
             tuning=settings.tuning,
         )
         self._lp = lp.name
         self._controller = Controller(site)
+        self._phases = lp.phases
+        self._battery: tuple[float, float] | None = None
+
+    def on_battery(self, battery_w: float, soc_pct: float) -> None:
+        """The home battery's power (+ discharge) and state of charge, read with the next meter reading."""
+        self._battery = (battery_w, soc_pct)
+
+    def requested_phases(self) -> int:
+        """The phase count the core last asked the charger to use."""
+        return self._phases
 
     def on_reading(self, t_s: float, grid_w: float, charger: ChargerReading) -> float:
         c = self._controller
         c.on_charger_reading(self._lp, charger)
-        c.on_site_reading(SiteReading(t_s=t_s, grid_w=grid_w, voltage_v=charger.voltage_v))
-        return c.step(t_s).loadpoints[0].current_a
+        battery_w, soc = self._battery if self._battery is not None else (None, None)
+        c.on_site_reading(
+            SiteReading(
+                t_s=t_s, grid_w=grid_w, voltage_v=charger.voltage_v, battery_w=battery_w, battery_soc_pct=soc
+            )
+        )
+        decision = c.step(t_s).loadpoints[0]
+        if decision.phases is not None:
+            self._phases = decision.phases
+        return decision.current_a
 
 
 class NoGridStrategy(DefaultStrategy):
@@ -190,12 +217,22 @@ class EvccDefaultStrategy:
     0 when not charging, else ``min(measured + 2 A, offered)``. Enable after the
     target stayed >= min for 60 s (any failing tick resets); disable after
     3 min below min, holding min meanwhile. Whole amps, truncated.
+
+    With a switchable charger (``loadpoint.phase_switching``), evcc's documented 1p/3p rule
+    (``peers-pv-control.md``, "1p/3p switching"): down to 1 phase when the 3-phase minimum power is not
+    available for the disable delay (180 s), up to 3 phases when the power exceeds the 1-phase maximum
+    and the 3-phase minimum is available for the enable delay (60 s), with a 60 s lockout after a switch.
+    A switch offers 0 A, asks for the new count, and resumes at the new count's target once the charger
+    reports it. Assumptions where the spec is silent: the timers run on evcc's 30 s tick, a paused
+    (not enabled) loadpoint also switches, and "available power" is the target current times the
+    volts of the phases in use.
     """
 
     name = "evcc-default"
     interval_s = 30.0
     enable_delay_s = 60.0
     disable_delay_s = 180.0
+    phase_lockout_s = 60.0
 
     def __init__(self, settings: SimSettings) -> None:
         self._lp = settings.loadpoint
@@ -204,15 +241,73 @@ class EvccDefaultStrategy:
         self._offered = 0.0
         self._enable_since: float | None = None
         self._disable_since: float | None = None
+        self._switching = settings.loadpoint.phase_switching is not None
+        self._phases = settings.loadpoint.phases
+        self._target_phases = self._phases
+        self._up_since: float | None = None
+        self._down_since: float | None = None
+        self._last_switch = -math.inf
+        #: A switch paused a running charge: resume it at the new count's target.
+        self._resume = False
+
+    def requested_phases(self) -> int:
+        """The phase count evcc asks the charger to use."""
+        return self._target_phases
+
+    def _scale_phases(self, t_s: float, target: float) -> bool:
+        """evcc's phase timers on one tick; True when a switch begins."""
+        lp = self._lp
+        power = target * self._phases * 230.0
+        min3 = 3 * 230.0 * lp.min_a
+        if self._phases == 3 and power < min3:
+            self._up_since = None
+            self._down_since = t_s if self._down_since is None else self._down_since
+            if (
+                t_s - self._down_since >= self.disable_delay_s
+                and t_s - self._last_switch >= self.phase_lockout_s
+            ):
+                self._target_phases, self._down_since = 1, None
+                return True
+        elif self._phases == 1 and power > 230.0 * self._max and power >= min3:
+            self._down_since = None
+            self._up_since = t_s if self._up_since is None else self._up_since
+            if (
+                t_s - self._up_since >= self.enable_delay_s
+                and t_s - self._last_switch >= self.phase_lockout_s
+            ):
+                self._target_phases, self._up_since = 3, None
+                return True
+        else:
+            self._up_since = self._down_since = None
+        return False
 
     def on_reading(self, t_s: float, grid_w: float, charger: ChargerReading) -> float:
+        if self._switching and self._target_phases != self._phases:
+            # A switch under way: offer 0 A until the charger reports the new count (checked every reading,
+            # as evcc waits for the charger rather than for its next tick).
+            if charger.phases == self._target_phases:
+                self._phases = self._target_phases
+                self._last_switch = t_s
+                self._next_tick = t_s  # resume on this reading
+            else:
+                self._offered = 0.0
+                return self._offered
         if t_s < self._next_tick:
             return self._offered
         self._next_tick = t_s + self.interval_s
         lp = self._lp
         charging = charger.actual_a > 0.0
         effective = min(charger.actual_a + 2.0, self._offered) if charging else 0.0
-        target = effective + (-grid_w) / (lp.phases * 230.0)
+        target = effective + (-grid_w) / (self._phases * 230.0)
+        if self._switching and self._scale_phases(t_s, target):
+            was_on = self._offered > 0.0
+            self._offered = 0.0
+            self._resume = was_on
+            return self._offered
+        if self._resume:
+            self._resume = False
+            self._offered = float(min(max(math.floor(target), lp.min_a), self._max))
+            return self._offered
         if self._offered <= 0.0:
             if target >= lp.min_a:
                 if self._enable_since is None:

@@ -74,12 +74,15 @@ def test_own_tree_setters() -> None:
     assert c.decode(p + "max_a/set", b"14") == [SetCurrentRange("garage", max_a=14.0)]
     assert c.decode(p + "energy_limit_kwh/set", b"none") == [SetEnergyLimit("garage", None)]
     assert c.decode(p + "phases/set", b"3") == [SetPhases("garage", 3)]
+    assert c.decode(p + "phases/set", b"1") == [SetPhases("garage", 1)]
+    assert c.decode(p + "phases/set", b"Auto") == [SetPhases("garage", None)]
     assert c.decode(p + "charge_now/set", b"on") == [ChargeNowIntent("garage")]
     assert c.decode(p + "charge_now/set", b"off") == [CancelChargeNow("garage")]
     for topic, payload in [
         (p + "mode/set", b"fast"),
         (p + "min_a/set", b"NaN"),
         (p + "phases/set", b"2"),
+        (p + "phases/set", b"automatic"),
         (p + "colour/set", b"red"),
         ("ecotrack/loadpoints/carport/mode/set", b"pv"),
     ]:

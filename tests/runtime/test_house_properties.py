@@ -21,7 +21,12 @@ After every event it checks, with its own bookkeeping and not the house's:
   raise never carries out a decision older than a tick or taken before a later user intent;
 * a read-only charger (Gen3 Wall Connector: ``can_control`` False) is never relied on to cut: after every
   step, the commandable loadpoints under each circuit and the wiring limit get only the room left after
-  what the read-only ones may draw (their maximum unless they report, fresh and online, no car).
+  what the read-only ones may draw (their maximum unless they report, fresh and online, no car);
+* 1p/3p switching (loadpoints whose charger can switch, random user choices ``1``/``3``/``auto``, charger
+  reports of any phase count, switches acknowledged or failed): a phase switch is handed to the charger
+  only while nothing may be delivering current (0 A acknowledged, nothing in flight, the last report
+  measuring no current), and no current is handed out while a switch may be under way or is still to be
+  made — so the per-phase sums above hold through every switch, whatever the phase count.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ from ecotrack.core.model import (
     LoadpointParams,
     MeterReading,
     Mode,
+    PhaseSwitching,
     SiteParams,
 )
 from ecotrack.core.site import MeterRoles
@@ -100,6 +106,8 @@ def worlds(draw: st.DrawFn) -> World:
     loadpoints = []
     drivers: dict[str, DriverLimits] = {}
     for i in range(draw(st.integers(1, 4))):
+        can_control = draw(st.sampled_from([True, True, True, False]))
+        switchable = can_control and draw(st.booleans())
         lo = draw(st.sampled_from([6.0, 6.0, 5.0, 8.0, 6.5]))
         hi = lo + draw(st.sampled_from([0.0, 4.0, 10.0, 26.0]) | st.floats(0.0, 40.0))
         loadpoints.append(
@@ -116,12 +124,23 @@ def worlds(draw: st.DrawFn) -> World:
                 enable_delay_s=draw(st.sampled_from([0.0, 5.0, 60.0])),
                 disable_delay_s=draw(st.sampled_from([0.0, 10.0, 300.0])),
                 disable_energy_wh=draw(st.sampled_from([0.0, 5.0, 50.0])),
+                phase_switching=(
+                    PhaseSwitching(
+                        up_delay_s=draw(st.sampled_from([0.0, 5.0, 60.0])),
+                        down_delay_s=draw(st.sampled_from([0.0, 5.0, 60.0])),
+                        interval_s=draw(st.sampled_from([0.0, 10.0, 300.0])),
+                        confirm_timeout_s=draw(st.sampled_from([1.0, 30.0])),
+                    )
+                    if switchable
+                    else None
+                ),
             )
         )
         drivers[f"ch{i}"] = DriverLimits(
             max_a=draw(st.sampled_from([32.0, 16.0, 10.0, 80.0])),
             step_a=draw(st.sampled_from([1.0, 0.1])),
-            can_control=draw(st.sampled_from([True, True, True, False])),
+            can_control=can_control,
+            can_switch_phases=switchable,
         )
     site = SiteParams(
         loadpoints=tuple(loadpoints),
@@ -156,6 +175,24 @@ class Report:
     actual_a: float
     power_w: float | None
     offered_a: float | None
+    phases: int | None = None
+
+
+@dataclass(frozen=True)
+class SetPhases:
+    index: int
+    choice: object
+
+
+@dataclass(frozen=True)
+class PhaseBegin:
+    index: int
+
+
+@dataclass(frozen=True)
+class PhaseFinish:
+    index: int
+    ok: bool
 
 
 @dataclass(frozen=True)
@@ -237,6 +274,9 @@ Event = (
     | Begin
     | Finish
     | Restart
+    | SetPhases
+    | PhaseBegin
+    | PhaseFinish
 )
 
 idx = st.integers(0, 3)
@@ -252,7 +292,11 @@ events = st.one_of(
         amps,
         watts,
         st.none() | amps,
+        st.sampled_from([None, 1, 3, 3, 2, 0]),
     ),
+    st.builds(SetPhases, idx, st.sampled_from([1, 3, "auto", None, 2, "x", "3", True, 1.5])),
+    st.builds(PhaseBegin, idx),
+    st.builds(PhaseFinish, idx, st.booleans() | st.just(True)),
     st.builds(SetMode, idx, st.sampled_from(list(Mode))),
     st.builds(SetRange, idx, st.none() | amps, st.none() | amps),
     st.builds(ChargeNowEv, idx, st.none() | amps, st.none() | st.sampled_from([-60.0, 0.0, 30.0, 3600.0])),
@@ -288,6 +332,8 @@ class Model:
         self.possible: dict[str, float] = dict.fromkeys(names, 0.0)
         self.in_flight: dict[str, float | None] = dict.fromkeys(names, None)
         self.acked: dict[str, float] = dict.fromkeys(names, 0.0)
+        #: A phase switch handed to the charger and not yet acknowledged or failed (the contactor may move).
+        self.phase_in_flight: dict[str, int | None] = dict.fromkeys(names, None)
 
     def static_cap(self, name: str) -> float:
         p = self.params[name]
@@ -420,6 +466,8 @@ def run(world: World, events_: list[Event]) -> None:
     caps: dict[str, float] = dict.fromkeys(names, 0.0)
     #: The last report each charger gave, as the test sent it (None: none yet, or its driver was lost).
     reports: dict[str, ChargerReading | None] = dict.fromkeys(names, None)
+    #: The last report each charger gave that the house did not reject as implausible.
+    measured: dict[str, ChargerReading | None] = dict.fromkeys(names, None)
     for ev in events_:
         if isinstance(ev, Advance):
             now += ev.dt_s
@@ -438,9 +486,13 @@ def run(world: World, events_: list[Event]) -> None:
                 power_w=ev.power_w,
                 offered_a=ev.offered_a,
                 online=ev.online,
+                phases=ev.phases,
             )
+            kept = house.accepted_reports.get(name)
             house.on_charger_reading(f"ch{name[2:]}", reading, {})
             reports[name] = reading
+            if house.accepted_reports.get(name) is not kept:  # not rejected as implausible
+                measured[name] = reading
         elif isinstance(ev, SetMode):
             house.set_mode(names[ev.index % len(names)], ev.mode)
         elif isinstance(ev, SetRange):
@@ -494,6 +546,13 @@ def run(world: World, events_: list[Event]) -> None:
             if amps_ is None:
                 continue
             assert math.isfinite(amps_) and amps_ >= 0.0
+            # no current while the contactor may be moving or still has to move
+            lp_ = house.loadpoint(name)
+            assert amps_ == 0.0 or (model.phase_in_flight[name] is None and not lp_.phases_pending()), (
+                name,
+                amps_,
+                model.phase_in_flight[name],
+            )
             limit = math.inf if model.read_only(name) else caps[name]  # read-only: its possible draw
             assert amps_ <= min(limit, model.static_cap(name)) + EPS or amps_ == 0.0, (
                 name,
@@ -520,6 +579,40 @@ def run(world: World, events_: list[Event]) -> None:
                 lp.command_failed(flight, "link down")
                 model.acked[name] = max(model.acked[name], flight)  # it may have arrived all the same
             model.recompute(name)
+        elif isinstance(ev, SetPhases):
+            name = names[ev.index % len(names)]
+            lp = house.loadpoint(name)
+            before_choice = lp.phase_choice
+            try:
+                house.set_phases(name, ev.choice)  # type: ignore[arg-type]
+            except ValueError:
+                assert lp.phase_choice == before_choice  # refused: nothing changed
+            else:
+                assert lp.switchable
+        elif isinstance(ev, PhaseBegin):
+            name = names[ev.index % len(names)]
+            if model.phase_in_flight[name] is not None:
+                continue
+            phases = house.next_phase_command(name)
+            if phases is None:
+                continue
+            assert phases in (1, 3)
+            assert house.loadpoint(name).switchable
+            # the contactor moves only with nothing delivered, nothing in flight, and no current measured
+            assert model.possible[name] == 0.0 and model.in_flight[name] is None, (name, model.possible)
+            last = measured[name]
+            assert last is not None and last.online and last.actual_a <= 0.5, last
+            model.phase_in_flight[name] = phases
+        elif isinstance(ev, PhaseFinish):
+            name = names[ev.index % len(names)]
+            switching = model.phase_in_flight[name]
+            if switching is None:
+                continue
+            model.phase_in_flight[name] = None
+            if ev.ok:
+                house.loadpoint(name).phases_delivered(switching)
+            else:
+                house.loadpoint(name).phases_failed(switching, "relay offline")
         elif isinstance(ev, Restart):
             name = names[ev.index % len(names)]
             house.charger_lost(f"ch{name[2:]}", now)
@@ -573,17 +666,30 @@ def test_busy_sites_keep_shared_limits_while_commands_are_in_flight(world: World
             i = rng.randrange(4)
             evs.append(
                 Report(
-                    i, 0.0, True, True, rng.uniform(0.0, 32.0), None, rng.choice([None, rng.uniform(0, 32)])
+                    i,
+                    0.0,
+                    True,
+                    True,
+                    rng.choice([0.0, rng.uniform(0.0, 32.0)]),
+                    None,
+                    rng.choice([None, rng.uniform(0, 32)]),
+                    rng.choice([None, 1, 3]),
                 )
             )
         elif r < 0.55:
             evs.append(Advance(rng.choice([1.0, 2.0, 10.0, 70.0])))
         elif r < 0.65:
             evs.append(Step())
-        elif r < 0.85:
+        elif r < 0.80:
             evs.append(Begin(rng.randrange(4)))
-        elif r < 0.97:
+        elif r < 0.92:
             evs.append(Finish(rng.randrange(4), rng.random() < 0.9))
+        elif r < 0.94:
+            evs.append(SetPhases(rng.randrange(4), rng.choice([1, 3, "auto"])))
+        elif r < 0.96:
+            evs.append(PhaseBegin(rng.randrange(4)))
+        elif r < 0.97:
+            evs.append(PhaseFinish(rng.randrange(4), rng.random() < 0.9))
         else:
             lo = rng.uniform(0.0, 20.0)
             evs.append(SetRange(rng.randrange(4), lo, lo + rng.uniform(0.0, 20.0)))

@@ -11,6 +11,11 @@ const MODES = [
   ["minpv", "Min+PV"],
   ["now", "Now"],
 ];
+const PHASES = [
+  ["auto", "Auto"],
+  ["1", "1 phase"],
+  ["3", "3 phases"],
+];
 const DURATIONS = [
   [3600, "1 h"],
   [7200, "2 h"],
@@ -63,7 +68,8 @@ function carState(lp) {
 }
 
 export class LoadpointCards {
-  /** actions: {setMode(id, mode), setMax(id, amps), chargeNow(id, seconds), cancelChargeNow(id), setEnergyLimit(id, kwh)} */
+  /** actions: {setMode(id, mode), setMax(id, amps), chargeNow(id, seconds), cancelChargeNow(id), setEnergyLimit(id, kwh),
+   *  setPhases(id, "auto" | 1 | 3)} */
   constructor(root, actions) {
     this.root = root;
     this.actions = actions;
@@ -132,6 +138,24 @@ export class LoadpointCards {
       c.modeButtons.set(mode, b);
       modes.append(b);
     }
+    // 1p/3p: only for a loadpoint whose charger can switch (phases_choice is null otherwise)
+    c.phaseButtons = new Map();
+    c.phases = h("div", { class: "modes phases", role: "group", "aria-label": "Phases", "data-testid": "lp-phases", hidden: "" });
+    for (const [choice, label] of PHASES) {
+      const b = h(
+        "button",
+        {
+          type: "button",
+          class: "mode",
+          "data-phases": choice,
+          "aria-pressed": "false",
+          onclick: () => this.actions.setPhases(id, choice === "auto" ? "auto" : Number(choice)),
+        },
+        label,
+      );
+      c.phaseButtons.set(choice, b);
+      c.phases.append(b);
+    }
     c.maxInput = h("input", { type: "range", step: "1", "aria-label": "Maximum current", "data-testid": "lp-max" });
     c.maxLabel = h("output", { "data-testid": "lp-max-label" });
     c.maxInput.addEventListener("input", () => (c.maxLabel.textContent = fmtA(Number(c.maxInput.value))));
@@ -171,6 +195,7 @@ export class LoadpointCards {
       c.reasonDetails,
       c.error,
       modes,
+      c.phases,
       h("div", { class: "row" }, h("label", { class: "grow" }, "Max current ", c.maxLabel, c.maxInput)),
       h("div", { class: "row" }, c.chargeNow, c.duration, c.chargeNowInfo),
       h("div", { class: "row" }, h("label", {}, "Stop after ", c.limitInput, " kWh")),
@@ -186,7 +211,10 @@ export class LoadpointCards {
     c.pill.textContent = text;
     c.power.textContent = fmtW(lp.power_w);
     const offered = lp.offered_a ?? lp.sent_a;
-    c.current.textContent = `${fmtA(lp.actual_a)} of ${fmtA(offered)} offered · ${lp.phases} phase${lp.phases > 1 ? "s" : ""}`;
+    const switching = lp.phase_switching && lp.phase_switching !== "steady" ? " (switching)" : "";
+    c.current.textContent = `${fmtA(lp.actual_a)} of ${fmtA(offered)} offered · ${lp.phases} phase${lp.phases > 1 ? "s" : ""}${switching}`;
+    c.phases.hidden = lp.phases_choice == null;
+    for (const [choice, b] of c.phaseButtons) b.setAttribute("aria-pressed", String(choice === lp.phases_choice));
     const s = lp.session;
     c.session.textContent = s ? `Session ${fmtKwh(s.energy_wh)}, ${fmtPct(s.solar_share)} solar` : "No session";
     c.solarBar.style.width = `${s && s.solar_share !== null ? Math.round(s.solar_share * 100) : 0}%`;

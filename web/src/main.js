@@ -29,6 +29,7 @@ const cards = new LoadpointCards($("loadpoints"), {
   cancelChargeNow: (id) => control(id, "charge-now", undefined, "DELETE"),
   setEnergyLimit: (id, kwh) => control(id, "energy-limit", { kwh }),
   setVehicle: (id, name) => control(id, "vehicle", { vehicle: name || null }),
+  setPhases: (id, phases) => control(id, "phases", { phases }),
 });
 
 // ------------------------------------------------------------------------------ controls and token

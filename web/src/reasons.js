@@ -29,6 +29,10 @@ const RULES = [
     /^pv: surplus (-?\d+) W for (\d+)\/(\S+) s$/,
     (m) => `Enough sun (${kw(m[1])} spare): starting in ${Math.max(0, Math.round(num(m[3]) - num(m[2])))} s if it lasts.`,
   ],
+  [
+    /^switching (\d) -> (\d) phase\(s\): waiting for the charger to confirm (.*)$/,
+    (m) => `Switching from ${m[1]} to ${m[2]} phase${m[2] === "1" ? "" : "s"}: paused until the charger confirms ${m[3]}.`,
+  ],
   [/^limits allow (\S+) A, below the minimum (\S+) A$/, (m) => `The circuit limits leave only ${m[1]} A, less than the minimum of ${m[2]} A.`],
   [/^cut to (\S+) A by charger\/circuit\/wiring limits \(wanted (\S+) A\)$/, (m) => `Limited to ${m[1]} A by the charger, a circuit or the wiring (would take ${m[2]} A).`],
 ];

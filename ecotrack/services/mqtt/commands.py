@@ -3,7 +3,7 @@
 Three vocabularies are understood:
 
 * the project's own tree: ``<prefix>/loadpoints/<id>/<key>/set`` with ``mode`` (off/now/minpv/pv),
-  ``min_a``, ``max_a``, ``energy_limit_kwh`` (0, ``none`` or empty: no limit), ``phases`` (1/3) and
+  ``min_a``, ``max_a``, ``energy_limit_kwh`` (0, ``none`` or empty: no limit), ``phases`` (``1``, ``3`` or ``auto``) and
   ``charge_now`` (``on``/``off``, or amps);
 * the seed program ecotrack's ``cmnd/prism/mode``: ``auto`` → minpv, ``eco`` → pv, ``full`` (the
   loadpoint's maximum), ``half`` (``half_a``), ``min`` (its minimum), a number of amps (``0`` pauses),
@@ -92,10 +92,10 @@ class SetEnergyLimit:
 
 @dataclass(frozen=True, slots=True)
 class SetPhases:
-    """Switch the phases used."""
+    """Fix the phases used (1 or 3) or let the loadpoint switch (None: auto)."""
 
     loadpoint: str
-    phases: int
+    phases: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,9 +252,12 @@ class CommandCodec:
         if key == "energy_limit_kwh":
             return self._limit(lp, text)
         if key == "phases":
-            if text not in ("1", "3"):
-                return Bad(f"phases must be 1 or 3, got {preview(text, 40)}")
-            return [SetPhases(lp, int(text))]
+            word = text.strip().lower()
+            if word == "auto":
+                return [SetPhases(lp, None)]
+            if word not in ("1", "3"):
+                return Bad(f"phases must be 1, 3 or auto, got {preview(text, 40)}")
+            return [SetPhases(lp, int(word))]
         if key == "charge_now":
             word = text.lower()
             if word in ("on", "true", "full"):

@@ -103,11 +103,7 @@ class CommandHandler:
             case SetEnergyLimit(lp, kwh):
                 engine.set_energy_limit(lp, kwh)
             case SetPhases(lp, phases):
-                configured = engine.setup.loadpoint(lp).phases
-                if phases != configured:
-                    raise ValueError(
-                        f"switching phases is not supported yet; {lp} stays on {configured} phase(s)"
-                    )
+                engine.set_phases(lp, phases)
             case Pause(lp):
                 current = engine.user_mode_of(lp)
                 if current is not Mode.OFF:

@@ -92,6 +92,8 @@ def loadpoint_values(lp: LoadpointSnapshot) -> dict[str, Value]:
         "limit_min_a": lp.limit_min_a,
         "limit_max_a": lp.limit_max_a,
         "phases": lp.phases,
+        "phases_choice": lp.phases_choice or "",
+        "phase_switching": lp.phase_switching or "",
         "energy_limit_kwh": lp.energy_limit_wh / 1000.0 if lp.energy_limit_wh is not None else 0.0,
         "charge_now": _charge_now_json(charge_now),
         "session_energy_wh": session.energy_wh if session is not None else 0.0,

@@ -35,6 +35,7 @@ from ecotrack.services.web.schemas import (
     HistoryResponse,
     LoadpointState,
     ModeBody,
+    PhasesBody,
     SessionsResponse,
     SessionState,
     StateResponse,
@@ -145,6 +146,20 @@ async def set_energy_limit(loadpoint: str, body: EnergyLimitBody, ctx: Write) ->
         ctx.engine.set_energy_limit(loadpoint, body.kwh)
     except ValueError as e:
         raise _invalid("kwh", str(e), body.kwh) from None
+    return _loadpoint_state(ctx, loadpoint)
+
+
+@router.post("/api/loadpoints/{loadpoint}/phases", response_model=LoadpointState, tags=["loadpoints"])
+async def set_phases(loadpoint: str, body: PhasesBody, ctx: Write) -> LoadpointState:
+    """Fix the phases (1 or 3) or let the loadpoint switch (auto); 422 when its charger cannot switch.
+
+    A switch pauses the charge, waits for the charger to confirm 0 A, switches and resumes.
+    """
+    ctx.check_loadpoint(loadpoint)
+    try:
+        ctx.engine.set_phases(loadpoint, body.phases)
+    except ValueError as e:
+        raise _invalid("phases", str(e), body.phases) from None
     return _loadpoint_state(ctx, loadpoint)
 
 

@@ -26,6 +26,7 @@ __all__ = [
     "LoadpointState",
     "MeterState",
     "ModeBody",
+    "PhasesBody",
     "ServiceState",
     "SessionState",
     "SessionsResponse",
@@ -103,6 +104,14 @@ class EnergyLimitBody(_Body):
 
     kwh: Number | None = Field(
         description="Session energy limit (kWh); null removes the limit.", ge=0, le=1000
+    )
+
+
+class PhasesBody(_Body):
+    """``POST /api/loadpoints/{id}/phases``: fix the phases (1 or 3) or let the loadpoint switch (auto)."""
+
+    phases: Literal[1, 3, "auto"] = Field(
+        description="1 or 3: fixed; auto: 1 phase while the surplus is below the 3-phase minimum, else 3."
     )
 
 
@@ -231,7 +240,15 @@ class LoadpointState(BaseModel):
     #: The configured bounds of that range (A).
     limit_min_a: float
     limit_max_a: float
+    #: Phases the charger uses now.
     phases: int
+    #: The user's phase choice (``1``, ``3`` or ``auto``); None when the charger cannot switch.
+    phases_choice: str | None = None
+    #: Where a switch is (``steady``, ``pausing``: waiting for 0 A, ``switching``: waiting for the new
+    #: count); None when the charger cannot switch.
+    phase_switching: str | None = None
+    #: Phase switches since the start.
+    phase_switches: int = 0
     energy_limit_wh: float | None
     charge_now: ChargeNowState | None
     session: SessionState | None

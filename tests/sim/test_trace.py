@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -214,13 +213,10 @@ def test_inferred_offset_of_a_day(tmp_path: Path) -> None:
     for i in range(1440):
         rows.append(datetime.fromtimestamp(t0 + 60 * i, UTC).strftime("%Y-%m-%dT%H:%M:%SZ") + f",{i % 7},{i}")
     p = write(tmp_path, "\n".join(rows) + "\n")
-    t = time.perf_counter()
     tr = load_trace(p)
-    elapsed = time.perf_counter() - t
     assert tr.utc_offset_s == 7 * 3600
     assert tr.local_seconds_of_day(0) == 0
     assert len(tr) == 1440
-    assert elapsed < 0.1
 
 
 @pytest.mark.skipif(not RECORDED.is_dir(), reason="recorded traces not available")

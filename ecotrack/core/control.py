@@ -34,6 +34,7 @@ import math
 from dataclasses import dataclass, field
 
 from ecotrack.core.allocate import Claim, share
+from ecotrack.core.follow import estimated_draw_a
 from ecotrack.core.hold import hold_verdict
 from ecotrack.core.model import (
     ChargerReading,
@@ -81,6 +82,11 @@ class _LoadpointState:
     previous_actual_a: float = 0.0
     offered_a: float = 0.0
     offered_at_s: float = -math.inf
+    #: The command before ``offered_a`` and what the car drew when it changed (for the draw estimate).
+    previous_offered_a: float = 0.0
+    drawn_before_a: float = 0.0
+    #: The car's estimated draw (A) at the latest grid reading (:mod:`ecotrack.core.follow`).
+    drawn_at_reading_a: float = 0.0
     #: ``pv`` hysteresis: True while a charge is on (including holding at minimum).
     enabled: bool = False
     enabled_at_s: float = 0.0
@@ -201,7 +207,10 @@ class Controller:
         for state in self._lps.values():
             c = state.charger
             recent = c is not None and reading.t_s - c.t_s <= max_age
-            state.ev_w_at_reading = self._measured_w(state) if recent and state.active() else 0.0
+            counted = recent and state.active()
+            state.ev_w_at_reading = self._estimated_w(state, reading.t_s) if counted else 0.0
+            if not counted:
+                state.drawn_at_reading_a = 0.0
         return True
 
     def on_charger_reading(self, loadpoint: str, reading: ChargerReading) -> bool:
@@ -267,6 +276,8 @@ class Controller:
             if amps == 0.0 and state.enabled and state.mode is Mode.PV:
                 state.reset_hysteresis()
             if amps != state.offered_a:
+                state.previous_offered_a = state.offered_a
+                state.drawn_before_a = min(state.offered_a, state.drawn_at_reading_a)
                 state.offered_a = amps
                 state.offered_at_s = now_s
             decisions.append(
@@ -289,6 +300,30 @@ class Controller:
 
     def _measured_w(self, state: _LoadpointState) -> float:
         return ev_power_w(state.charger, state.params.phases, self._site.voltage_v, self.site_voltage_v())
+
+    def _estimated_w(self, state: _LoadpointState, t_s: float) -> float:
+        """The car's power at a grid reading taken at ``t_s``: its report, unless that is older than the reading.
+
+        See :mod:`ecotrack.core.follow`: right after a command the report may still show the draw before it.
+        """
+        measured_w = self._measured_w(state)
+        p = state.params
+        wpa = p.phases * self._voltage(state)
+        reported_a = measured_w / wpa if wpa > 0.0 else 0.0
+        tuning = self._site.tuning
+        estimate_a = estimated_draw_a(
+            reported_a=reported_a,
+            previous_a=state.previous_offered_a,
+            before_a=state.drawn_before_a,
+            command_a=state.offered_a,
+            min_a=p.min_a,
+            since_s=t_s - state.offered_at_s,
+            settle_s=tuning.settle_s,
+            tolerance_a=tuning.follow_tolerance_a,
+            model=tuning.car_follow,
+        )
+        state.drawn_at_reading_a = estimate_a
+        return measured_w if estimate_a == reported_a else estimate_a * wpa
 
     def _pool_from(self, reading: SiteReading) -> float:
         grid = finite_or_none(reading.grid_w)

@@ -517,6 +517,12 @@ class Controller:
             state.status = "limited-off"
             state.reason = f"limits allow {self._ceiling_a[p.name]:g} A, below the minimum {p.min_a:g} A"
             return False
+        if self._stop_unconfirmed(state, now_s):
+            # Right after a stop a lagging report still shows the car drawing, which reads as surplus.
+            state.enable_since_s = None
+            state.enable_wh = 0.0
+            state.status, state.reason = "waiting", "pv: waiting for the charger to report the stop"
+            return False
         need_w = self._start_need_w(state, volts)
         if avail_w < need_w:
             state.enable_since_s = None
@@ -566,9 +572,10 @@ class Controller:
         tuning = self._site.tuning
         c = state.charger
         measured = nonneg(c.actual_a) if c is not None else 0.0
-        settled = (
-            measured >= offered - tuning.follow_tolerance_a or now_s - state.offered_at_s >= tuning.settle_s
-        )
+        # Followed: the report shows the offer, from below (a raise) and from above (a cut: a report still
+        # showing the draw before a cut would make the surplus read high and raise right back).
+        followed = offered - tuning.follow_tolerance_a <= measured <= offered + tuning.follow_tolerance_a
+        settled = followed or now_s - state.offered_at_s >= tuning.settle_s
         if target_a < offered:
             ramping = measured > state.previous_actual_a + 0.05
             if not settled and ramping and self._exporting() and target_a >= state.params.min_a:
@@ -592,6 +599,16 @@ class Controller:
             state.offered_a > 0.0
             and now_s - state.offered_at_s < tuning.settle_s
             and measured < state.offered_a - tuning.follow_tolerance_a
+        )
+
+    def _stop_unconfirmed(self, state: _LoadpointState, now_s: float) -> bool:
+        """The charger still reports drawing more than its offer, less than ``settle_s`` after the command."""
+        tuning = self._site.tuning
+        c = state.charger
+        measured = nonneg(c.actual_a) if c is not None else 0.0
+        return (
+            measured > state.offered_a + tuning.follow_tolerance_a
+            and now_s - state.offered_at_s < tuning.settle_s
         )
 
     def _import_within_rounding(self, state: _LoadpointState) -> bool:

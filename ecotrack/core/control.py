@@ -34,7 +34,7 @@ import math
 from dataclasses import dataclass, field
 
 from ecotrack.core.allocate import Claim, share
-from ecotrack.core.follow import estimated_draw_a
+from ecotrack.core.follow import REPORT_DELAY_CUTS, estimated_draw_a, learned_report_delay_s
 from ecotrack.core.hold import hold_verdict
 from ecotrack.core.model import (
     ChargerReading,
@@ -87,6 +87,13 @@ class _LoadpointState:
     drawn_before_a: float = 0.0
     #: The car's estimated draw (A) at the latest grid reading (:mod:`ecotrack.core.follow`).
     drawn_at_reading_a: float = 0.0
+    #: The last command was a cut: the longest a report after it still showed the draw before it (s;
+    #: None before the first report after the cut).
+    cut_stale_s: float | None = None
+    cut_watched: bool = False
+    #: How long recent cuts took to show in the reports (s), and what that says about the report lag.
+    cut_delays_s: tuple[float, ...] = ()
+    report_delay_s: float = 0.0
     #: ``pv`` hysteresis: True while a charge is on (including holding at minimum).
     enabled: bool = False
     enabled_at_s: float = 0.0
@@ -222,6 +229,8 @@ class Controller:
         if state.charger is not None:
             state.previous_actual_a = nonneg(state.charger.actual_a)
         state.charger = reading
+        if state.cut_watched:
+            self._watch_cut(state, reading)
         if state.active() != before:
             self._dirty = True
         return True
@@ -276,6 +285,9 @@ class Controller:
             if amps == 0.0 and state.enabled and state.mode is Mode.PV:
                 state.reset_hysteresis()
             if amps != state.offered_a:
+                self._learn_report_delay(state)
+                state.cut_watched = amps < state.offered_a
+                state.cut_stale_s = None
                 state.previous_offered_a = state.offered_a
                 state.drawn_before_a = min(state.offered_a, state.drawn_at_reading_a)
                 state.offered_a = amps
@@ -301,6 +313,23 @@ class Controller:
     def _measured_w(self, state: _LoadpointState) -> float:
         return ev_power_w(state.charger, state.params.phases, self._site.voltage_v, self.site_voltage_v())
 
+    def _watch_cut(self, state: _LoadpointState, reading: ChargerReading) -> None:
+        """Note how long after the last cut this report still shows the draw before it."""
+        stale_s = 0.0
+        if nonneg(reading.actual_a) > state.offered_a + self._site.tuning.follow_tolerance_a:
+            stale_s = max(reading.t_s - state.offered_at_s, 0.0)
+        state.cut_stale_s = stale_s if state.cut_stale_s is None else max(state.cut_stale_s, stale_s)
+
+    def _learn_report_delay(self, state: _LoadpointState) -> None:
+        """A new command ends the watch on the last cut: learn from it (:func:`learned_report_delay_s`)."""
+        if state.cut_watched and state.cut_stale_s is not None:
+            state.cut_delays_s = (*state.cut_delays_s, state.cut_stale_s)[-REPORT_DELAY_CUTS:]
+            state.report_delay_s = learned_report_delay_s(state.cut_delays_s)
+
+    def _settle_s(self, state: _LoadpointState) -> float:
+        """How long a charger gets to show that it followed a command: ``settle_s`` + its reports' lag."""
+        return self._site.tuning.settle_s + state.report_delay_s
+
     def _estimated_w(self, state: _LoadpointState, t_s: float) -> float:
         """The car's power at a grid reading taken at ``t_s``: its report, unless that is older than the reading.
 
@@ -318,7 +347,7 @@ class Controller:
             command_a=state.offered_a,
             min_a=p.min_a,
             since_s=t_s - state.offered_at_s,
-            settle_s=tuning.settle_s,
+            settle_s=self._settle_s(state),
             tolerance_a=tuning.follow_tolerance_a,
             model=tuning.car_follow,
         )
@@ -575,7 +604,7 @@ class Controller:
         # Followed: the report shows the offer, from below (a raise) and from above (a cut: a report still
         # showing the draw before a cut would make the surplus read high and raise right back).
         followed = offered - tuning.follow_tolerance_a <= measured <= offered + tuning.follow_tolerance_a
-        settled = followed or now_s - state.offered_at_s >= tuning.settle_s
+        settled = followed or now_s - state.offered_at_s >= self._settle_s(state)
         if target_a < offered:
             ramping = measured > state.previous_actual_a + 0.05
             if not settled and ramping and self._exporting() and target_a >= state.params.min_a:
@@ -597,7 +626,7 @@ class Controller:
         measured = nonneg(c.actual_a) if c is not None else 0.0
         return (
             state.offered_a > 0.0
-            and now_s - state.offered_at_s < tuning.settle_s
+            and now_s - state.offered_at_s < self._settle_s(state)
             and measured < state.offered_a - tuning.follow_tolerance_a
         )
 
@@ -608,7 +637,7 @@ class Controller:
         measured = nonneg(c.actual_a) if c is not None else 0.0
         return (
             measured > state.offered_a + tuning.follow_tolerance_a
-            and now_s - state.offered_at_s < tuning.settle_s
+            and now_s - state.offered_at_s < self._settle_s(state)
         )
 
     def _import_within_rounding(self, state: _LoadpointState) -> bool:

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["FollowModel", "estimated_draw_a", "following_a"]
+__all__ = ["FollowModel", "estimated_draw_a", "following_a", "learned_report_delay_s"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,3 +90,23 @@ def estimated_draw_a(
     if command_a < previous_a and since_s >= model.cut_s:
         return min(reported_a, command_a)
     return reported_a
+
+
+#: How many recent cuts the report delay is learned from, and the most it may add to ``settle_s`` (s).
+REPORT_DELAY_CUTS = 5
+MAX_REPORT_DELAY_S = 60.0
+
+
+def learned_report_delay_s(delays_s: tuple[float, ...]) -> float:
+    """How much older than the meter a charger's reports run, from how long recent cuts took to show.
+
+    A car carries out a cut within a second or two, so a report that still shows the draw from before a
+    cut some seconds after it says the reports run at least that late (a Prism or a TWC: 0-2 s; an OCPP
+    charger sending MeterValues every 10 s: up to 10 s). ``delays_s`` holds, per recent cut, the longest
+    such time (0 when the first report after the cut already showed it). The largest of the last
+    :data:`REPORT_DELAY_CUTS` counts (a window too long costs little; one too short brings the phantom
+    deficit back), capped at :data:`MAX_REPORT_DELAY_S`. The controller waits this much longer than
+    ``settle_s`` for a charger to show that it followed.
+    """
+    recent = [d for d in delays_s[-REPORT_DELAY_CUTS:] if d == d and d > 0.0]
+    return min(max(recent, default=0.0), MAX_REPORT_DELAY_S)

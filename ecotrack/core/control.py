@@ -327,8 +327,14 @@ class Controller:
             state.report_delay_s = learned_report_delay_s(state.cut_delays_s)
 
     def _settle_s(self, state: _LoadpointState) -> float:
-        """How long a charger gets to show that it followed a command: ``settle_s`` + its reports' lag."""
-        return self._site.tuning.settle_s + state.report_delay_s
+        """How long a charger gets to show that it followed a command.
+
+        ``settle_s`` (a charging car following a raise) + how late its reports run, + the car's start
+        delay when the command started it from a pause.
+        """
+        tuning = self._site.tuning
+        started = state.offered_a > 0.0 and state.drawn_before_a <= 0.0
+        return tuning.settle_s + state.report_delay_s + (tuning.car_follow.start_s if started else 0.0)
 
     def _estimated_w(self, state: _LoadpointState, t_s: float) -> float:
         """The car's power at a grid reading taken at ``t_s``: its report, unless that is older than the reading.

@@ -82,9 +82,11 @@ class _LoadpointState:
     previous_actual_a: float = 0.0
     offered_a: float = 0.0
     offered_at_s: float = -math.inf
-    #: The command before ``offered_a`` and what the car drew when it changed (for the draw estimate).
+    #: The command before ``offered_a``; what the car drew when it was last seen following its command,
+    #: and since when it has been asked for more (for the draw estimate, :mod:`ecotrack.core.follow`).
     previous_offered_a: float = 0.0
-    drawn_before_a: float = 0.0
+    follow_from_a: float = 0.0
+    follow_from_s: float = -math.inf
     #: The car's estimated draw (A) at the latest grid reading (:mod:`ecotrack.core.follow`).
     drawn_at_reading_a: float = 0.0
     #: The last command was a cut: the longest a report after it still showed the draw before it (s;
@@ -286,10 +288,12 @@ class Controller:
                 state.reset_hysteresis()
             if amps != state.offered_a:
                 self._learn_report_delay(state)
+                if not self._raise_pending(state, now_s):
+                    state.follow_from_a = min(state.offered_a, state.drawn_at_reading_a)
+                    state.follow_from_s = now_s
                 state.cut_watched = amps < state.offered_a
                 state.cut_stale_s = None
                 state.previous_offered_a = state.offered_a
-                state.drawn_before_a = min(state.offered_a, state.drawn_at_reading_a)
                 state.offered_a = amps
                 state.offered_at_s = now_s
             decisions.append(
@@ -326,6 +330,16 @@ class Controller:
             state.cut_delays_s = (*state.cut_delays_s, state.cut_stale_s)[-REPORT_DELAY_CUTS:]
             state.report_delay_s = learned_report_delay_s(state.cut_delays_s)
 
+    def _raise_pending(self, state: _LoadpointState, now_s: float) -> bool:
+        """The car was asked for more than it drew and its charger has not yet reported following."""
+        c = state.charger
+        measured = nonneg(c.actual_a) if c is not None else 0.0
+        return (
+            state.offered_a > state.follow_from_a
+            and measured < state.offered_a - self._site.tuning.follow_tolerance_a
+            and now_s - state.follow_from_s < self._settle_s(state)
+        )
+
     def _settle_s(self, state: _LoadpointState) -> float:
         """How long a charger gets to show that it followed a command.
 
@@ -333,7 +347,7 @@ class Controller:
         delay when the command started it from a pause.
         """
         tuning = self._site.tuning
-        started = state.offered_a > 0.0 and state.drawn_before_a <= 0.0
+        started = state.offered_a > 0.0 and state.follow_from_a <= 0.0
         return tuning.settle_s + state.report_delay_s + (tuning.car_follow.start_s if started else 0.0)
 
     def _estimated_w(self, state: _LoadpointState, t_s: float) -> float:
@@ -349,11 +363,12 @@ class Controller:
         estimate_a = estimated_draw_a(
             reported_a=reported_a,
             previous_a=state.previous_offered_a,
-            before_a=state.drawn_before_a,
             command_a=state.offered_a,
+            from_a=state.follow_from_a,
+            since_from_s=t_s - state.follow_from_s,
+            since_command_s=t_s - state.offered_at_s,
             min_a=p.min_a,
-            since_s=t_s - state.offered_at_s,
-            settle_s=self._settle_s(state),
+            window_s=self._settle_s(state),
             tolerance_a=tuning.follow_tolerance_a,
             model=tuning.car_follow,
         )
@@ -626,15 +641,8 @@ class Controller:
         return min(target_a, offered + tuning.max_step_up_a)
 
     def _catching_up(self, state: _LoadpointState, now_s: float) -> bool:
-        """The charger has not yet followed a command given less than ``settle_s`` ago."""
-        tuning = self._site.tuning
-        c = state.charger
-        measured = nonneg(c.actual_a) if c is not None else 0.0
-        return (
-            state.offered_a > 0.0
-            and now_s - state.offered_at_s < self._settle_s(state)
-            and measured < state.offered_a - tuning.follow_tolerance_a
-        )
+        """The charger has not yet reported following a raise (or start) given less than its settle time ago."""
+        return state.offered_a > 0.0 and self._raise_pending(state, now_s)
 
     def _stop_unconfirmed(self, state: _LoadpointState, now_s: float) -> bool:
         """The charger still reports drawing more than its offer, less than ``settle_s`` after the command."""

@@ -68,26 +68,30 @@ def estimated_draw_a(
     *,
     reported_a: float,
     previous_a: float,
-    before_a: float,
     command_a: float,
+    from_a: float,
+    since_from_s: float,
+    since_command_s: float,
     min_a: float,
-    since_s: float,
-    settle_s: float,
+    window_s: float,
     tolerance_a: float,
     model: FollowModel,
 ) -> float:
-    """The car's draw at a meter reading ``since_s`` after the charger was told ``command_a``.
+    """The car's draw at a meter reading, given its report and the commands before the reading.
 
-    ``previous_a`` is the command before (a raise or a cut?), ``before_a`` what the car drew when the
-    command changed (it ramps from there), ``reported_a`` what the charger's latest report says; see the
-    module for when the report is overridden.
+    ``command_a`` is the command in force, given ``since_command_s`` before the reading; ``previous_a``
+    the one before it. ``from_a`` is what the car drew when it was last seen following its command, and
+    ``since_from_s`` how long before the reading it was asked for more than that (the car ramps from
+    there, through later raises and cuts, towards the command). ``window_s`` is how long a charger gets
+    to report that it followed; ``reported_a`` what its latest report says. See the module for when the
+    report is overridden.
     """
-    if command_a > previous_a:
-        if reported_a >= command_a - tolerance_a or since_s >= settle_s:
+    if command_a > from_a:
+        if reported_a >= command_a - tolerance_a or since_from_s >= window_s:
             return reported_a
-        expected = following_a(before_a=before_a, command_a=command_a, min_a=min_a, since_s=since_s, model=model)
+        expected = following_a(before_a=from_a, command_a=command_a, min_a=min_a, since_s=since_from_s, model=model)
         return max(reported_a, expected)
-    if command_a < previous_a and since_s >= model.cut_s:
+    if command_a < previous_a and since_command_s >= model.cut_s:
         return min(reported_a, command_a)
     return reported_a
 

@@ -47,7 +47,9 @@ class FollowModel:
     cut_s: float = 5.0
 
 
-def following_a(*, before_a: float, command_a: float, min_a: float, since_s: float, model: FollowModel) -> float:
+def following_a(
+    *, before_a: float, command_a: float, min_a: float, since_s: float, model: FollowModel
+) -> float:
     """What a car drawing ``before_a`` draws ``since_s`` after being offered a higher ``command_a``.
 
     From a pause (``before_a`` 0) nothing flows for ``model.start_s``, then the car draws ``min_a`` (at
@@ -89,7 +91,9 @@ def estimated_draw_a(
     if command_a > from_a:
         if reported_a >= command_a - tolerance_a or since_from_s >= window_s:
             return reported_a
-        expected = following_a(before_a=from_a, command_a=command_a, min_a=min_a, since_s=since_from_s, model=model)
+        expected = following_a(
+            before_a=from_a, command_a=command_a, min_a=min_a, since_s=since_from_s, model=model
+        )
         return max(reported_a, expected)
     if command_a < previous_a and since_command_s >= model.cut_s:
         return min(reported_a, command_a)

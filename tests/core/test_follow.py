@@ -123,7 +123,8 @@ class LaggingSite:
     def reading(self, t: float) -> float:
         c = self.controller
         c.on_charger_reading(
-            "car", ChargerReading(t_s=t, connected=True, charging=self.reported_a > 0, actual_a=self.reported_a)
+            "car",
+            ChargerReading(t_s=t, connected=True, charging=self.reported_a > 0, actual_a=self.reported_a),
         )
         c.on_site_reading(SiteReading(t_s=t, grid_w=-self.surplus_w + self.drawn_a * V))
         offered = c.step(t).current_of("car")

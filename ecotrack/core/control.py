@@ -10,12 +10,16 @@ The law, per loadpoint in ``pv``/``minpv`` mode:
 * **Surplus** = ``-grid`` + the power the cars *measured* at the time of that
   grid reading - the residual margin (+ home-battery charging power unless the
   battery has priority; - battery discharge). Using measured power instead of
-  the last command is what prevents integrator wind-up.
+  the last command is what prevents integrator wind-up. While a charger's report
+  is older than the reading (right after a command), the draw is estimated from
+  the commands instead (:mod:`ecotrack.core.follow`), until the report shows the
+  car followed or the settle time passed.
 * The surplus is shared between loadpoints (:mod:`ecotrack.core.allocate`) and
   turned into amps with the configured phases and the measured voltage.
 * **Cut at once, raise gently**: a lower target is applied on the reading that
-  shows it; a higher one only once the charger has followed the previous
-  command (or ``settle_s`` passed).
+  shows it; a higher one only once the charger has reported following the
+  previous command, a raise or a cut (or the settle time passed: ``settle_s``
+  + how late the charger's reports run, learned from its cuts).
 * **Start/stop hysteresis** (``pv`` only): start after the surplus covered the
   minimum for ``enable_delay_s``; when it drops below the minimum, hold the
   minimum while the grid energy spent doing so stays within

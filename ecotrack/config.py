@@ -37,6 +37,7 @@ from pydantic import (
 )
 
 from ecotrack.config_base import ConfigModel
+from ecotrack.core.follow import FollowModel
 from ecotrack.core.model import CircuitParams, LoadpointParams, Mode, PhaseSwitching, SiteParams, Tuning
 from ecotrack.core.profiles import DEFAULT_PROFILE, ProfileName, apply_profile
 from ecotrack.core.site import MeterRoles
@@ -310,6 +311,12 @@ class ControlConfig(ConfigModel):
         le=1,
         description="Share of the surplus above min_a that pays back the stop budget (0: none, 1: all).",
     )
+    car_follow: FollowModel = Field(
+        default_factory=FollowModel,
+        description="How fast a car follows a changed offer (start_s: from a pause; dead_s and ramp_a_per_s: a "
+        "raise; cut_s: a cut; seconds and A/s): used to estimate its draw while the charger's report is older "
+        "than the meter reading.",
+    )
     tick_s: float = Field(1.0, gt=0, le=60, description="Period of the engine's timer tick (s).")
     stop_escalation_s: float = Field(
         30.0,
@@ -318,6 +325,20 @@ class ControlConfig(ConfigModel):
         description="A charger still drawing current this long after it acknowledged 0 A gets its stop "
         "method (a TWC's FC B2 or withheld heartbeats) and its loadpoint shows a fault (s).",
     )
+
+    @field_validator("car_follow")
+    @classmethod
+    def _check_car_follow(cls, v: FollowModel) -> FollowModel:
+        for name, value, high in (
+            ("start_s", v.start_s, 120.0),
+            ("dead_s", v.dead_s, 60.0),
+            ("cut_s", v.cut_s, 60.0),
+        ):
+            if not 0.0 <= value <= high:
+                raise ValueError(f"{name} must be between 0 and {high:g} s, got {value:g}")
+        if not 0.0 < v.ramp_a_per_s <= 1000.0:
+            raise ValueError(f"ramp_a_per_s must be above 0 and at most 1000 A/s, got {v.ramp_a_per_s:g}")
+        return v
 
     def to_tuning(self) -> Tuning:
         """The core's :class:`Tuning` (fields the core has and this model knows)."""

@@ -601,3 +601,29 @@ def test_an_unclosed_bracket_is_reported_on_the_line_where_it_opened(
     (issue,) = issues_of(path)
     assert issue.line == line, issue
     assert f"on line {shows_on}" in issue.reason and hint in issue.reason, issue.reason
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        ("{start_s: 8, ramp_a_per_s: 1.5}", None),
+        ("{start_s: -1}", "control.car_follow: start_s must be between 0 and 120 s"),
+        ("{ramp_a_per_s: 0}", "control.car_follow: ramp_a_per_s must be above 0"),
+        ("{start: 8}", "control.car_follow.start: Unexpected keyword argument"),
+    ],
+)
+def test_how_fast_the_car_follows_is_configurable_and_checked(
+    tmp_path: Path, body: str, error: str | None
+) -> None:
+    text = (
+        "site: {grid_meter: g}\nmeters: {g: {type: replay}}\nchargers: {}\nloadpoints: {}\n"
+        f"control: {{car_follow: {body}}}\n"
+    )
+    path = write(tmp_path, text)
+    if error is None:
+        follow = load_config(path, env={}).control.to_tuning().car_follow
+        assert (follow.start_s, follow.ramp_a_per_s, follow.dead_s) == (8.0, 1.5, 1.0)
+        return
+    with pytest.raises(ConfigError) as exc:
+        load_config(path, env={})
+    assert f"{path}:5: {error}" in str(exc.value)

@@ -10,12 +10,16 @@ The law, per loadpoint in ``pv``/``minpv`` mode:
 * **Surplus** = ``-grid`` + the power the cars *measured* at the time of that
   grid reading - the residual margin (+ home-battery charging power unless the
   battery has priority; - battery discharge). Using measured power instead of
-  the last command is what prevents integrator wind-up.
+  the last command is what prevents integrator wind-up. While a charger's report
+  is older than the reading (right after a command), the draw is estimated from
+  the commands instead (:mod:`ecotrack.core.follow`), until the report shows the
+  car followed or the settle time passed.
 * The surplus is shared between loadpoints (:mod:`ecotrack.core.allocate`) and
   turned into amps with the configured phases and the measured voltage.
 * **Cut at once, raise gently**: a lower target is applied on the reading that
-  shows it; a higher one only once the charger has followed the previous
-  command (or ``settle_s`` passed).
+  shows it; a higher one only once the charger has reported following the
+  previous command, a raise or a cut (or the settle time passed: ``settle_s``
+  + how late the charger's reports run, learned from its cuts).
 * **Start/stop hysteresis** (``pv`` only): start after the surplus covered the
   minimum for ``enable_delay_s``; when it drops below the minimum, hold the
   minimum while the grid energy spent doing so stays within
@@ -34,6 +38,7 @@ import math
 from dataclasses import dataclass, field
 
 from ecotrack.core.allocate import Claim, share
+from ecotrack.core.follow import REPORT_DELAY_CUTS, estimated_draw_a, learned_report_delay_s
 from ecotrack.core.hold import hold_verdict
 from ecotrack.core.model import (
     ChargerReading,
@@ -85,6 +90,20 @@ class _LoadpointState:
     previous_actual_a: float = 0.0
     offered_a: float = 0.0
     offered_at_s: float = -math.inf
+    #: The command before ``offered_a``; what the car drew when it was last seen following its command,
+    #: and since when it has been asked for more (for the draw estimate, :mod:`ecotrack.core.follow`).
+    previous_offered_a: float = 0.0
+    follow_from_a: float = 0.0
+    follow_from_s: float = -math.inf
+    #: The car's estimated draw (A) at the latest grid reading (:mod:`ecotrack.core.follow`).
+    drawn_at_reading_a: float = 0.0
+    #: The last command was a cut: the longest a report after it still showed the draw before it (s;
+    #: None before the first report after the cut).
+    cut_stale_s: float | None = None
+    cut_watched: bool = False
+    #: How long recent cuts took to show in the reports (s), and what that says about the report lag.
+    cut_delays_s: tuple[float, ...] = ()
+    report_delay_s: float = 0.0
     #: ``pv`` hysteresis: True while a charge is on (including holding at minimum).
     enabled: bool = False
     enabled_at_s: float = 0.0
@@ -241,7 +260,10 @@ class Controller:
         for state in self._lps.values():
             c = state.charger
             recent = c is not None and reading.t_s - c.t_s <= max_age
-            state.ev_w_at_reading = self._measured_w(state) if recent and state.active() else 0.0
+            counted = recent and state.active()
+            state.ev_w_at_reading = self._estimated_w(state, reading.t_s) if counted else 0.0
+            if not counted:
+                state.drawn_at_reading_a = 0.0
         return True
 
     def on_charger_reading(self, loadpoint: str, reading: ChargerReading) -> bool:
@@ -253,6 +275,8 @@ class Controller:
         if state.charger is not None:
             state.previous_actual_a = nonneg(state.charger.actual_a)
         state.charger = reading
+        if state.cut_watched:
+            self._watch_cut(state, reading)
         phase = self._phase.get(loadpoint)
         if state.active() != before or (phase is not None and phase.pausing):
             self._dirty = True
@@ -311,6 +335,13 @@ class Controller:
             if amps == 0.0 and state.enabled and state.mode is Mode.PV and not pausing:
                 state.reset_hysteresis()
             if amps != state.offered_a:
+                self._learn_report_delay(state)
+                if not self._raise_pending(state, now_s):
+                    state.follow_from_a = min(state.offered_a, state.drawn_at_reading_a)
+                    state.follow_from_s = now_s
+                state.cut_watched = amps < state.offered_a
+                state.cut_stale_s = None
+                state.previous_offered_a = state.offered_a
                 state.offered_a = amps
                 state.offered_at_s = now_s
             decisions.append(
@@ -341,6 +372,64 @@ class Controller:
 
     def _measured_w(self, state: _LoadpointState) -> float:
         return ev_power_w(state.charger, state.params.phases, self._site.voltage_v, self.site_voltage_v())
+
+    def _watch_cut(self, state: _LoadpointState, reading: ChargerReading) -> None:
+        """Note how long after the last cut this report still shows the draw before it."""
+        stale_s = 0.0
+        if nonneg(reading.actual_a) > state.offered_a + self._site.tuning.follow_tolerance_a:
+            stale_s = max(reading.t_s - state.offered_at_s, 0.0)
+        state.cut_stale_s = stale_s if state.cut_stale_s is None else max(state.cut_stale_s, stale_s)
+
+    def _learn_report_delay(self, state: _LoadpointState) -> None:
+        """A new command ends the watch on the last cut: learn from it (:func:`learned_report_delay_s`)."""
+        if state.cut_watched and state.cut_stale_s is not None:
+            state.cut_delays_s = (*state.cut_delays_s, state.cut_stale_s)[-REPORT_DELAY_CUTS:]
+            state.report_delay_s = learned_report_delay_s(state.cut_delays_s)
+
+    def _raise_pending(self, state: _LoadpointState, now_s: float) -> bool:
+        """The car was asked for more than it drew and its charger has not yet reported following."""
+        c = state.charger
+        measured = nonneg(c.actual_a) if c is not None else 0.0
+        return (
+            state.offered_a > state.follow_from_a
+            and measured < state.offered_a - self._site.tuning.follow_tolerance_a
+            and now_s - state.follow_from_s < self._settle_s(state)
+        )
+
+    def _settle_s(self, state: _LoadpointState) -> float:
+        """How long a charger gets to show that it followed a command.
+
+        ``settle_s`` (a charging car following a raise) + how late its reports run, + the car's start
+        delay when the command started it from a pause.
+        """
+        tuning = self._site.tuning
+        started = state.offered_a > 0.0 and state.follow_from_a <= 0.0
+        return tuning.settle_s + state.report_delay_s + (tuning.car_follow.start_s if started else 0.0)
+
+    def _estimated_w(self, state: _LoadpointState, t_s: float) -> float:
+        """The car's power at a grid reading taken at ``t_s``: its report, unless that is older than the reading.
+
+        See :mod:`ecotrack.core.follow`: right after a command the report may still show the draw before it.
+        """
+        measured_w = self._measured_w(state)
+        p = state.params
+        wpa = p.phases * self._voltage(state)
+        reported_a = measured_w / wpa if wpa > 0.0 else 0.0
+        tuning = self._site.tuning
+        estimate_a = estimated_draw_a(
+            reported_a=reported_a,
+            previous_a=state.previous_offered_a,
+            command_a=state.offered_a,
+            from_a=state.follow_from_a,
+            since_from_s=t_s - state.follow_from_s,
+            since_command_s=t_s - state.offered_at_s,
+            min_a=p.min_a,
+            window_s=self._settle_s(state),
+            tolerance_a=tuning.follow_tolerance_a,
+            model=tuning.car_follow,
+        )
+        state.drawn_at_reading_a = estimate_a
+        return measured_w if estimate_a == reported_a else estimate_a * wpa
 
     def _pool_from(self, reading: SiteReading) -> float:
         grid = finite_or_none(reading.grid_w)
@@ -573,6 +662,12 @@ class Controller:
             state.status = "limited-off"
             state.reason = f"limits allow {self._ceiling_a[p.name]:g} A, below the minimum {p.min_a:g} A"
             return False
+        if self._stop_unconfirmed(state, now_s):
+            # Right after a stop a lagging report still shows the car drawing, which reads as surplus.
+            state.enable_since_s = None
+            state.enable_wh = 0.0
+            state.status, state.reason = "waiting", "pv: waiting for the charger to report the stop"
+            return False
         need_w = self._start_need_w(state, volts)
         if avail_w < need_w:
             state.enable_since_s = None
@@ -622,9 +717,10 @@ class Controller:
         tuning = self._site.tuning
         c = state.charger
         measured = nonneg(c.actual_a) if c is not None else 0.0
-        settled = (
-            measured >= offered - tuning.follow_tolerance_a or now_s - state.offered_at_s >= tuning.settle_s
-        )
+        # Followed: the report shows the offer, from below (a raise) and from above (a cut: a report still
+        # showing the draw before a cut would make the surplus read high and raise right back).
+        followed = offered - tuning.follow_tolerance_a <= measured <= offered + tuning.follow_tolerance_a
+        settled = followed or now_s - state.offered_at_s >= self._settle_s(state)
         if target_a < offered:
             ramping = measured > state.previous_actual_a + 0.05
             if not settled and ramping and self._exporting() and target_a >= state.params.min_a:
@@ -640,14 +736,17 @@ class Controller:
         return min(target_a, offered + tuning.max_step_up_a)
 
     def _catching_up(self, state: _LoadpointState, now_s: float) -> bool:
-        """The charger has not yet followed a command given less than ``settle_s`` ago."""
+        """The charger has not yet reported following a raise (or start) given less than its settle time ago."""
+        return state.offered_a > 0.0 and self._raise_pending(state, now_s)
+
+    def _stop_unconfirmed(self, state: _LoadpointState, now_s: float) -> bool:
+        """The charger still reports drawing more than its offer, less than ``settle_s`` after the command."""
         tuning = self._site.tuning
         c = state.charger
         measured = nonneg(c.actual_a) if c is not None else 0.0
         return (
-            state.offered_a > 0.0
-            and now_s - state.offered_at_s < tuning.settle_s
-            and measured < state.offered_a - tuning.follow_tolerance_a
+            measured > state.offered_a + tuning.follow_tolerance_a
+            and now_s - state.offered_at_s < self._settle_s(state)
         )
 
     def _import_within_rounding(self, state: _LoadpointState) -> bool:

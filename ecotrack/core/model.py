@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from ecotrack.core.follow import FollowModel
+
 
 class Mode(StrEnum):
     """What the user wants a loadpoint to do."""
@@ -99,6 +101,8 @@ class Tuning:
     round_up_fraction: float = 0.9
     #: How much of the surplus above the minimum pays back the deficit budget (0 = none, 1 = all).
     deficit_payback: float = 1.0
+    #: How fast a car follows a command: estimates its draw while the charger's report lags the meter.
+    car_follow: FollowModel = field(default_factory=FollowModel)
 
 
 @dataclass(frozen=True, slots=True)

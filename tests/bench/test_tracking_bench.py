@@ -130,3 +130,29 @@ def test_help_runs_as_a_script() -> None:
         timeout=60,
     )
     assert "--write" in out.stdout and "--plot-dir" in out.stdout
+
+
+def test_lag_table_writes_its_own_section(bench: ModuleType, tmp_path: Path) -> None:
+    folder = tmp_path / "traces"
+    folder.mkdir()
+    write_trace_csv(tiny_trace("cloudy-bit", 4500, clouds=True), folder / "cloudy-bit.csv")
+    doc = tmp_path / "benchmarks.md"
+    doc.write_text(
+        f"{PREAMBLE}{bench.BEGIN}\ntracking numbers\n{bench.END}\n\n{bench.LAG_BEGIN}\nold\n{bench.LAG_END}{AFTER}",
+        encoding="utf-8",
+    )
+    argv = [str(folder), "--lags", "0,2", "--strategy", "default", "--write", str(doc), "--no-progress"]
+    assert bench.main(argv, repo_root=tmp_path / "repo") == 0
+    text = doc.read_text(encoding="utf-8")
+    assert "tracking numbers" in text and text.endswith(AFTER)  # the other sections are kept
+    section = text[text.index(bench.LAG_BEGIN) : text.index(bench.LAG_END)]
+    assert "old" not in section.replace("older", "")
+    assert "python bench/tracking.py" in section and "--lags 0,2" in section
+    assert "| 0 s | default |" in section and "| 2 s | default |" in section
+    assert "+0.00" in section  # the first lag against itself
+
+
+@pytest.mark.parametrize("lags", ["1,x", "-1", "0,100"])
+def test_lag_list_errors_are_clear(bench: ModuleType, lags: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert bench.main(["--lags", lags, "--no-progress"]) == 2
+    assert "--lags" in capsys.readouterr().err

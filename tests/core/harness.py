@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ecotrack.core.control import Controller
+from ecotrack.core.follow import FollowModel
 from ecotrack.core.model import (
     ChargerReading,
     Decision,
@@ -30,7 +31,11 @@ _NEUTRAL_LP = {
     "restart_window_s": 1800.0,
     "disable_solar_credit": 0.0,
 }
-_NEUTRAL_TUNING = {"deficit_payback": 1.0}
+_NEUTRAL_TUNING = {
+    "deficit_payback": 1.0,
+    # A car that starts 5 s after an offer, follows a raise after 1 s at 3 A/s and a cut within 5 s.
+    "car_follow": FollowModel(start_s=5.0, dead_s=1.0, ramp_a_per_s=3.0, cut_s=5.0),
+}
 
 
 def known_fields(fields: dict[str, object], cls: type) -> dict[str, object]:

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ecotrack.core.control import Controller
+from ecotrack.core.follow import FollowModel
 from ecotrack.core.model import (
     ChargerReading,
     CircuitParams,
@@ -88,6 +89,13 @@ def sites(draw: st.DrawFn) -> SiteParams:
         max_step_up_a=draw(st.sampled_from([1.0, 2.5, 32.0])),
         round_up_fraction=draw(st.sampled_from([1.0, 0.5])),
         **known_fields({"deficit_payback": draw(st.sampled_from([0.0, 0.5, 1.0]))}, Tuning),
+        # Any model of how fast a car follows (the estimate of its draw must never matter to a limit).
+        car_follow=FollowModel(
+            start_s=draw(st.sampled_from([0.0, 5.0, 30.0])),
+            dead_s=draw(st.sampled_from([0.0, 1.0])),
+            ramp_a_per_s=draw(st.sampled_from([0.5, 3.0, 100.0])),
+            cut_s=draw(st.sampled_from([0.0, 5.0])),
+        ),
     )
     return SiteParams(
         loadpoints=tuple(loadpoints),

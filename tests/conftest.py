@@ -6,8 +6,12 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.mqtt.broker import Broker
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -59,3 +63,16 @@ def repo_root() -> Path:
 def demo_config_path() -> Path:
     """The sample configuration shipped in examples/."""
     return REPO_ROOT / "examples" / "demo.yaml"
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Broker]:
+    """A fresh mosquitto on 127.0.0.1 (stopped after the test); the MQTT and the vehicle tests use it."""
+    from tests.mqtt.broker import Broker
+
+    b = Broker(tmp_path)
+    b.start()
+    try:
+        yield b
+    finally:
+        b.stop()

@@ -8,8 +8,8 @@ time, each with its own timeout, so one dead device does not hold up the others.
 from __future__ import annotations
 
 import asyncio
-import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -41,6 +41,11 @@ class MeterResult:
     reading: MeterReading | None
     error: str | None
 
+    @property
+    def failed(self) -> bool:
+        """Whether the meter gave no reading (or an error)."""
+        return self.error is not None or self.reading is None
+
     def to_json(self) -> dict[str, Any]:
         """The JSON object ``meters read --json`` prints for this meter."""
         r = self.reading
@@ -65,6 +70,7 @@ async def read_source(source: Source, wait_s: float) -> tuple[MeterReading | Non
 
     Never raises (except on cancellation): a failure comes back as the error text.
     """
+    from ecotrack.cli.readout import stop_task, why_stopped
     from ecotrack.meters.polling import PollingSource, SourceError
 
     if isinstance(source, PollingSource):
@@ -88,12 +94,10 @@ async def read_source(source: Source, wait_s: float) -> tuple[MeterReading | Non
         if got in done:
             return got.result(), None
         if task in done:
-            exc = task.exception()
-            return None, f"{type(exc).__name__}: {exc}" if exc else "stopped without a reading"
+            return None, why_stopped(task, "stopped without a reading")
         return None, source.error or f"no reading within {wait_s:g} s"
     finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        await stop_task(task)
 
 
 async def read_all(config: Any, base_dir: Path | None = None, wait_s: float = 15.0) -> list[MeterResult]:
@@ -136,10 +140,11 @@ def _fmt(value: float | None, unit: str, digits: int = 0) -> str:
     return f"{value:+,.{digits}f} {unit}" if unit == "W" else f"{value:,.{digits}f} {unit}"
 
 
-def _print_table(results: list[MeterResult]) -> None:
+def _print_table(results: Sequence[MeterResult]) -> None:
     from rich.console import Console
     from rich.table import Table
-    from rich.text import Text
+
+    from ecotrack.cli.readout import print_failures
 
     table = Table(title="Meters (grid + import / - export, battery + discharge)")
     for col in ("meter", "type", "role", "grid", "pv", "battery", "soc", "volts", "amps", "status"):
@@ -166,11 +171,7 @@ def _print_table(results: list[MeterResult]) -> None:
         )
     console = Console()
     console.print(table)
-    for res in results:  # in full below the table: errors are long and must not be cut to a column
-        if res.error is not None or res.reading is None:
-            console.print(
-                Text.assemble((res.name, "bold red"), ": ", res.error or "no reading"), soft_wrap=True
-            )
+    print_failures(console, results, "no reading")
 
 
 @meters_app.command("read")
@@ -202,14 +203,8 @@ def read_command(
     """
     from ecotrack.cli.config import load_or_exit
     from ecotrack.cli.logs import setup_logging
+    from ecotrack.cli.readout import print_results
 
     setup_logging("ERROR")
     cfg = load_or_exit(config)
-    results = asyncio.run(read_all(cfg, base_dir=config.parent, wait_s=wait))
-    if as_json:
-        for res in results:
-            typer.echo(json.dumps(res.to_json()))
-    else:
-        _print_table(results)
-    if any(res.error is not None or res.reading is None for res in results):
-        raise typer.Exit(1)
+    print_results(asyncio.run(read_all(cfg, base_dir=config.parent, wait_s=wait)), as_json, _print_table)

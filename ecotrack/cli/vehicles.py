@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -44,6 +44,11 @@ class VehicleResult:
     state: VehicleState | None
     error: str | None
 
+    @property
+    def failed(self) -> bool:
+        """Whether the vehicle gave no state (or an error)."""
+        return self.error is not None or self.state is None
+
     def to_json(self) -> dict[str, Any]:
         """The JSON object ``vehicles read --json`` prints for this vehicle."""
         s = self.state
@@ -66,6 +71,8 @@ class VehicleResult:
 
 async def read_vehicle(vehicle: Vehicle, wait_s: float) -> tuple[VehicleState | None, str | None]:
     """Run ``vehicle`` until it reported a value (plus :data:`SETTLE_S`) or ``wait_s`` passed; never raises."""
+    from ecotrack.cli.readout import stop_task, why_stopped
+
     task: asyncio.Future[Any] = asyncio.ensure_future(vehicle.run())
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait_s
@@ -76,12 +83,10 @@ async def read_vehicle(vehicle: Vehicle, wait_s: float) -> tuple[VehicleState | 
             await asyncio.wait({task}, timeout=min(SETTLE_S, max(0.0, deadline - loop.time())))
             return vehicle.state, None
         if task.done():
-            exc = task.exception()
-            return None, f"{type(exc).__name__}: {exc}" if exc else "stopped without a value"
+            return None, why_stopped(task, "stopped without a value")
         return None, vehicle.error or f"nothing reported within {wait_s:g} s"
     finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        await stop_task(task)
 
 
 async def read_all(config: Any, base_dir: Path | None = None, wait_s: float = 10.0) -> list[VehicleResult]:
@@ -125,10 +130,11 @@ def _fmt(value: object, unit: str = "") -> str:
     return str(value)
 
 
-def _print_table(results: list[VehicleResult]) -> None:
+def _print_table(results: Sequence[VehicleResult]) -> None:
     from rich.console import Console
     from rich.table import Table
-    from rich.text import Text
+
+    from ecotrack.cli.readout import print_failures
 
     table = Table(title="Vehicles")
     for col in ("vehicle", "type", "soc", "limit", "plugged in", "charging", "at home", "range", "status", "read"):
@@ -149,9 +155,7 @@ def _print_table(results: list[VehicleResult]) -> None:
         )
     console = Console()
     console.print(table)
-    for res in results:
-        if res.error is not None or res.state is None:
-            console.print(Text.assemble((res.name, "bold red"), ": ", res.error or "nothing reported"), soft_wrap=True)
+    print_failures(console, results, "nothing reported")
 
 
 @vehicles_app.command("read")
@@ -177,17 +181,11 @@ def read_command(
     """
     from ecotrack.cli.config import load_or_exit
     from ecotrack.cli.logs import setup_logging
+    from ecotrack.cli.readout import print_results
 
     setup_logging("ERROR")
     cfg = load_or_exit(config)
     if not cfg.vehicles:
         typer.echo(f"{config}: no vehicles: section", err=True)
         raise typer.Exit(1)
-    results = asyncio.run(read_all(cfg, base_dir=config.parent, wait_s=wait))
-    if as_json:
-        for res in results:
-            typer.echo(json.dumps(res.to_json()))
-    else:
-        _print_table(results)
-    if any(res.error is not None or res.state is None for res in results):
-        raise typer.Exit(1)
+    print_results(asyncio.run(read_all(cfg, base_dir=config.parent, wait_s=wait)), as_json, _print_table)

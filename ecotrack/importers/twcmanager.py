@@ -23,7 +23,7 @@ TWCManager's own safe 6 A, never to something larger.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +112,17 @@ class _Converter:
     def section(self, name: str) -> Mapping[str, Any]:
         value = self.data.get(name)
         return value if isinstance(value, Mapping) else {}
+
+    def enabled_modules(self, section: str) -> Iterator[tuple[str, Settings]]:
+        """Each enabled module of ``section`` (``control.MQTT``, ``logging.CSV``) with its settings.
+
+        ``enabled`` counts as used; disabled modules are passed over (TWCManager ignores them too).
+        """
+        for name, value in self.section(section).items():
+            if _enabled(value):
+                settings = Settings(f"{section}.{name}", value)
+                settings.drop("enabled")
+                yield name, settings
 
     def run(self) -> None:
         known = {"config", "interface", "control", "policy", "logging", "sources", "status", "vehicle", "pricing"}
@@ -399,13 +410,8 @@ class _Converter:
     # -------------------------------------------------------------------------------- control, status
 
     def _control_and_status(self) -> None:
-        control = self.section("control")
-        for name, value in control.items():
-            path = f"control.{name}"
-            s = Settings(path, value if isinstance(value, Mapping) else {})
-            s.drop("enabled")
-            if not _enabled(value):
-                continue
+        for name, s in self.enabled_modules("control"):
+            path = s.path
             if name == "HTTP":
                 port = as_int(s.take("listenPort"))
                 if port is not None and 1 <= port <= 65535:
@@ -424,13 +430,8 @@ class _Converter:
                 continue
             for key, _ in s.unused():
                 self.conv.skip(key, "no ecotrack equivalent")
-        status = self.section("status")
-        for name, value in status.items():
-            path = f"status.{name}"
-            s = Settings(path, value if isinstance(value, Mapping) else {})
-            s.drop("enabled")
-            if not _enabled(value):
-                continue
+        for name, s in self.enabled_modules("status"):
+            path = s.path
             if name == "MQTT":
                 self.brokers.append((path, broker_of(s)))
                 s.drop("topicPrefix")
@@ -479,13 +480,8 @@ class _Converter:
     # --------------------------------------------------------------------------------------- logging
 
     def _logging(self) -> None:
-        logging = self.section("logging")
-        for name, value in logging.items():
-            path = f"logging.{name}"
-            if not _enabled(value):
-                continue
-            s = Settings(path, value if isinstance(value, Mapping) else {})
-            s.drop("enabled")
+        for name, s in self.enabled_modules("logging"):
+            path = s.path
             if name == "Console":
                 s.drop("simple")
                 self.conv.notes.append("logging.Console: ecotrack logs to stderr (the journal when run as a service)")

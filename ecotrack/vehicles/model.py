@@ -14,6 +14,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from ecotrack.transport.mqtt.payloads import Bad, to_number
+
 __all__ = [
     "FIELDS",
     "Home",
@@ -72,20 +74,13 @@ class VehicleState:
 
 
 def parse_number(value: Any) -> float | None:
-    """A finite float from a JSON number or numeric text; None for anything else (booleans included)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        number = float(value)
-    elif isinstance(value, str | bytes):
-        text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
-        try:
-            number = float(text.strip())
-        except ValueError:
-            return None
-    else:
-        return None
-    return number if math.isfinite(number) else None
+    """A finite float from a JSON number or numeric text; None for anything else (booleans included).
+
+    The same rule as the meters' MQTT payloads (:func:`ecotrack.transport.mqtt.payloads.to_number`),
+    without the reason: a vehicle source only needs to know the value is unusable.
+    """
+    number = to_number(value)
+    return None if isinstance(number, Bad) else number
 
 
 _TRUE = frozenset({"true", "1", "on", "yes", "connected", "plugged", "plugged_in"})

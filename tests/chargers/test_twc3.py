@@ -23,6 +23,7 @@ from ecotrack.devices.context import DeviceContext
 from ecotrack.devices.registry import builtin_registry
 from ecotrack.runtime.house import DriverLimits, House
 from ecotrack.runtime.setup import SiteSetup
+from tests.manual_clock import ManualClock
 
 __all__ = ["vendor_server"]
 
@@ -80,18 +81,6 @@ LIFETIME = {
 }
 
 
-class ManualClock:
-    def __init__(self) -> None:
-        self.t = 0.0
-
-    def now(self) -> float:
-        return self.t
-
-    async def sleep(self, seconds: float) -> None:
-        self.t += seconds
-        await asyncio.sleep(0.01)
-
-
 def charger(url: str, clock: ManualClock | None = None, **extra: Any) -> Twc3Charger:
     cfg = parse_config(
         {
@@ -103,7 +92,7 @@ def charger(url: str, clock: ManualClock | None = None, **extra: Any) -> Twc3Cha
         }
     )
     built = builtin_registry().create(
-        "charger", "gen3", cfg.chargers["gen3"], DeviceContext(clock=clock or ManualClock())
+        "charger", "gen3", cfg.chargers["gen3"], DeviceContext(clock=clock or ManualClock(real_pause_s=0.01))
     )
     assert isinstance(built, Twc3Charger)
     return built
@@ -201,7 +190,7 @@ async def test_a_silent_wall_connector_goes_offline_and_comes_back(
 ) -> None:
     vendor_server.routes["GET", "/api/1/vitals"] = Reply.json(CHARGING)
     vendor_server.routes["GET", "/api/1/lifetime"] = Reply.json(LIFETIME)
-    clock = ManualClock()
+    clock = ManualClock(real_pause_s=0.01)
     gen3 = charger(vendor_server.url, clock, poll_s=2.0, offline_after_s=5.0)
     readings: list[ChargerReading] = []
     gen3.add_listener(lambda _name, r: readings.append(r))

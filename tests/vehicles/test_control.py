@@ -17,6 +17,7 @@ from ecotrack.vehicles.charger import TeslaVehicleCharger, amps_for
 from ecotrack.vehicles.config import SimulatedVehicleConfig, TeslaVehicleChargerConfig
 from ecotrack.vehicles.control import CommandBudget, CommandError, TeslaBleControl
 from ecotrack.vehicles.simulated import SimulatedCar
+from tests.manual_clock import ManualClock
 
 from .tesla_server import VIN, TeslaServer
 from .test_tesla import make
@@ -120,17 +121,6 @@ def test_amps_for(amps: float, max_a: float, expected: int) -> None:
 
 
 # ---------------------------------------------------------------------------------------- the charger
-
-
-class ManualClock:
-    def __init__(self) -> None:
-        self.t = 0.0
-
-    def now(self) -> float:
-        return self.t
-
-    async def sleep(self, seconds: float) -> None:
-        self.t += seconds
 
 
 def rig(reaction_s: float = 20.0, max_a: float = 16.0, per_hour: int = 60, **car: Any) -> tuple[ManualClock, SimulatedCar, TeslaVehicleCharger]:

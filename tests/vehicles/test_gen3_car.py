@@ -30,6 +30,7 @@ from ecotrack.vehicles.config import SimulatedVehicleConfig
 from ecotrack.vehicles.control import CommandError
 from ecotrack.vehicles.gen3 import Gen3CarCharger
 from ecotrack.vehicles.simulated import SimulatedCar
+from tests.manual_clock import ManualClock
 from tests.meters.http_server import Reply, Request, VendorServer
 from tests.web.conftest import until, write_trace
 
@@ -59,18 +60,6 @@ VITALS: dict[str, Any] = {
     "current_alerts": [],
 }
 LIFETIME = {"energy_wh": 1234567, "charge_starts": 91, "contactor_cycles": 91}
-
-
-class ManualClock:
-    def __init__(self) -> None:
-        self.t = 0.0
-
-    def now(self) -> float:
-        return self.t
-
-    async def sleep(self, seconds: float) -> None:
-        self.t += seconds
-        await asyncio.sleep(0.005)
 
 
 class DeafCar(SimulatedCar):
@@ -122,7 +111,7 @@ def server() -> Iterator[VendorServer]:
 def rig(
     server: VendorServer, car_type: type[SimulatedCar] = SimulatedCar, **gen3: Any
 ) -> tuple[ManualClock, SimulatedCar, Gen3CarCharger, Gen3Site]:
-    clock = ManualClock()
+    clock = ManualClock(real_pause_s=0.005)
     cfg = parse_config(
         {
             "site": {"grid_meter": "m"},

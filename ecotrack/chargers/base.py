@@ -95,3 +95,52 @@ class Charger(ABC):
                 listener(self.name, reading)
             except Exception:
                 log.exception("charger %s: a reading listener failed", self.name)
+
+
+class WrappedCharger(Charger):
+    """A charger that adds behaviour around another driver (``inner``) and forwards everything else.
+
+    Used where a capability comes from outside the driver: a phase relay on the wallbox, a car that stops
+    the charge, a car that sets the current a Gen3 only measures. The wrapper takes the driver's name,
+    limits and capabilities; the engine's ``error`` is the driver's; subclasses override only what they
+    change (and call ``super()`` to reach the driver).
+    """
+
+    def __init__(self, inner: Charger) -> None:
+        self.inner = inner
+        super().__init__(inner.name)
+        self.max_a = inner.max_a
+        self.step_a = inner.step_a
+        self.safe_current_a = inner.safe_current_a
+        self.can_control = inner.can_control
+        self.can_switch_phases = inner.can_switch_phases
+
+    # the engine reads and sets ``error`` on the driver it was given
+    @property
+    def error(self) -> str | None:
+        return self.inner.error
+
+    @error.setter
+    def error(self, value: str | None) -> None:
+        self.inner.error = value
+
+    async def run(self) -> None:
+        await self.inner.run()
+
+    async def set_current(self, amps: float) -> None:
+        await self.inner.set_current(amps)
+
+    async def set_phases(self, phases: int) -> None:
+        await self.inner.set_phases(phases)
+
+    async def stop_charging(self) -> None:
+        await self.inner.stop_charging()
+
+    def details(self) -> dict[str, object]:
+        return self.inner.details()
+
+    def reading(self) -> ChargerReading | None:
+        return self.inner.reading()
+
+    def add_listener(self, listener: ReadingListener) -> None:
+        self.inner.add_listener(listener)

@@ -14,8 +14,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from ecotrack.chargers.base import Charger, ReadingListener
-from ecotrack.core.model import ChargerReading
+from ecotrack.chargers.base import Charger, WrappedCharger
 
 if TYPE_CHECKING:
     from ecotrack.transport.mqtt.connection import MqttConnection
@@ -25,50 +24,20 @@ __all__ = ["PhaseRelayCharger"]
 log = logging.getLogger(__name__)
 
 
-class PhaseRelayCharger(Charger):
+class PhaseRelayCharger(WrappedCharger):
     """See the module docstring. ``payloads`` maps 1 and 3 to what the relay's topic expects."""
 
     def __init__(self, inner: Charger, connection: MqttConnection, topic: str, payloads: dict[int, str]) -> None:
-        super().__init__(inner.name)
-        self.inner = inner
+        super().__init__(inner)
         self.connection = connection
         self.topic = topic
         self.payloads = dict(payloads)
-        self.max_a = inner.max_a
-        self.step_a = inner.step_a
-        self.safe_current_a = inner.safe_current_a
-        self.can_control = inner.can_control
         self.can_switch_phases = True
         #: The count last acknowledged by the broker (None before the first switch).
         self.phases: int | None = None
 
-    # the engine reads and sets ``error`` on the driver it was given
-    @property
-    def error(self) -> str | None:
-        return self.inner.error
-
-    @error.setter
-    def error(self, value: str | None) -> None:
-        if hasattr(self, "inner"):
-            self.inner.error = value
-
-    async def run(self) -> None:
-        await self.inner.run()
-
     def details(self) -> dict[str, object]:
         return {**self.inner.details(), "phase_relay": self.topic}
-
-    def reading(self) -> ChargerReading | None:
-        return self.inner.reading()
-
-    def add_listener(self, listener: ReadingListener) -> None:
-        self.inner.add_listener(listener)
-
-    async def set_current(self, amps: float) -> None:
-        await self.inner.set_current(amps)
-
-    async def stop_charging(self) -> None:
-        await self.inner.stop_charging()
 
     async def set_phases(self, phases: int) -> None:
         """Publish the relay's payload for ``phases`` (QoS 1); raises when the broker is not reachable."""

@@ -13,8 +13,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ecotrack.chargers.base import Charger, ReadingListener
-from ecotrack.core.model import ChargerReading
+from ecotrack.chargers.base import Charger, WrappedCharger
 from ecotrack.vehicles.control import CommandError
 from ecotrack.vehicles.garage import Garage
 
@@ -23,41 +22,22 @@ __all__ = ["VehicleStopCharger", "wrap_stop_method"]
 log = logging.getLogger(__name__)
 
 
-class VehicleStopCharger(Charger):
+class VehicleStopCharger(WrappedCharger):
     """See the module docstring."""
 
     def __init__(self, inner: Charger, garage: Garage, loadpoint: str) -> None:
-        super().__init__(inner.name)
-        self.inner = inner
+        super().__init__(inner)
         self.garage = garage
         self.loadpoint = loadpoint
-        self.max_a = inner.max_a
-        self.step_a = inner.step_a
-        self.safe_current_a = inner.safe_current_a
         #: Whether this wrapper stopped the car (so the next raise starts it again).
         self.stopped_car = False
-
-    # the engine reads and sets ``error`` on the driver it was given
-    @property
-    def error(self) -> str | None:
-        return self.inner.error
-
-    @error.setter
-    def error(self, value: str | None) -> None:
-        if hasattr(self, "inner"):
-            self.inner.error = value
-
-    async def run(self) -> None:
-        await self.inner.run()
 
     def details(self) -> dict[str, object]:
         return {**self.inner.details(), "stopped_through_vehicle": self.stopped_car}
 
-    def reading(self) -> ChargerReading | None:
-        return self.inner.reading()
-
-    def add_listener(self, listener: ReadingListener) -> None:
-        self.inner.add_listener(listener)
+    async def stop_charging(self) -> None:
+        """An escalated stop goes through the car too (what ``stop_method: vehicle`` means)."""
+        await self.set_current(0.0)
 
     async def set_current(self, amps: float) -> None:
         """The driver's command; plus charge_stop at 0 A and charge_start when current is wanted again."""

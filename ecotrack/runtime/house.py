@@ -143,6 +143,9 @@ class House:
         self.meter_readings: dict[str, MeterReading] = {}
         #: Each loadpoint's latest charger report.
         self.charger_readings: dict[str, ChargerReading] = {}
+        #: Per loadpoint, the offer its charger last reported while online, and when (see
+        #: :meth:`_offer_for_cuts`).
+        self._last_offer: dict[str, tuple[float, float]] = {}
         self.site: SiteReading | None = None
         self.decision: Decision | None = None
         #: Clock time of the last decision, and whether a user intent came after it: a raise carries out
@@ -250,6 +253,8 @@ class House:
             reading = dataclasses.replace(reading, phases=lp.sent_phases)
         self.accepted_reports[name] = reading
         self.charger_readings[name] = reading
+        if reading.online and reading.offered_a is not None and math.isfinite(reading.offered_a):
+            self._last_offer[name] = (reading.offered_a, reading.t_s)
         self.controller.on_charger_reading(name, reading)
         if not reading.online:  # an offline charger tells nothing about the car: keep the session open
             return
@@ -466,7 +471,7 @@ class House:
         delivered = {
             name: _highest(other.delivered_a, other.in_flight_a) for name, other in self.loadpoints.items()
         }
-        offered = {name: r.offered_a if r.online else None for name, r in self.charger_readings.items()}
+        offered = {name: self._offer_for_cuts(name, now_s) for name in self.loadpoints}
         pending = pending_cuts(loadpoint, self._sharing, desired, delivered, offered)
         if not pending:
             lp.raise_held = None
@@ -488,6 +493,22 @@ class House:
         lp.raise_held = None
         lp.command_sending(want)
         return want
+
+    def _offer_for_cuts(self, loadpoint: str, now_s: float) -> float | None:
+        """What a sharing loadpoint's charger may still be offering, for the cut-before-raise check.
+
+        Online: what it reports. Offline (its link or driver is down, a Gen3 whose car is told to stop but
+        whose vitals are gone): the offer it last reported online, for up to ``cut_confirm_timeout_s`` after
+        that report. Going silent is not confirming a cut; a charger offline for longer has fallen back on
+        its own (a TWC after 10 s without heartbeats, an OCPP profile's validity, a car told to stop).
+        """
+        reading = self.charger_readings.get(loadpoint)
+        if reading is not None and reading.online:
+            return reading.offered_a
+        last = self._last_offer.get(loadpoint)
+        if last is None or not now_s - last[1] <= self.cut_confirm_timeout_s:
+            return None
+        return last[0]
 
     def resend(self, loadpoint: str) -> None:
         """The charger's driver restarted and may have lost its state: send the wanted current again."""

@@ -750,3 +750,26 @@ def test_a_failed_raise_counts_as_possibly_delivered() -> None:
     assert house.next_command("lp0", 0.0) == 0.0
     house.loadpoint("lp0").command_delivered(0.0)
     assert house.next_command("lp1", 0.0) == 16.0
+
+
+def test_a_charger_gone_offline_still_counts_its_last_offer_for_a_while() -> None:
+    """A delivered cut to a charger whose reports then stop (its link, a Gen3 whose vitals are gone while
+    its car is told to stop) is not confirmed by the silence: the neighbour's raise waits for the last
+    offer to age out (cut_confirm_timeout_s), as it would for an online charger that ignores its cut."""
+    house = two_cars_on_a_20_a_circuit()
+    assert house.next_command("lp0", 0.0) == 16.0
+    house.loadpoint("lp0").command_delivered(16.0)
+    house.on_charger_reading("ch0", ChargerReading(t_s=1.0, connected=True, charging=True, offered_a=16.0), {})
+    house.set_mode("lp0", Mode.OFF)
+    house.step(2.0)
+    assert house.next_command("lp0", 2.0) == 0.0
+    house.loadpoint("lp0").command_delivered(0.0)  # the cut was taken...
+    house.on_charger_reading("ch0", ChargerReading(t_s=3.0, connected=True, charging=False, online=False), {})
+    house.step(3.0)
+    assert house.loadpoint("lp1").desired_a == 16.0
+    assert house.next_command("lp1", 3.0) is None  # ...but nothing shows it was carried out
+    later = 1.0 + house.cut_confirm_timeout_s + 1.0
+    house.on_charger_reading("ch1", ChargerReading(t_s=later, connected=True, charging=True), {})
+    house.on_meter_reading("grid", MeterReading(t_s=later, grid_w=0.0))
+    house.step(later)
+    assert house.next_command("lp1", later) == 16.0  # the last offer aged out

@@ -18,7 +18,7 @@ import asyncio
 import logging
 from abc import abstractmethod
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 from ecotrack.clock import Clock
 from ecotrack.core.bounds import meter_reading_problem
@@ -59,6 +59,24 @@ class MqttSource(Source):
         #: Readings emitted.
         self.emitted = 0
         self._log_limit = LogLimiter()
+
+    @classmethod
+    def from_config(cls, name: str, config: Any, context: DeviceContext) -> Self:
+        """Registry factory of every MQTT meter (its ``__init__`` takes name, config, clock): listens on the
+        context's MQTT connection (ValueError when there is none)."""
+        # Every concrete MQTT meter's __init__ is (name, config, clock); the base's is not.
+        source = cls(name, config, context.clock)  # type: ignore[arg-type]
+        source.connection = context.require_mqtt(f"meter {name!r}")
+        return source
+
+    def json_object(self, payload: bytes) -> dict[str, Any] | Bad:
+        """The payload as a JSON object (bounded in size), or why it is not one."""
+        data = decode_json(payload, self.max_payload_bytes)
+        if isinstance(data, Bad):
+            return data
+        if not isinstance(data, dict):
+            return Bad(f"expected a JSON object, got {type(data).__name__}")
+        return data
 
     @abstractmethod
     def topics(self) -> list[str]:
@@ -145,22 +163,13 @@ class EcotrackMonitorSource(MqttSource):
         super().__init__(name, clock, config.max_payload_bytes)
         self.config = config
 
-    @classmethod
-    def from_config(cls, name: str, config: Any, context: DeviceContext) -> EcotrackMonitorSource:
-        """Registry factory: listens on the context's MQTT connection (ValueError when there is none)."""
-        source = cls(name, config, context.clock)
-        source.connection = context.require_mqtt(f"meter {name!r}")
-        return source
-
     def topics(self) -> list[str]:
         return [self.config.topic]
 
     def parse(self, topic: str, payload: bytes, now_s: float) -> MeterReading | Bad | None:
-        data = decode_json(payload, self.max_payload_bytes)
+        data = self.json_object(payload)
         if isinstance(data, Bad):
             return data
-        if not isinstance(data, dict):
-            return Bad(f"expected a JSON object, got {type(data).__name__}")
         kind = data.get("type")
         if kind is None:
             return Bad("no 'type' key")
@@ -203,13 +212,6 @@ class EmonhubSource(MqttSource):
         self.node_topic = f"{config.base_topic}/{config.node}"
         self._latest: dict[str, _Latest] = {}
 
-    @classmethod
-    def from_config(cls, name: str, config: Any, context: DeviceContext) -> EmonhubSource:
-        """Registry factory: listens on the context's MQTT connection (ValueError when there is none)."""
-        source = cls(name, config, context.clock)
-        source.connection = context.require_mqtt(f"meter {name!r}")
-        return source
-
     def topics(self) -> list[str]:
         return [self.node_topic, f"{self.node_topic}/+"]
 
@@ -220,11 +222,9 @@ class EmonhubSource(MqttSource):
     def parse(self, topic: str, payload: bytes, now_s: float) -> MeterReading | Bad | None:
         values: dict[str, float] = {}
         if topic == self.node_topic:
-            data = decode_json(payload, self.max_payload_bytes)
+            data = self.json_object(payload)
             if isinstance(data, Bad):
                 return data
-            if not isinstance(data, dict):
-                return Bad(f"expected a JSON object, got {type(data).__name__}")
             for key in self._wanted() & set(data):
                 number = to_number(data[key])
                 if isinstance(number, Bad):
@@ -270,22 +270,13 @@ class DsmrReaderSource(MqttSource):
         super().__init__(name, clock, config.max_payload_bytes)
         self.config = config
 
-    @classmethod
-    def from_config(cls, name: str, config: Any, context: DeviceContext) -> DsmrReaderSource:
-        """Registry factory: listens on the context's MQTT connection (ValueError when there is none)."""
-        source = cls(name, config, context.clock)
-        source.connection = context.require_mqtt(f"meter {name!r}")
-        return source
-
     def topics(self) -> list[str]:
         return [self.config.topic]
 
     def parse(self, topic: str, payload: bytes, now_s: float) -> MeterReading | Bad | None:
-        data = decode_json(payload, self.max_payload_bytes)
+        data = self.json_object(payload)
         if isinstance(data, Bad):
             return data
-        if not isinstance(data, dict):
-            return Bad(f"expected a JSON object, got {type(data).__name__}")
         cfg = self.config
         kw: list[float] = []
         for key in (cfg.delivered_key, cfg.returned_key):
@@ -322,13 +313,6 @@ class GenericMqttSource(MqttSource):
             q: v for q in _QUANTITIES if (v := getattr(config, q)) is not None
         }
         self._latest: dict[str, _Latest] = {}
-
-    @classmethod
-    def from_config(cls, name: str, config: Any, context: DeviceContext) -> GenericMqttSource:
-        """Registry factory: listens on the context's MQTT connection (ValueError when there is none)."""
-        source = cls(name, config, context.clock)
-        source.connection = context.require_mqtt(f"meter {name!r}")
-        return source
 
     def topics(self) -> list[str]:
         return list(dict.fromkeys(v.topic for v in self.values.values()))
